@@ -1,0 +1,5 @@
+export { ConfigError, EnvReader, readServiceSettings, type ServiceSettings } from './config.js';
+export { createLogger, type Logger } from './logger.js';
+export { createMetrics, type HttpMetrics } from './metrics.js';
+export { createService, type Service, type ServiceOptions } from './service.js';
+export { startOrExit } from './start.js';

@@ -1,0 +1,104 @@
+// The contract every target implements; commands are thin layers over it.
+export type TierName = 'web' | 'api';
+
+export interface Progress {
+  /** A step started (shown as a spinner line on a TTY, a plain line otherwise). */
+  step(message: string): void;
+  /** Extra detail for the current step. */
+  info(message: string): void;
+  /** The current step finished. */
+  done(message?: string): void;
+  warn(message: string): void;
+}
+
+export interface ReplicaStatus {
+  readonly tier: string;
+  readonly name: string;
+  readonly version: string;
+  readonly health: 'healthy' | 'unhealthy' | 'starting' | 'stopped' | 'unknown';
+  readonly address: string;
+}
+
+export interface EnvironmentStatus {
+  readonly replicas: ReplicaStatus[];
+  readonly endpoints: Record<string, string>;
+}
+
+export interface DeployOptions {
+  readonly version?: string;
+  readonly tiers: TierName[];
+}
+
+export interface DeployRecord {
+  readonly id: string;
+  readonly tier: TierName;
+  readonly version: string;
+  readonly previousVersion: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly outcome: 'succeeded' | 'rolled-back' | 'failed';
+  readonly detail?: string;
+}
+
+export interface BackupInfo {
+  readonly id: string;
+  readonly type: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly sizeBytes?: number;
+}
+
+export type RestoreTarget = { latest: true } | { backupId: string } | { time: string };
+
+export interface LogQuery {
+  readonly tier?: string;
+  readonly since?: string;
+  readonly grep?: string;
+  readonly requestId?: string;
+  readonly limit?: number;
+}
+
+export interface TierMetrics {
+  readonly tier: string;
+  readonly requestRate: number;
+  readonly errorRate: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Requests per second over the window, oldest first, for the terminal chart. */
+  readonly series: number[];
+}
+
+export interface Backend {
+  readonly target: 'local' | 'aws';
+  up(progress: Progress): Promise<EnvironmentStatus>;
+  down(progress: Progress, opts: { volumes: boolean }): Promise<void>;
+  status(): Promise<EnvironmentStatus>;
+  deploy(progress: Progress, opts: DeployOptions): Promise<DeployRecord[]>;
+  rollback(progress: Progress, opts: { tiers: TierName[] }): Promise<DeployRecord[]>;
+  history(): Promise<DeployRecord[]>;
+  scale(progress: Progress, counts: Partial<Record<TierName, number>>): Promise<void>;
+  stop(progress: Progress, tier: string): Promise<void>;
+  start(progress: Progress, tier: string): Promise<void>;
+  backupNow(progress: Progress): Promise<BackupInfo>;
+  backupList(): Promise<BackupInfo[]>;
+  backupVerify(progress: Progress): Promise<{ backup: BackupInfo; rows: number }>;
+  restore(progress: Progress, target: RestoreTarget): Promise<void>;
+  logs(query: LogQuery): Promise<Record<string, unknown>[]>;
+  metrics(opts: { windowSeconds: number }): Promise<TierMetrics[]>;
+}
+
+/** A failure the user can act on: what failed and what to do next. No stack trace is shown. */
+export class TierError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'TierError';
+  }
+}
+
+/** Thrown by commands a target does not offer. */
+export function unsupported(target: string, command: string): never {
+  throw new TierError(`'tier ${command}' is not available for the ${target} target`, 'run `tier --help`');
+}
