@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run, pipeline): every check, in order from cheapest to most expensive.
+# Each stage's node test counts are summed into one closing line: "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+STAGES="${TEST_STAGES:-static unit infra docs e2e}"
+LOG_DIR="${TMPDIR:-/tmp}/tier-test-logs"
+mkdir -p "$LOG_DIR"
+passed=0 failed=0
+declare -a summary=()
+
+run_stage() { # name, command...
+  local name=$1; shift
+  local log="$LOG_DIR/$name.log" start=$SECONDS
+  echo "━━ $name: $*"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  # node's test runner prints "# pass N" / "# fail N" per run; a stage without tests counts as one check.
+  local p f
+  p=$(grep -E '^# pass [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
+  f=$(grep -E '^# fail [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
+  if ((p + f == 0)); then
+    if ((rc == 0)); then p=1; else f=1; fi
+  elif ((rc != 0 && f == 0)); then
+    f=1
+  fi
+  passed=$((passed + p)); failed=$((failed + f))
+  summary+=("$(printf '%-28s %-6s %5ss  %s passed, %s failed' "$name" "$([[ $rc == 0 ]] && echo ok || echo FAIL)" $((SECONDS - start)) "$p" "$f")")
+}
+
+bash scripts/install-deps.sh || exit 1
+
+for stage in $STAGES; do
+  case $stage in
+    static)
+      run_stage build npm run build
+      run_stage lint npx biome check .
+      ;;
+    unit)
+      for ws in packages/runtime apps/api apps/web packages/tier; do
+        [[ -d $ws/test ]] && run_stage "test $ws" npm test -w "$ws"
+      done
+      ;;
+    infra)
+      [[ -d infra/aws/test ]] && run_stage "test infra/aws" npm test -w infra/aws
+      [[ -f scripts/ci/lint-workflows.ts ]] && run_stage "lint workflows" npx tsx scripts/ci/lint-workflows.ts
+      ;;
+    docs)
+      [[ -d docs/test ]] && run_stage "docs" npm run docs:test
+      ;;
+    e2e)
+      [[ -d test/e2e ]] && ls test/e2e/*.test.ts >/dev/null 2>&1 && run_stage "e2e (local environment)" npm run test:e2e
+      ;;
+    *) echo "unknown stage '$stage' (stages: static unit infra docs e2e)" >&2; exit 2 ;;
+  esac
+done
+
+echo
+echo "━━ summary"
+printf '%s\n' "${summary[@]}"
+echo
+echo "$passed passed, $failed failed"
+((failed == 0))
