@@ -9,6 +9,8 @@ APT_PACKAGES=(
   # page tests and docs rendering: headless Chromium
   chromium
   fonts-dejavu-core
+  # docs: diagrams as code (graphviz dot renders SVG and PNG)
+  graphviz
 )
 
 missing=()
