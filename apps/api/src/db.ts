@@ -1,0 +1,103 @@
+// The one shared PostgreSQL pool: bounded connect/acquire/statement times, pool gauges, and the
+// rule that tells "database unavailable" (503, retry) apart from a bug (500).
+import type { ConnectionOptions } from 'node:tls';
+import type { Logger } from '@tier/runtime';
+import pg from 'pg';
+import { Gauge, type Registry } from 'prom-client';
+import type { DbSettings } from './config.js';
+
+export function sslOptions(db: DbSettings): false | ConnectionOptions {
+  if (db.sslMode === 'off') return false;
+  if (db.sslMode === 'verify-full') return { rejectUnauthorized: true, ...(db.sslCa ? { ca: db.sslCa } : {}) };
+  // require: encrypted; with a CA bundle the chain is verified too (libpq's verify-ca), without one it cannot be.
+  if (db.sslCa) return { rejectUnauthorized: true, ca: db.sslCa, checkServerIdentity: () => undefined };
+  return { rejectUnauthorized: false };
+}
+
+export function poolConfig(db: DbSettings, applicationName: string): pg.PoolConfig {
+  return {
+    host: db.host,
+    port: db.port,
+    database: db.database,
+    user: db.user,
+    password: db.password,
+    ssl: sslOptions(db),
+    max: db.poolMax,
+    // pg-pool applies this to opening a connection AND to waiting for a free one: no request queues forever.
+    connectionTimeoutMillis: db.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    // Server-side limit, plus a client-side one in case the server cannot even answer (dead link).
+    statement_timeout: db.statementTimeoutMs,
+    query_timeout: db.statementTimeoutMs + 1000,
+    keepAlive: true,
+    application_name: applicationName,
+  };
+}
+
+export function createPool(db: DbSettings, log: Logger, registry: Registry): pg.Pool {
+  const pool = new pg.Pool(poolConfig(db, 'tier-api'));
+  // An idle connection dropped by the server (restart, failover) must not crash the process.
+  pool.on('error', (err) =>
+    log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'db: idle connection lost'),
+  );
+  registerPoolGauges(pool, registry);
+  return pool;
+}
+
+function registerPoolGauges(pool: pg.Pool, registry: Registry): void {
+  const gauges: Array<[string, string, () => number]> = [
+    ['db_pool_total', 'Connections open in the pool (idle and in use).', () => pool.totalCount],
+    ['db_pool_idle', 'Connections open and idle in the pool.', () => pool.idleCount],
+    ['db_pool_waiting', 'Queries waiting for a free pool connection.', () => pool.waitingCount],
+  ];
+  for (const [name, help, read] of gauges) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+}
+
+// SQLSTATE classes and codes that mean "the database cannot serve right now", not "this query is wrong".
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up, recovery)
+  '57014', // query_canceled (statement_timeout)
+  '53300', // too_many_connections
+  '53000', // insufficient_resources
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '25006', // read_only_sql_transaction (a failover left us on a standby)
+]);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+const UNAVAILABLE_MESSAGES = [
+  /timeout exceeded when trying to connect/i,
+  /connection terminated/i,
+  /query read timeout/i,
+  /not queryable/i,
+  /Connection terminated unexpectedly/i,
+];
+
+export function isDbUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08')) return true;
+  }
+  if (err instanceof AggregateError) return err.errors.some(isDbUnavailable);
+  return UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(err.message));
+}
