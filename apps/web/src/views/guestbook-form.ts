@@ -2,7 +2,7 @@
 import { html, type SafeHtml } from '../html.js';
 
 /** Field bounds shown to the browser; the API stays the authority and re-checks them. */
-export const AUTHOR_MAX = 80;
+export const AUTHOR_MAX = 64;
 export const TEXT_MAX = 1000;
 
 export interface FormState {

@@ -3,6 +3,9 @@
 import type { AssetCatalog } from '../assets.js';
 import { html, type SafeHtml } from '../html.js';
 
+/** The original app's stylesheet path; the page loads its fingerprinted copy and names the plain one. */
+const STYLESHEET = '/stylesheets/style.css';
+
 export interface LayoutOptions {
   readonly assets: AssetCatalog;
   readonly title: string;
@@ -18,7 +21,7 @@ export function layout({ assets, title, version, body }: LayoutOptions): SafeHtm
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
-<link rel="stylesheet" href="${assets.url('/stylesheets/style.css')}">
+<link rel="stylesheet" href="${assets.url(STYLESHEET)}" data-unversioned-href="${STYLESHEET}">
 <link rel="icon" type="image/svg+xml" href="${logo}">
 </head>
 <body>
