@@ -1,0 +1,323 @@
+// Rollouts on ECS: a new task definition revision per image tag, watched to COMPLETED or rolled back; rollback and history.
+import {
+  type Deployment,
+  DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
+  DescribeServicesCommand,
+  ListServiceDeploymentsCommand,
+  RegisterTaskDefinitionCommand,
+  type RegisterTaskDefinitionCommandInput,
+  type ServiceDeployment,
+  type ServiceDeploymentStatus,
+  type TaskDefinition,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { type DeployOptions, type DeployRecord, type Progress, TierError, type TierName } from '../backend.js';
+import type { AwsContext } from './context.js';
+import { callAws } from './errors.js';
+import { appContainer, describeService, imageTag, taskDefinitionReader, versionOf, withTag } from './services.js';
+
+/** Docker's tag grammar: what ECR accepts. */
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** The API goes first: the new API must serve the old web tier during the web rollout, never the reverse. */
+const DEPLOY_ORDER: readonly TierName[] = ['api', 'web'];
+
+/** A copy of a task definition that RegisterTaskDefinition accepts, with the tier's image re-tagged. */
+export function nextRevision(
+  td: TaskDefinition,
+  tags: { key?: string; value?: string }[],
+  tier: TierName,
+  version: string,
+): RegisterTaskDefinitionCommandInput {
+  const app = appContainer(td, tier);
+  const containers = (td.containerDefinitions ?? []).map((c) =>
+    c === app ? { ...c, image: withTag(c.image ?? '', version) } : c,
+  );
+  // `aws:` tags (CloudFormation's own) are reserved: RegisterTaskDefinition rejects them.
+  const userTags = tags.filter((t) => t.key && !t.key.startsWith('aws:'));
+  const input: RegisterTaskDefinitionCommandInput = {
+    family: td.family,
+    taskRoleArn: td.taskRoleArn,
+    executionRoleArn: td.executionRoleArn,
+    networkMode: td.networkMode,
+    containerDefinitions: containers,
+    volumes: td.volumes,
+    placementConstraints: td.placementConstraints,
+    requiresCompatibilities: td.requiresCompatibilities,
+    cpu: td.cpu,
+    memory: td.memory,
+    pidMode: td.pidMode,
+    ipcMode: td.ipcMode,
+    proxyConfiguration: td.proxyConfiguration,
+    ephemeralStorage: td.ephemeralStorage,
+    runtimePlatform: td.runtimePlatform,
+    enableFaultInjection: td.enableFaultInjection,
+    ...(userTags.length ? { tags: userTags } : {}),
+  };
+  // Drop absent fields so the request carries exactly what the old revision had.
+  return Object.fromEntries(
+    Object.entries(input).filter(([, v]) => v !== undefined),
+  ) as RegisterTaskDefinitionCommandInput;
+}
+
+interface RolloutResult {
+  outcome: DeployRecord['outcome'];
+  detail?: string;
+}
+
+/**
+ * Points the service at `taskDefinition` and polls until its deployment is COMPLETED or FAILED.
+ * When the circuit breaker or an alarm rolls it back, waits for the rollback to settle and says so.
+ */
+async function rollout(
+  ctx: AwsContext,
+  progress: Progress,
+  tier: TierName,
+  taskDefinition: string,
+): Promise<RolloutResult> {
+  const { cluster, service } = await ctx.service(tier);
+  const updated = await callAws('ecs:UpdateService', () =>
+    ctx.clients.ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition })),
+  );
+  const ours = updated.service?.deployments?.find((d) => d.status === 'PRIMARY' && d.taskDefinition === taskDefinition);
+  const deadline = ctx.now() + ctx.rolloutTimeoutMs;
+  let last = '';
+  let rollback: { reason: string } | undefined;
+  for (;;) {
+    const described = await callAws('ecs:DescribeServices', () =>
+      ctx.clients.ecs.send(new DescribeServicesCommand({ cluster, services: [service] })),
+    );
+    const deployments = described.services?.[0]?.deployments ?? [];
+    const primary = deployments.find((d) => d.status === 'PRIMARY');
+    const mine = deployments.find((d) => (ours?.id ? d.id === ours.id : d.taskDefinition === taskDefinition));
+    const watched: Deployment | undefined = rollback ? primary : (mine ?? primary);
+    const line = `${tier}: ${rollback ? 'rolling back, ' : ''}${watched?.runningCount ?? 0}/${watched?.desiredCount ?? 0} running, ${watched?.failedTasks ?? 0} failed, ${watched?.rolloutState ?? 'UNKNOWN'}`;
+    if (line !== last) progress.info(line);
+    last = line;
+
+    if (!rollback) {
+      if (mine?.rolloutState === 'COMPLETED' && primary?.taskDefinition === taskDefinition)
+        return { outcome: 'succeeded' };
+      // ECS starts a new PRIMARY deployment with the old task definition when it rolls back.
+      const replaced = primary !== undefined && primary.taskDefinition !== taskDefinition;
+      if (mine?.rolloutState === 'FAILED' || replaced) {
+        const reason = mine?.rolloutStateReason ?? primary?.rolloutStateReason ?? 'deployment failed';
+        if (!replaced) return { outcome: 'failed', detail: reason };
+        rollback = { reason };
+        progress.warn(
+          `${tier}: ${/alarm/i.test(reason) ? 'alarm' : 'circuit breaker'} rolled the deployment back: ${reason}`,
+        );
+      }
+    } else if (primary?.rolloutState === 'COMPLETED') {
+      return { outcome: 'rolled-back', detail: rollback.reason };
+    } else if (primary?.rolloutState === 'FAILED') {
+      return {
+        outcome: 'failed',
+        detail: `${rollback.reason}; the rollback failed too: ${primary.rolloutStateReason ?? ''}`,
+      };
+    }
+    if (ctx.now() > deadline) {
+      throw new TierError(
+        `${tier} rollout not finished after ${Math.round(ctx.rolloutTimeoutMs / 60_000)} min`,
+        'ECS keeps going: watch it with `tier status --target aws`; `tier history --target aws` shows the outcome',
+      );
+    }
+    await ctx.sleep(ctx.pollIntervalMs);
+  }
+}
+
+export async function deploy(ctx: AwsContext, progress: Progress, opts: DeployOptions): Promise<DeployRecord[]> {
+  const version = opts.version;
+  if (version === undefined) {
+    throw new TierError(
+      'deploy on AWS needs --version <image tag>',
+      'the pipeline pushes images tagged with the git sha to ECR; run `tier deploy --target aws --version <sha>`',
+    );
+  }
+  if (!IMAGE_TAG.test(version)) {
+    throw new TierError(
+      `'${version}' is not a valid image tag`,
+      'use letters, digits, _ . - (at most 128), e.g. a git sha',
+    );
+  }
+  const readTaskDefinition = taskDefinitionReader(ctx);
+  const records: DeployRecord[] = [];
+  for (const tier of DEPLOY_ORDER.filter((t) => opts.tiers.includes(t))) {
+    const startedAt = new Date(ctx.now()).toISOString();
+    const { service } = await describeService(ctx, tier);
+    const current = await readTaskDefinition(service.taskDefinition ?? '');
+    const previousVersion = versionOf(current.taskDefinition, tier);
+    progress.step(`deploying ${tier} ${previousVersion} -> ${version}`);
+    if (previousVersion === version) {
+      progress.done(`${tier} already runs ${version}`);
+      records.push({
+        id: service.taskDefinition ?? '',
+        tier,
+        version,
+        previousVersion,
+        startedAt,
+        finishedAt: startedAt,
+        outcome: 'succeeded',
+        detail: 'already running',
+      });
+      continue;
+    }
+    const registered = await callAws('ecs:RegisterTaskDefinition', () =>
+      ctx.clients.ecs.send(
+        new RegisterTaskDefinitionCommand(nextRevision(current.taskDefinition, current.tags, tier, version)),
+      ),
+    );
+    const arn = registered.taskDefinition?.taskDefinitionArn ?? '';
+    progress.info(`${tier}: registered ${arn.split('/').pop()}`);
+    const result = await rollout(ctx, progress, tier, arn);
+    records.push({
+      id: arn,
+      tier,
+      version,
+      previousVersion,
+      startedAt,
+      finishedAt: new Date(ctx.now()).toISOString(),
+      outcome: result.outcome,
+      ...(result.detail ? { detail: result.detail } : {}),
+    });
+    if (result.outcome !== 'succeeded') {
+      progress.done(`${tier}: ${result.outcome}`);
+      const rest = DEPLOY_ORDER.filter((t) => opts.tiers.includes(t) && !records.some((r) => r.tier === t));
+      if (rest.length) progress.warn(`not deploying ${rest.join(', ')}: ${tier} did not roll out`);
+      break;
+    }
+    progress.done(`${tier} runs ${version}`);
+  }
+  return records;
+}
+
+// ---- history and rollback --------------------------------------------------------------------
+
+const OUTCOME: Partial<Record<ServiceDeploymentStatus, DeployRecord['outcome']>> = {
+  SUCCESSFUL: 'succeeded',
+  ROLLBACK_SUCCESSFUL: 'rolled-back',
+  ROLLBACK_FAILED: 'failed',
+  STOPPED: 'failed',
+};
+
+async function serviceDeployments(ctx: AwsContext, tier: TierName, status?: ServiceDeploymentStatus[]) {
+  const { cluster, service } = await ctx.service(tier);
+  const listed = await callAws('ecs:ListServiceDeployments', () =>
+    ctx.clients.ecs.send(
+      new ListServiceDeploymentsCommand({ cluster, service, maxResults: 20, ...(status ? { status } : {}) }),
+    ),
+  );
+  return listed.serviceDeployments ?? [];
+}
+
+/** Service revision ARN -> task definition and image tag of the tier's container. */
+async function revisions(ctx: AwsContext, tier: TierName, arns: string[]) {
+  const unique = [...new Set(arns.filter(Boolean))];
+  const found = new Map<string, { taskDefinition: string; version: string }>();
+  for (let i = 0; i < unique.length; i += 20) {
+    const batch = unique.slice(i, i + 20);
+    const out = await callAws('ecs:DescribeServiceRevisions', () =>
+      ctx.clients.ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: batch })),
+    );
+    for (const r of out.serviceRevisions ?? []) {
+      const images = r.containerImages ?? [];
+      const image = (images.find((c) => c.containerName === tier) ?? images[0])?.image;
+      found.set(r.serviceRevisionArn ?? '', {
+        taskDefinition: r.taskDefinition ?? '',
+        version: image ? imageTag(image) : (r.taskDefinition?.split('/').pop() ?? 'unknown'),
+      });
+    }
+  }
+  return found;
+}
+
+/** Finished deployments of both tiers from ECS's own record (kept 90 days), oldest first. */
+export async function history(ctx: AwsContext): Promise<DeployRecord[]> {
+  const records: DeployRecord[] = [];
+  for (const tier of ['web', 'api'] as const) {
+    const briefs = await serviceDeployments(ctx, tier);
+    const arns = briefs.map((b) => b.serviceDeploymentArn ?? '').filter(Boolean);
+    if (arns.length === 0) continue;
+    const described = await callAws('ecs:DescribeServiceDeployments', () =>
+      ctx.clients.ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: arns })),
+    );
+    const deployments: ServiceDeployment[] = described.serviceDeployments ?? [];
+    const revs = await revisions(
+      ctx,
+      tier,
+      deployments.flatMap((d) => [d.targetServiceRevision?.arn ?? '', d.sourceServiceRevisions?.[0]?.arn ?? '']),
+    );
+    for (const d of deployments) {
+      const outcome = d.status ? OUTCOME[d.status] : undefined;
+      if (!outcome) continue; // still running: not history yet
+      const started = d.startedAt ?? d.createdAt;
+      const finished = d.finishedAt ?? d.stoppedAt ?? d.updatedAt ?? started;
+      const detail = d.rollback?.reason ?? d.statusReason;
+      records.push({
+        id: d.serviceDeploymentArn?.split('/').pop() ?? '',
+        tier,
+        version: revs.get(d.targetServiceRevision?.arn ?? '')?.version ?? 'unknown',
+        previousVersion: revs.get(d.sourceServiceRevisions?.[0]?.arn ?? '')?.version ?? '',
+        startedAt: started?.toISOString() ?? '',
+        finishedAt: finished?.toISOString() ?? '',
+        outcome,
+        ...(detail ? { detail } : {}),
+      });
+    }
+  }
+  return records.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+}
+
+/** The task definition that ran before the current one: the newest successful deployment of another revision. */
+async function previousTaskDefinition(ctx: AwsContext, tier: TierName, current: string): Promise<string> {
+  const briefs = (await serviceDeployments(ctx, tier, ['SUCCESSFUL'])).sort(
+    (a, b) => (b.startedAt?.getTime() ?? 0) - (a.startedAt?.getTime() ?? 0),
+  );
+  const revs = await revisions(
+    ctx,
+    tier,
+    briefs.map((b) => b.targetServiceRevisionArn ?? ''),
+  );
+  for (const b of briefs) {
+    const td = revs.get(b.targetServiceRevisionArn ?? '')?.taskDefinition;
+    if (td && td !== current) return td;
+  }
+  throw new TierError(
+    `no earlier successful deployment of ${tier} to roll back to`,
+    'see `tier history --target aws`; deploy a known-good version with `tier deploy --target aws --version <tag>`',
+  );
+}
+
+/** Rolls each tier back to the task definition of its previous successful deployment (web first: reverse of deploy). */
+export async function rollback(
+  ctx: AwsContext,
+  progress: Progress,
+  opts: { tiers: TierName[] },
+): Promise<DeployRecord[]> {
+  const readTaskDefinition = taskDefinitionReader(ctx);
+  const records: DeployRecord[] = [];
+  for (const tier of [...DEPLOY_ORDER].reverse().filter((t) => opts.tiers.includes(t))) {
+    const startedAt = new Date(ctx.now()).toISOString();
+    const { service } = await describeService(ctx, tier);
+    const current = service.taskDefinition ?? '';
+    const previous = await previousTaskDefinition(ctx, tier, current);
+    const from = versionOf((await readTaskDefinition(current)).taskDefinition, tier);
+    const to = versionOf((await readTaskDefinition(previous)).taskDefinition, tier);
+    progress.step(`rolling ${tier} back ${from} -> ${to}`);
+    const result = await rollout(ctx, progress, tier, previous);
+    records.push({
+      id: previous,
+      tier,
+      version: to,
+      previousVersion: from,
+      startedAt,
+      finishedAt: new Date(ctx.now()).toISOString(),
+      outcome: result.outcome,
+      ...(result.detail ? { detail: result.detail } : {}),
+    });
+    progress.done(`${tier}: ${result.outcome}`);
+    if (result.outcome !== 'succeeded') break;
+  }
+  return records;
+}

@@ -1,0 +1,78 @@
+// The AWS target of tier: the Backend contract on ECS, RDS, AWS Backup and CloudWatch, driven by the stage's stack outputs.
+import { type Backend, type Progress, TierError, type TierName } from '../backend.js';
+import { type AwsBackendOptions, createAwsContext, parseTierArg } from './context.js';
+import { backupList, backupNow, restore, startDb, stopDb } from './database.js';
+import { deploy, history, rollback } from './deploy.js';
+import { logs } from './logs.js';
+import { metrics } from './metrics.js';
+import { type AwsEnvironmentStatus, type ScaleBounds, scale, startTier, status, stopTier } from './services.js';
+
+export type { AwsBackendOptions, AwsClients } from './context.js';
+export type { StackOutputs } from './outputs.js';
+export { OUTPUT_KEYS } from './outputs.js';
+export type { AwsEnvironmentStatus, ScaleBounds, ServiceSummary } from './services.js';
+
+export interface AwsBackend extends Backend {
+  readonly target: 'aws';
+  status(): Promise<AwsEnvironmentStatus>;
+  /** As the contract, plus optional explicit autoscaling bounds per tier (default: min = count, max kept). */
+  scale(
+    progress: Progress,
+    counts: Partial<Record<TierName, number>>,
+    bounds?: Partial<Record<TierName, ScaleBounds>>,
+  ): Promise<void>;
+}
+
+/** The cdk commands `up`/`down` stand for on AWS, for the given stage. */
+export function cdkCommand(verb: 'deploy' | 'destroy', stage: string): string {
+  return `cd infra/aws && npx cdk ${verb} --all -c stage=${stage}`;
+}
+
+const STOPPABLE = ['web', 'api', 'db'] as const;
+
+export function createAwsBackend(opts: AwsBackendOptions): AwsBackend {
+  const ctx = createAwsContext(opts);
+  return {
+    target: 'aws',
+    // Provisioning is CDK's job (and the pipeline's): tier names the exact command rather than
+    // running a second, partial deployment tool with the operator's credentials.
+    async up() {
+      throw new TierError(
+        `'tier up' does not provision AWS; the stage ${ctx.stage} is deployed with CDK`,
+        `run: ${cdkCommand('deploy', ctx.stage)}   (then: tier status --target aws)`,
+      );
+    },
+    async down() {
+      throw new TierError(
+        `'tier down' does not delete AWS stacks; the stage ${ctx.stage} is removed with CDK`,
+        `run: ${cdkCommand('destroy', ctx.stage)}   (the data stack has termination and deletion protection: see packages/tier/README-aws.md)`,
+      );
+    },
+    status: () => status(ctx),
+    deploy: (progress, o) => deploy(ctx, progress, o),
+    rollback: (progress, o) => rollback(ctx, progress, o),
+    history: () => history(ctx),
+    scale: (progress, counts, bounds) => scale(ctx, progress, counts, bounds),
+    async stop(progress, tier) {
+      const which = parseTierArg(tier, STOPPABLE);
+      return which === 'db' ? stopDb(ctx, progress) : stopTier(ctx, progress, which);
+    },
+    async start(progress, tier) {
+      const which = parseTierArg(tier, STOPPABLE);
+      return which === 'db' ? startDb(ctx, progress) : startTier(ctx, progress, which);
+    },
+    backupNow: (progress) => backupNow(ctx, progress),
+    backupList: () => backupList(ctx),
+    async backupVerify() {
+      throw new TierError(
+        "'tier backup verify' is not available for the aws target",
+        'restore a copy with `tier restore --target aws --latest` (a new instance, the live one is untouched), check it, then delete it',
+      );
+    },
+    async restore(progress, target) {
+      await restore(ctx, progress, target);
+    },
+    logs: (query) => logs(ctx, query),
+    metrics: (o) => metrics(ctx, o),
+  };
+}
