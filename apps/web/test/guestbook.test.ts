@@ -123,7 +123,8 @@ describe('web tier with the real API', () => {
     const res = await postForm(`${web.url}/`, { author, text, form_token: 'tok-validation' });
     assert.equal(res.status, 400);
     const body = await res.text();
-    assert.match(body, /<p class="form-error" role="alert">[^<]*author[^<]*<\/p>/);
+    assert.match(body, /<p class="form-error" role="alert">Please enter your name \(1 to 64 characters\)\.<\/p>/);
+    assert.match(body, /name="author"[^>]*aria-invalid="true"/);
     assert.ok(body.includes(`value="${author}"`));
     assert.ok(body.includes('>Kept &quot;as typed&quot; &amp; &lt;intact&gt;</textarea>'));
     assert.match(body, /Welcome, it's/, 'the rest of the page is there too');
@@ -133,7 +134,9 @@ describe('web tier with the real API', () => {
   test('an empty message is refused with the field named', async () => {
     const res = await postForm(`${web.url}/`, { author: 'Empty', text: '   ' });
     assert.equal(res.status, 400);
-    assert.match(await res.text(), /<p class="form-error" role="alert">[^<]*text[^<]*<\/p>/);
+    const body = await res.text();
+    assert.match(body, /<p class="form-error" role="alert">Please write a message \(1 to 1000 characters\)\.<\/p>/);
+    assert.match(body, /<textarea id="text"[^>]*aria-invalid="true"/);
   });
 
   test('HTML in a posted message is shown as text, never as markup', async () => {

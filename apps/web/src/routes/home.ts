@@ -2,7 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ApiClient, ApiRejectedError, ApiUnavailableError } from '../api-client.js';
-import type { FormState } from '../views/guestbook-form.js';
+import { type FormState, refusedForm } from '../views/guestbook-form.js';
 import { homePage, type PageContext, problemPage } from '../views/pages.js';
 import { sendHtml } from './reply-html.js';
 
@@ -59,7 +59,7 @@ export function homeRoutes(app: FastifyInstance, api: ApiClient, ctx: PageContex
     } catch (err) {
       // Keep the form token: resubmitting the same text after a lost answer must not write twice.
       if (err instanceof ApiRejectedError) {
-        return renderHome(req, reply, err.statusCode, { author, text, error: err.message }, formToken);
+        return renderHome(req, reply, err.statusCode, refusedForm(author, text, err.message), formToken);
       }
       if (err instanceof ApiUnavailableError) {
         req.log.warn({ err: err.message }, 'api unavailable while signing the guestbook');
