@@ -1,0 +1,334 @@
+// AWS backend: deploy (new task definition revision, rollout watched to the end), rollback and history.
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import {
+  type Deployment,
+  DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ListServiceDeploymentsCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import type { TierError } from '../src/backend.js';
+import { backend, CLUSTER, image, mockAws, recorder, SERVICE, taskDefinition } from './aws-support.js';
+
+let aws: ReturnType<typeof mockAws>;
+beforeEach(() => {
+  aws = mockAws();
+});
+
+type Tier = 'web' | 'api';
+const td = (tier: Tier, rev: number) => taskDefinition(tier, rev, rev === 7 ? 'abc123' : 'def456').taskDefinitionArn;
+const tierOf = (name: string): Tier => (name.includes('web') ? 'web' : 'api');
+
+/**
+ * A service per tier on revision 7. After UpdateService, each DescribeServices returns the next
+ * step of `script(tier, newTaskDefinition)`, repeating the last one.
+ */
+function ecsService(script: (tier: Tier, target: string) => Deployment[][]) {
+  const state: Record<Tier, { taskDefinition: string; steps: Deployment[][] }> = {
+    web: { taskDefinition: td('web', 7), steps: [] },
+    api: { taskDefinition: td('api', 7), steps: [] },
+  };
+  const deployments = (tier: Tier): Deployment[] => {
+    const s = state[tier];
+    if (s.steps.length > 1) return s.steps.shift()!;
+    return (
+      s.steps[0] ?? [{ id: 'd-old', status: 'PRIMARY', taskDefinition: s.taskDefinition, rolloutState: 'COMPLETED' }]
+    );
+  };
+  aws.ecs.on(DescribeServicesCommand).callsFake((input: { services: string[] }) => ({
+    services: input.services.map((name) => ({
+      serviceName: name,
+      serviceArn: `arn:aws:ecs:eu-west-1:123456789012:service/${CLUSTER}/${name}`,
+      status: 'ACTIVE',
+      taskDefinition: state[tierOf(name)].taskDefinition,
+      deployments: deployments(tierOf(name)),
+    })),
+  }));
+  aws.ecs.on(UpdateServiceCommand).callsFake((input: { service: string; taskDefinition: string }) => {
+    const tier = tierOf(input.service);
+    state[tier].taskDefinition = input.taskDefinition;
+    state[tier].steps = script(tier, input.taskDefinition);
+    return {
+      service: {
+        deployments: [
+          { id: `d-${tier}-new`, status: 'PRIMARY', taskDefinition: input.taskDefinition, rolloutState: 'IN_PROGRESS' },
+        ],
+      },
+    };
+  });
+  aws.ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => {
+    const [, family, rev] = /task-definition\/tier-dev-(web|api):(\d+)$/.exec(input.taskDefinition) ?? [];
+    return {
+      taskDefinition: taskDefinition(family as Tier, Number(rev), Number(rev) === 7 ? 'abc123' : 'def456'),
+      tags: [
+        { key: 'aws:cloudformation:stack-name', value: 'tier-dev-services' },
+        { key: 'team', value: 'platform' },
+      ],
+    };
+  });
+  aws.ecs.on(RegisterTaskDefinitionCommand).callsFake((input: { family: string }) => ({
+    taskDefinition: { taskDefinitionArn: td(tierOf(input.family), 8) },
+  }));
+  return state;
+}
+
+const inProgress = (tier: Tier, target: string, running: number): Deployment => ({
+  id: `d-${tier}-new`,
+  status: 'PRIMARY',
+  taskDefinition: target,
+  rolloutState: 'IN_PROGRESS',
+  runningCount: running,
+  desiredCount: 2,
+});
+
+describe('deploy', () => {
+  it('registers a copy of the task definition with the new tag, updates the service and waits for COMPLETED', async () => {
+    ecsService((tier, target) => [
+      [inProgress(tier, target, 1), { id: 'd-old', status: 'ACTIVE', taskDefinition: td(tier, 7) }],
+      [{ ...inProgress(tier, target, 2), rolloutState: 'COMPLETED' }],
+    ]);
+    const progress = recorder();
+    const records = await backend().deploy(progress, { version: 'def456', tiers: ['web', 'api'] });
+
+    const registered = aws.ecs.commandCalls(RegisterTaskDefinitionCommand).map((c) => c.args[0].input);
+    assert.deepEqual(
+      registered.map((r) => r.family),
+      ['tier-dev-api', 'tier-dev-web'],
+      'the API rolls out before the web tier',
+    );
+    const api = registered[0]!;
+    assert.equal(api.containerDefinitions?.[0]?.image, image('api', 'def456'));
+    assert.deepEqual(
+      api.containerDefinitions?.[0]?.secrets,
+      taskDefinition('api', 7, 'x').containerDefinitions[0]?.secrets,
+    );
+    assert.equal(api.containerDefinitions?.[1]?.image, 'public.ecr.aws/aws-observability/aws-for-fluent-bit:stable');
+    assert.deepEqual(api.tags, [{ key: 'team', value: 'platform' }], 'aws: tags are reserved and dropped');
+    for (const readOnly of ['taskDefinitionArn', 'revision', 'status', 'compatibilities', 'registeredAt']) {
+      assert.ok(!(readOnly in api), `${readOnly} is not sent`);
+    }
+    assert.deepEqual(aws.ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input, {
+      cluster: CLUSTER,
+      service: SERVICE.api,
+      taskDefinition: td('api', 8),
+    });
+    assert.deepEqual(
+      records.map((r) => [r.tier, r.previousVersion, r.version, r.outcome]),
+      [
+        ['api', 'abc123', 'def456', 'succeeded'],
+        ['web', 'abc123', 'def456', 'succeeded'],
+      ],
+    );
+    assert.ok(progress.lines.includes('info api: 1/2 running, 0 failed, IN_PROGRESS'));
+    assert.ok(progress.lines.includes('info api: 2/2 running, 0 failed, COMPLETED'));
+  });
+
+  it('reports a circuit-breaker rollback, waits for it to settle and stops before the next tier', async () => {
+    const reason = 'ECS deployment circuit breaker: tasks failed to start.';
+    ecsService((tier, target) => [
+      [
+        {
+          ...inProgress(tier, target, 0),
+          status: 'ACTIVE',
+          rolloutState: 'FAILED',
+          rolloutStateReason: reason,
+          failedTasks: 3,
+        },
+        {
+          id: 'd-rb',
+          status: 'PRIMARY',
+          taskDefinition: td(tier, 7),
+          rolloutState: 'IN_PROGRESS',
+          runningCount: 2,
+          desiredCount: 2,
+        },
+      ],
+      [
+        {
+          id: 'd-rb',
+          status: 'PRIMARY',
+          taskDefinition: td(tier, 7),
+          rolloutState: 'COMPLETED',
+          runningCount: 2,
+          desiredCount: 2,
+        },
+      ],
+    ]);
+    const progress = recorder();
+    const records = await backend().deploy(progress, { version: 'def456', tiers: ['web', 'api'] });
+
+    assert.equal(records.length, 1);
+    assert.equal(records[0]?.outcome, 'rolled-back');
+    assert.equal(records[0]?.detail, reason);
+    assert.ok(progress.lines.some((l) => l.startsWith('warn api: circuit breaker rolled the deployment back')));
+    assert.ok(progress.lines.some((l) => l === 'warn not deploying web: api did not roll out'));
+    assert.equal(aws.ecs.commandCalls(UpdateServiceCommand).length, 1);
+  });
+
+  it('names an alarm rollback as such', async () => {
+    const reason = 'Deployment failed: alarm tier-dev-api-5xx in ALARM state';
+    ecsService((tier, target) => [
+      [
+        { ...inProgress(tier, target, 2), status: 'ACTIVE', rolloutState: 'FAILED', rolloutStateReason: reason },
+        { id: 'd-rb', status: 'PRIMARY', taskDefinition: td(tier, 7), rolloutState: 'COMPLETED' },
+      ],
+    ]);
+    const progress = recorder();
+    const [record] = await backend().deploy(progress, { version: 'def456', tiers: ['api'] });
+    assert.equal(record?.outcome, 'rolled-back');
+    assert.ok(progress.lines.some((l) => l.startsWith('warn api: alarm rolled the deployment back')));
+  });
+
+  it('gives up waiting after the timeout with a hint, leaving ECS to finish', async () => {
+    ecsService((tier, target) => [[inProgress(tier, target, 1)]]);
+    let clock = 0;
+    await assert.rejects(
+      backend({ now: () => (clock += 60_000), rolloutTimeoutMs: 5 * 60_000 }).deploy(recorder(), {
+        version: 'def456',
+        tiers: ['api'],
+      }),
+      (err: TierError) => /rollout not finished/.test(err.message) && /tier status --target aws/.test(err.hint ?? ''),
+    );
+  });
+
+  it('needs a valid image tag and says how to get one', async () => {
+    await assert.rejects(
+      backend().deploy(recorder(), { tiers: ['web'] }),
+      (err: TierError) => /needs --version/.test(err.message) && /--version <sha>/.test(err.hint ?? ''),
+    );
+    await assert.rejects(backend().deploy(recorder(), { version: 'a b', tiers: ['web'] }), /not a valid image tag/);
+    assert.equal(aws.cfn.calls().length, 0);
+  });
+
+  it('does nothing for a tier that already runs the version', async () => {
+    ecsService(() => []);
+    const [record] = await backend().deploy(recorder(), { version: 'abc123', tiers: ['web'] });
+    assert.equal(record?.detail, 'already running');
+    assert.equal(aws.ecs.commandCalls(RegisterTaskDefinitionCommand).length, 0);
+  });
+});
+
+describe('rollback and history', () => {
+  const revision = (tier: Tier, rev: number) =>
+    `arn:aws:ecs:eu-west-1:123456789012:service-revision/${CLUSTER}/${SERVICE[tier]}/r${rev}`;
+
+  beforeEach(() => {
+    aws.ecs.on(DescribeServiceRevisionsCommand).callsFake((input: { serviceRevisionArns: string[] }) => ({
+      serviceRevisions: input.serviceRevisionArns.map((arn) => {
+        const tier = tierOf(arn);
+        const rev = Number(arn.slice(arn.lastIndexOf('/r') + 2));
+        return {
+          serviceRevisionArn: arn,
+          taskDefinition: td(tier, rev),
+          containerImages: [{ containerName: tier, image: image(tier, rev === 7 ? 'abc123' : 'def456') }],
+        };
+      }),
+    }));
+  });
+
+  it('rollback deploys the task definition of the previous successful deployment', async () => {
+    const state = ecsService((tier, target) => [[{ ...inProgress(tier, target, 2), rolloutState: 'COMPLETED' }]]);
+    state.api.taskDefinition = td('api', 8);
+    aws.ecs.on(ListServiceDeploymentsCommand).resolves({
+      serviceDeployments: [
+        {
+          serviceDeploymentArn: 'sd/1',
+          status: 'SUCCESSFUL',
+          startedAt: new Date(1000),
+          targetServiceRevisionArn: revision('api', 7),
+        },
+        {
+          serviceDeploymentArn: 'sd/2',
+          status: 'SUCCESSFUL',
+          startedAt: new Date(2000),
+          targetServiceRevisionArn: revision('api', 8),
+        },
+      ],
+    });
+    const [record] = await backend().rollback(recorder(), { tiers: ['api'] });
+
+    assert.deepEqual(aws.ecs.commandCalls(ListServiceDeploymentsCommand)[0]?.args[0].input, {
+      cluster: CLUSTER,
+      service: SERVICE.api,
+      maxResults: 20,
+      status: ['SUCCESSFUL'],
+    });
+    assert.equal(aws.ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input.taskDefinition, td('api', 7));
+    assert.equal(aws.ecs.commandCalls(RegisterTaskDefinitionCommand).length, 0, 'rollback reuses the old revision');
+    assert.deepEqual([record?.previousVersion, record?.version, record?.outcome], ['def456', 'abc123', 'succeeded']);
+  });
+
+  it('rollback without an earlier deployment says where to look', async () => {
+    ecsService(() => []);
+    aws.ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [] });
+    await assert.rejects(
+      backend().rollback(recorder(), { tiers: ['web'] }),
+      (err: TierError) =>
+        /no earlier successful deployment of web/.test(err.message) && /tier history/.test(err.hint ?? ''),
+    );
+  });
+
+  it('history reads ECS service deployments, oldest first, skipping those still running', async () => {
+    aws.ecs.on(ListServiceDeploymentsCommand).callsFake((input: { service: string }) => ({
+      serviceDeployments:
+        input.service === SERVICE.api
+          ? [
+              { serviceDeploymentArn: 'arn:x/api-2' },
+              { serviceDeploymentArn: 'arn:x/api-3' },
+              { serviceDeploymentArn: 'arn:x/api-1' },
+            ]
+          : [],
+    }));
+    aws.ecs.on(DescribeServiceDeploymentsCommand).resolves({
+      serviceDeployments: [
+        {
+          serviceDeploymentArn: 'arn:x/api-2',
+          status: 'ROLLBACK_SUCCESSFUL',
+          startedAt: new Date('2026-02-02T10:00:00Z'),
+          finishedAt: new Date('2026-02-02T10:09:00Z'),
+          sourceServiceRevisions: [{ arn: revision('api', 7) }],
+          targetServiceRevision: { arn: revision('api', 8) },
+          rollback: { reason: 'circuit breaker' },
+        },
+        { serviceDeploymentArn: 'arn:x/api-3', status: 'IN_PROGRESS', startedAt: new Date('2026-02-03T10:00:00Z') },
+        {
+          serviceDeploymentArn: 'arn:x/api-1',
+          status: 'SUCCESSFUL',
+          startedAt: new Date('2026-02-01T10:00:00Z'),
+          finishedAt: new Date('2026-02-01T10:05:00Z'),
+          targetServiceRevision: { arn: revision('api', 7) },
+        },
+      ],
+    });
+    const records = await backend().history();
+
+    assert.deepEqual(aws.ecs.commandCalls(DescribeServiceDeploymentsCommand)[0]?.args[0].input, {
+      serviceDeploymentArns: ['arn:x/api-2', 'arn:x/api-3', 'arn:x/api-1'],
+    });
+    assert.deepEqual(records, [
+      {
+        id: 'api-1',
+        tier: 'api',
+        version: 'abc123',
+        previousVersion: '',
+        startedAt: '2026-02-01T10:00:00.000Z',
+        finishedAt: '2026-02-01T10:05:00.000Z',
+        outcome: 'succeeded',
+      },
+      {
+        id: 'api-2',
+        tier: 'api',
+        version: 'def456',
+        previousVersion: 'abc123',
+        startedAt: '2026-02-02T10:00:00.000Z',
+        finishedAt: '2026-02-02T10:09:00.000Z',
+        outcome: 'rolled-back',
+        detail: 'circuit breaker',
+      },
+    ]);
+  });
+});
