@@ -1,0 +1,105 @@
+// What git knows about the working tree: the commit to ship, what changed since a version, dirtiness.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { TierError } from '../backend.js';
+
+const exec = promisify(execFile);
+
+export interface SourceState {
+  /** Repository root. */
+  readonly root: string;
+  /** Full sha of HEAD. */
+  readonly sha: string;
+  /** Paths changed in the working tree (staged, unstaged and untracked) relative to HEAD. */
+  readonly dirtyPaths: string[];
+  /**
+   * The version (image tag) for this tree: the 12-character sha, plus `-dirty-<hash of the changes>`
+   * when the tree has uncommitted changes, so two different dirty trees never share a tag.
+   */
+  readonly version: string;
+}
+
+export interface Git {
+  state(): Promise<SourceState>;
+  /** The commit a version was built from, or undefined when it is not a commit this clone knows. */
+  commitOf(version: string): Promise<string | undefined>;
+  /** Paths that differ between two commits' trees (renames listed as both paths). */
+  diff(from: string, to: string): Promise<string[]>;
+}
+
+async function git(cwd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await exec('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (err) {
+    const e = err as { code?: string | number; stderr?: string };
+    if (e.code === 'ENOENT') throw new TierError('git is not installed', 'install git (apt-get install -y git)');
+    throw new TierError(
+      `git ${args.join(' ')} failed: ${(e.stderr ?? '').trim()}`,
+      'run tier pipeline inside a git clone',
+    );
+  }
+}
+
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+
+/** Versions look like `<sha>` or `<sha>-dirty-<hash>`; the commit is the part before `-dirty`. */
+export function commitPart(version: string): string | undefined {
+  const m = /^([0-9a-f]{7,40})(?:-dirty-[0-9a-f]+)?$/.exec(version.trim());
+  return m?.[1];
+}
+
+export function createGit(cwd = process.cwd()): Git {
+  let root: Promise<string> | undefined;
+  const top = () => {
+    root ??= git(cwd, ['rev-parse', '--show-toplevel']).then((s) => s.trim());
+    return root;
+  };
+  return {
+    async state() {
+      const dir = await top();
+      const sha = (await git(dir, ['rev-parse', 'HEAD'])).trim();
+      // -z: paths with spaces or quotes come through verbatim; -uall lists files inside new folders.
+      const status = (await git(dir, ['status', '--porcelain=v1', '-z', '-uall'])).split('\0').filter(Boolean);
+      const dirtyPaths: string[] = [];
+      for (let i = 0; i < status.length; i++) {
+        const entry = status[i]!;
+        dirtyPaths.push(entry.slice(3));
+        // A rename/copy entry is followed by its source path.
+        if (entry[0] === 'R' || entry[0] === 'C') dirtyPaths.push(status[++i]!);
+      }
+      let version = sha.slice(0, 12);
+      if (dirtyPaths.length > 0) {
+        const hash = createHash('sha256');
+        hash.update(await git(dir, ['diff', 'HEAD', '--binary']));
+        for (const path of [...dirtyPaths].sort()) {
+          hash.update(path);
+          hash.update(await readFile(join(dir, path)).catch(() => Buffer.from('(deleted)')));
+        }
+        version += `-dirty-${hash.digest('hex').slice(0, 8)}`;
+      }
+      return { root: dir, sha, dirtyPaths, version };
+    },
+    async commitOf(version) {
+      const commit = commitPart(version);
+      if (!commit) return undefined;
+      try {
+        return (
+          await exec('git', ['rev-parse', '--verify', '--quiet', `${commit}^{commit}`], { cwd: await top() })
+        ).stdout.trim();
+      } catch {
+        return undefined;
+      }
+    },
+    async diff(from, to) {
+      return lines(await git(await top(), ['diff', '--name-only', '--no-renames', from, to]));
+    },
+  };
+}

@@ -1,0 +1,131 @@
+// Image build stage: one immutable image per tier from its Dockerfile, tagged with the version, digest recorded.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { TierError, type TierName } from '../backend.js';
+import { runLogged } from './exec.js';
+
+const exec = promisify(execFile);
+
+export type Engine = 'podman' | 'docker';
+
+export interface ImageRecord {
+  readonly tier: TierName;
+  /** Local reference, `localhost/tier-<tier>:<version>` (docs/conventions.md). */
+  readonly image: string;
+  readonly version: string;
+  /** Content id of the built image (`sha256:...`): the same bytes always have the same id. */
+  readonly id: string;
+  /** Registry reference pinned by digest (`<repo>@sha256:...`), once pushed. */
+  readonly pushed?: string;
+  readonly builtAt: string;
+}
+
+export interface BuildOptions {
+  readonly root: string;
+  readonly version: string;
+  readonly tiers: readonly TierName[];
+  /** Base image build argument (NODE_IMAGE); default: the Dockerfile's own (localhost/tier-node:24). */
+  readonly nodeImage?: string;
+  /** Push to `<registry>/tier-<tier>:<version>` after building and record the pushed digest. */
+  readonly registry?: string;
+  /** Where each build's output goes (one log per tier). */
+  readonly logDir: string;
+  readonly engine?: Engine;
+  /** Called with each finished image, so a progress display can show it. */
+  readonly onImage?: (record: ImageRecord) => void;
+}
+
+export const imageName = (tier: TierName, version: string) => `localhost/tier-${tier}:${version}`;
+
+/**
+ * The engine the local environment uses: TIER_ENGINE when set, else what infra/local/engine/setup.sh
+ * picked (a Docker Engine with Compose v2 when one runs, else podman), else whichever is installed.
+ */
+export async function detectEngine(root: string): Promise<Engine> {
+  const forced = process.env.TIER_ENGINE;
+  if (forced === 'docker' || forced === 'podman') return forced;
+  const setup = join(root, 'infra/local/engine/setup.sh');
+  if (existsSync(setup)) {
+    const { stdout } = await exec('bash', [setup], { cwd: root }).catch((err: { stderr?: string }) => {
+      throw new TierError(
+        `the container engine is not ready: ${(err.stderr ?? '').trim().split('\n').pop()}`,
+        'run `bash infra/local/engine/setup.sh` and follow what it prints',
+      );
+    });
+    const engine = /^ENGINE=(\w+)/m.exec(stdout)?.[1];
+    if (engine === 'docker' || engine === 'podman') return engine;
+  }
+  for (const candidate of ['podman', 'docker'] as const) {
+    if (
+      await exec(candidate, ['--version']).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
+  }
+  throw new TierError('no container engine found', 'install podman (apt-get install -y podman) or Docker');
+}
+
+export async function buildImages(opts: BuildOptions): Promise<ImageRecord[]> {
+  const engine = opts.engine ?? (await detectEngine(opts.root));
+  const records: ImageRecord[] = [];
+  for (const tier of opts.tiers) {
+    const image = imageName(tier, opts.version);
+    const log = join(opts.logDir, `image-${tier}.log`);
+    const args = ['build', '-f', `apps/${tier}/Dockerfile`, '-t', image, '--build-arg', `APP_VERSION=${opts.version}`];
+    // podman's default OCI format drops HEALTHCHECK (recipes/containers.md).
+    if (engine === 'podman') args.push('--format', 'docker');
+    const nodeImage = opts.nodeImage ?? process.env.TIER_NODE_IMAGE;
+    if (nodeImage) args.push('--build-arg', `NODE_IMAGE=${nodeImage}`);
+    args.push('.');
+    await runLogged(engine, args, { cwd: opts.root, log }).catch((err: TierError) => {
+      const missingBase = /tier-node|manifest unknown|pull access denied|not found/i.test(err.message);
+      throw new TierError(
+        `building the ${tier} image failed: ${err.message}`,
+        missingBase
+          ? 'the base image is missing: run `npx tier up` once (it builds localhost/tier-node:24) or set TIER_NODE_IMAGE'
+          : `see ${log}`,
+      );
+    });
+    const id = normaliseId(await inspect(engine, image, '{{.Id}}'));
+    let pushed: string | undefined;
+    if (opts.registry) {
+      const remote = `${opts.registry.replace(/\/$/, '')}/tier-${tier}:${opts.version}`;
+      await runLogged(engine, ['tag', image, remote], { cwd: opts.root, log });
+      await runLogged(engine, ['push', remote], { cwd: opts.root, log });
+      const digests = (await inspect(engine, remote, '{{json .RepoDigests}}').then((s) => JSON.parse(s))) as
+        | string[]
+        | null;
+      const repo = remote.slice(0, remote.lastIndexOf(':'));
+      pushed = (digests ?? []).find((d) => d.startsWith(`${repo}@`));
+      if (!pushed) throw new TierError(`pushed ${remote} but the registry returned no digest`, `see ${log}`);
+    }
+    const record: ImageRecord = { tier, image, version: opts.version, id, pushed, builtAt: new Date().toISOString() };
+    records.push(record);
+    opts.onImage?.(record);
+  }
+  return records;
+}
+
+async function inspect(engine: Engine, image: string, format: string): Promise<string> {
+  const { stdout } = await exec(engine, ['image', 'inspect', '--format', format, image]);
+  return stdout.trim();
+}
+
+function normaliseId(id: string): string {
+  return id.startsWith('sha256:') ? id : `sha256:${id}`;
+}
+
+/** Merges records into `.tier/images.json` (one entry per tier and version), so later stages ship exactly these. */
+export async function recordImages(file: string, records: readonly ImageRecord[]): Promise<void> {
+  const existing: ImageRecord[] = existsSync(file) ? JSON.parse(await readFile(file, 'utf8')) : [];
+  const key = (r: ImageRecord) => `${r.tier}@${r.version}`;
+  const merged = new Map(existing.map((r) => [key(r), r]));
+  for (const r of records) merged.set(key(r), r);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify([...merged.values()], null, 2)}\n`);
+}

@@ -1,0 +1,105 @@
+// Smoke test through the edge: the page renders with the time, /api/status answers, a guestbook write reads back.
+import { randomUUID } from 'node:crypto';
+
+export interface SmokeCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface SmokeResult {
+  readonly ok: boolean;
+  readonly url: string;
+  readonly checks: SmokeCheck[];
+}
+
+export interface SmokeOptions {
+  /** Base URL of the edge (local: the edge cache; AWS: the CloudFront domain). */
+  readonly url: string;
+  /** Written into the smoke message so a reader of the guestbook knows where it came from. */
+  readonly version?: string;
+  /** Attempts per check: absorbs one transient miss (e.g. a balancer still settling), never a broken version. */
+  readonly attempts?: number;
+  readonly timeoutMs?: number;
+  readonly fetch?: typeof fetch;
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
+  const base = opts.url.replace(/\/+$/, '');
+  const doFetch = opts.fetch ?? fetch;
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  const request = (path: string, init: RequestInit = {}) =>
+    doFetch(`${base}${path}`, {
+      ...init,
+      headers: { 'user-agent': 'tier-pipeline-smoke', ...(init.headers as Record<string, string>) },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+
+  const checks: SmokeCheck[] = [];
+  const check = async (name: string, body: () => Promise<string>) => {
+    let detail = '';
+    for (let attempt = 1; attempt <= (opts.attempts ?? 2); attempt++) {
+      try {
+        checks.push({ name, ok: true, detail: await body() });
+        return;
+      } catch (err) {
+        detail = err instanceof Error ? err.message : String(err);
+        if (attempt < (opts.attempts ?? 2)) await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    checks.push({ name, ok: false, detail });
+  };
+
+  await check('page renders with the time', async () => {
+    // A query string the edge has not seen: the check must reach a web replica, not a cached copy.
+    const res = await request(`/?smoke=${randomUUID()}`);
+    const html = await res.text();
+    expect(res.status === 200, `GET / answered ${res.status}`);
+    expect(/<title>[^<]*3tier App[^<]*<\/title>/i.test(html), 'GET / has no "3tier App" title');
+    const time = /Welcome, it(?:'|&#39;|&#x27;|’)s\s*(?:<[^>]*>)?\s*([^<\s]+)/.exec(html)?.[1];
+    expect(time !== undefined, `GET / does not say "Welcome, it's <time>"`);
+    expect(ISO_TIME.test(time ?? '') || !Number.isNaN(Date.parse(time ?? '')), `GET / shows "${time}", not a time`);
+    return `200, time ${time}`;
+  });
+
+  await check('/api/status answers 200 with a time and a request uuid', async () => {
+    const res = await request('/api/status');
+    expect(res.status === 200, `GET /api/status answered ${res.status}`);
+    const body = (await res.json()) as Array<{ time?: string; request_uuid?: string }>;
+    const first = Array.isArray(body) ? body[0] : undefined;
+    expect(ISO_TIME.test(first?.time ?? ''), `GET /api/status: no ISO time in ${JSON.stringify(body).slice(0, 120)}`);
+    expect(UUID.test(first?.request_uuid ?? ''), 'GET /api/status: no request_uuid');
+    return `200, time ${first?.time}`;
+  });
+
+  await check('a guestbook message is stored and read back', async () => {
+    const key = `smoke-${randomUUID()}`;
+    const text = `pipeline smoke test ${opts.version ?? ''} ${key}`.replace(/\s+/g, ' ').trim();
+    // The same Idempotency-Key on a retry returns the first write instead of adding a second row.
+    const res = await request('/api/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ author: 'tier pipeline', text }),
+    });
+    expect(res.status === 201, `POST /api/messages answered ${res.status}`);
+    const created = (await res.json()) as { id?: number };
+    expect(typeof created.id === 'number', 'POST /api/messages returned no id');
+    const list = await request('/api/messages?limit=100');
+    expect(list.status === 200, `GET /api/messages answered ${list.status}`);
+    const { items } = (await list.json()) as { items?: Array<{ id: number; text: string }> };
+    expect(
+      (items ?? []).some((m) => m.id === created.id && m.text === text),
+      `message ${created.id} is not in GET /api/messages`,
+    );
+    return `201, id ${created.id} read back`;
+  });
+
+  return { ok: checks.every((c) => c.ok), url: base, checks };
+}
+
+function expect(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
