@@ -39,7 +39,7 @@ describe('stack outputs', () => {
   });
 
   it('names the cdk deploy command when the stage has no stacks', async () => {
-    aws.cfn.on(DescribeStacksCommand).resolves({ Stacks: STACKS.filter((s) => s.StackName.startsWith('tier-prod')) });
+    aws.cfn.on(DescribeStacksCommand).resolves({ Stacks: STACKS.filter((s) => s.StackName?.startsWith('tier-prod')) });
     await assert.rejects(
       backend().status(),
       tierError(/no stacks named tier-dev-\*/, /npx cdk deploy --all -c stage=dev/),
@@ -52,7 +52,10 @@ describe('stack outputs', () => {
 
   it('names a missing output key', async () => {
     aws.cfn.on(DescribeStacksCommand).resolves({
-      Stacks: STACKS.map((s) => ({ ...s, Outputs: s.Outputs.filter((o) => o.OutputKey !== 'BackupVaultName') })),
+      Stacks: STACKS.map((s) => ({
+        ...s,
+        Outputs: (s.Outputs ?? []).filter((o) => o.OutputKey !== 'BackupVaultName'),
+      })),
     });
     await assert.rejects(
       backend().backupList(),

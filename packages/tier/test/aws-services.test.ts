@@ -178,8 +178,10 @@ describe('scale', () => {
       desiredCount: 6,
     });
     assert.ok(
-      aws.aas.commandCalls(RegisterScalableTargetCommand)[0]!.callId <
-        aws.ecs.commandCalls(UpdateServiceCommand)[0]!.callId,
+      aws.aas
+        .commandCalls(RegisterScalableTargetCommand)[0]!
+        .calledBefore(aws.ecs.commandCalls(UpdateServiceCommand)[0]!),
+      'bounds before desired count',
     );
     assert.ok(progress.lines.includes('done api: 6 tasks (autoscaling 6..6)'));
   });

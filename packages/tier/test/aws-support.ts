@@ -1,7 +1,7 @@
 // Shared fixtures for the AWS backend tests: SDK clients mocked at the boundary, a stage's stack outputs, a progress recorder.
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { BackupClient } from '@aws-sdk/client-backup';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -24,7 +24,7 @@ export const TG = {
 } as const;
 
 /** Outputs as the CDK app emits them: some top-level ids, some nested (path prefix + hash suffix). */
-export const STACKS = [
+export const STACKS: Stack[] = [
   {
     StackName: 'tier-dev-services',
     StackStatus: 'UPDATE_COMPLETE',
