@@ -12,6 +12,8 @@ import { homeRoutes } from './routes/home.js';
 /** Largest form accepted (413 beyond): a full-length message in any script fits several times. */
 export const FORM_BODY_LIMIT = 32 * 1024;
 
+const REQUIRED_ASSETS = ['/stylesheets/style.css', '/images/logo.svg'];
+
 export interface WebAppOptions {
   /** Where the static files live; defaults to apps/web/public. */
   readonly publicDir?: string;
@@ -27,6 +29,8 @@ export async function buildWebService(settings: WebSettings, opts: WebAppOptions
   });
   const { app } = service;
   const assets = await loadAssets(opts.publicDir);
+  // The page needs these: a build that lost them fails here, not on the first visitor.
+  for (const required of REQUIRED_ASSETS) assets.url(required);
   const api = new ApiClient({
     baseUrl: settings.apiHost,
     timeoutMs: settings.apiTimeoutMs,

@@ -2,10 +2,15 @@
 // errors: everything the web tier answers without needing the API.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../../test/support/postgres.js';
+import { buildWebService } from '../src/app.js';
 import { IMMUTABLE_CACHE, loadAssets, SHORT_CACHE } from '../src/assets.js';
+import { readWebSettings } from '../src/config.js';
 import { type RunningWeb, startWeb } from './support/web.js';
 
 const CSP_REQUIRED = ["default-src 'self'", "style-src 'self'", "script-src 'self'", "frame-ancestors 'none'"];
@@ -128,5 +133,17 @@ describe('web tier configuration', () => {
     assert.equal(result.status, 2);
     assert.match(result.stderr, /API_HOST must be an http\(s\) URL/);
     assert.match(result.stderr, /API_TIMEOUT_MS must be an integer/);
+  });
+});
+
+describe('web tier start-up checks', () => {
+  test('a public directory without the stylesheet or logo stops start-up with a message naming it', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'web-public-'));
+    try {
+      const settings = readWebSettings({ API_HOST: 'http://127.0.0.1:1', LOG_LEVEL: 'silent' });
+      await assert.rejects(buildWebService(settings, { publicDir: empty }), /\/stylesheets\/style\.css is missing/);
+    } finally {
+      await rm(empty, { recursive: true });
+    }
   });
 });
