@@ -1,7 +1,7 @@
 // One place for a tier's lifecycle: public server, admin server (health and metrics, never
 // routed from the internet), request ids, request logs, metrics, and graceful shutdown.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { ServiceSettings } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type HttpMetrics } from './metrics.js';
@@ -40,8 +40,8 @@ export function createService(opts: ServiceOptions): Service {
 
   const common: FastifyServerOptions = {
     loggerInstance: log,
-    disableRequestLogging: true,
-    requestIdLogLabel: 'request_id',
+    // One log line per request comes from the onResponse hook below, with the fields we query on.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     keepAliveTimeout: settings.keepAliveTimeoutMs,
     // Bounded request time: slowloris-style clients cannot hold a socket forever.
     requestTimeout: 30_000,
