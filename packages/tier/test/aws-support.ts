@@ -33,8 +33,8 @@ export const STACKS: Stack[] = [
       { OutputKey: 'ClusterName', OutputValue: CLUSTER },
       { OutputKey: 'WebServiceName', OutputValue: SERVICE.web },
       { OutputKey: 'ServicesApiServiceNameA1B2C3D4', OutputValue: SERVICE.api },
-      { OutputKey: 'WebLoadBalancerDnsName', OutputValue: 'web-123.eu-west-1.elb.amazonaws.com' },
-      { OutputKey: 'ApiLoadBalancerDnsName', OutputValue: 'api-456.eu-west-1.elb.amazonaws.com' },
+      { OutputKey: 'WebAlbDnsName', OutputValue: 'web-123.eu-west-1.elb.amazonaws.com' },
+      { OutputKey: 'ApiAlbDnsName', OutputValue: 'api-456.eu-west-1.elb.amazonaws.com' },
     ],
   },
   {
@@ -42,7 +42,7 @@ export const STACKS: Stack[] = [
     StackStatus: 'CREATE_COMPLETE',
     CreationTime: new Date(0),
     Outputs: [
-      { OutputKey: 'DbInstanceIdentifier', OutputValue: DB_ID },
+      { OutputKey: 'DbInstanceId', OutputValue: DB_ID },
       { OutputKey: 'BackupVaultName', OutputValue: VAULT },
       { OutputKey: 'BackupPlanId', OutputValue: 'plan-1' },
       { OutputKey: 'BackupRoleArn', OutputValue: BACKUP_ROLE },

@@ -78,7 +78,7 @@ export function toTierError(err: unknown, action: string): TierError {
     case 'DBInstanceNotFoundFault':
       return new TierError(
         `the database instance does not exist (${action})`,
-        'check --stage/--region; the DbInstanceIdentifier stack output may be stale: redeploy the data stack',
+        'check --stage/--region; the DbInstanceId stack output may be stale: redeploy the data stack',
       );
     case 'InvalidDBInstanceState':
     case 'InvalidDBInstanceStateFault':
