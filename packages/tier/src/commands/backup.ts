@@ -57,14 +57,16 @@ export function registerBackup(program: Command, ctx: Context): void {
 
   program
     .command('restore')
-    .description('restore the database (takes a safety backup first)')
+    .description('restore the database: locally in place after a safety backup; on AWS into a new instance')
     .option('--latest', 'the latest backup')
     .option('--backup <id>', 'a backup from `tier backup list`')
     .option('--time <iso>', 'a point in time (WAL replay)')
     .option('--yes', 'do not ask for confirmation', false)
     .action(async (opts: { latest?: boolean; backup?: string; time?: string; yes: boolean }) => {
       const target = parseRestoreTarget(opts);
-      if (!opts.yes && !(await confirm('This overwrites the live database. Continue?'))) {
+      // Locally the live database is overwritten; on AWS a new instance is created beside it.
+      const overwrites = ctx.options().target === 'local';
+      if (overwrites && !opts.yes && !(await confirm('This overwrites the live database. Continue?'))) {
         throw new TierError('restore not confirmed', 'answer y at the prompt, or pass --yes when not on a terminal');
       }
       await (await ctx.backend()).restore(ctx.progress, target);

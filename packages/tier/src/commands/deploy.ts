@@ -18,7 +18,10 @@ export function registerDeploy(program: Command, ctx: Context): void {
   program
     .command('deploy')
     .description('roll out a version start-first, one replica at a time; rolls back by itself on failure')
-    .option('--version <version>', 'version (image tag) to deploy; default: build the working tree')
+    .option(
+      '--version <version>',
+      'version (image tag) to deploy; locally the default builds the working tree, on AWS it is required',
+    )
     .option('--tier <tier...>', 'web and/or api (default: both)')
     .action(async (opts: { version?: string; tier?: string[] }) => {
       const tiers = parseTiers(opts.tier);

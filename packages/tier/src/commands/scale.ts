@@ -12,8 +12,9 @@ export function parseScaleArgs(args: string[]): Partial<Record<TierName, number>
     const [, tier, count] = match as unknown as [string, string, string];
     if (!TIERS.includes(tier as TierName)) throw new TierError(`unknown tier '${tier}'`, `use ${TIERS.join(' or ')}`);
     const n = Number(count);
-    if (n < 1 || n > 20)
-      throw new TierError(`${tier}=${n} is out of range`, 'use 1 to 20 replicas (tier stop to stop a tier)');
+    if (n < 1 || n > 50) {
+      throw new TierError(`${tier}=${n} is out of range`, 'use 1 to 50 replicas (`tier stop <tier>` stops a tier)');
+    }
     counts[tier as TierName] = n;
   }
   return counts;
