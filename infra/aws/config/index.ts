@@ -1,0 +1,70 @@
+// Picks a stage's configuration by name and checks it, so a typo fails synthesis with a message naming the fix.
+import { dev } from './dev.js';
+import { prod } from './prod.js';
+import type { StageConfig } from './stage-config.js';
+
+export type { ImageSource, StageConfig, TierSizing } from './stage-config.js';
+
+export const stages: Readonly<Record<string, StageConfig>> = { dev, prod };
+
+/** Values CloudWatch Logs accepts as retention. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/** Returns the named stage, with the pipeline's image tag (`-c imageTag=<sha>`) applied when given. */
+export function loadStageConfig(name: string | undefined, overrides: { imageTag?: string } = {}): StageConfig {
+  if (!name) throw new Error(`No stage given: pass -c stage=<${Object.keys(stages).join('|')}>.`);
+  const base = stages[name];
+  if (!base)
+    throw new Error(`Unknown stage "${name}": use one of ${Object.keys(stages).join(', ')} (config/index.ts).`);
+  const config: StageConfig =
+    overrides.imageTag && base.services.image.kind === 'ecr'
+      ? { ...base, services: { ...base.services, image: { kind: 'ecr', tag: overrides.imageTag } } }
+      : base;
+  validateStageConfig(config);
+  return config;
+}
+
+/** Throws on the first value that would synthesize something broken or unsafe. */
+export function validateStageConfig(c: StageConfig): void {
+  const where = `config/${c.stage}.ts`;
+  if (!/^\d{12}$/.test(c.account)) throw new Error(`${where}: account "${c.account}" must be 12 digits.`);
+  if (c.maxAzs < 2)
+    throw new Error(`${where}: maxAzs is ${c.maxAzs}; use at least 2 so every tier survives an AZ loss.`);
+  if (c.natGateways < 1 || c.natGateways > c.maxAzs) {
+    throw new Error(`${where}: natGateways must be between 1 and maxAzs (${c.maxAzs}), got ${c.natGateways}.`);
+  }
+  const d = c.database;
+  if (d.backupRetentionDays < 1 || d.backupRetentionDays > 35) {
+    throw new Error(`${where}: database.backupRetentionDays must be 1-35 (RDS limit), got ${d.backupRetentionDays}.`);
+  }
+  if (d.maxAllocatedStorageGiB < d.allocatedStorageGiB) {
+    throw new Error(`${where}: database.maxAllocatedStorageGiB must be >= allocatedStorageGiB.`);
+  }
+  if (d.readReplica && !d.multiAz && c.stage === 'prod') {
+    throw new Error(
+      `${where}: a read replica without multiAz in prod leaves the primary single-AZ; set multiAz: true.`,
+    );
+  }
+  for (const tier of ['web', 'api'] as const) {
+    const s = c.services[tier];
+    if (s.minTasks < 2) throw new Error(`${where}: services.${tier}.minTasks must be >= 2 (one per AZ at least).`);
+    if (s.maxTasks < s.minTasks) throw new Error(`${where}: services.${tier}.maxTasks must be >= minTasks.`);
+  }
+  if (c.services.image.kind === 'ecr' && !/^[\w][\w.-]{0,127}$/.test(c.services.image.tag)) {
+    throw new Error(`${where}: image tag "${c.services.image.tag}" is not a valid Docker tag.`);
+  }
+  const o = c.observability;
+  if (!LOG_RETENTION_DAYS.includes(o.logRetentionDays)) {
+    throw new Error(`${where}: observability.logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}.`);
+  }
+  if (!/^[^@\s]+@[^@\s]+$/.test(o.alarmEmail)) throw new Error(`${where}: observability.alarmEmail is not an address.`);
+  if (!/^[\w.-]+\/[\w.-]+$/.test(c.pipeline.githubRepo)) {
+    throw new Error(`${where}: pipeline.githubRepo must be "owner/name", got "${c.pipeline.githubRepo}".`);
+  }
+  if (c.pipeline.allowedSubjects.length === 0) {
+    throw new Error(`${where}: pipeline.allowedSubjects is empty; name the refs or environments that may deploy.`);
+  }
+  if (c.edge.rateLimitPer5Min < 10) throw new Error(`${where}: edge.rateLimitPer5Min must be >= 10 (WAF minimum).`);
+}

@@ -1,0 +1,93 @@
+// Typed per-stage configuration of the AWS app: every account- or stage-specific value lives here, never in lib/.
+
+/** Where the service images come from. */
+export type ImageSource =
+  /** ECR repositories created by the registry stack, fed by the pipeline; tasks run `<repo>:<tag>` (immutable tags). */
+  | { readonly kind: 'ecr'; readonly tag: string }
+  /** `ContainerImage.fromAsset` on apps/<tier>/Dockerfile (build context = repository root); for a laptop deploy. */
+  | { readonly kind: 'asset' };
+
+export interface TierSizing {
+  /** vCPU units (1024 = 1 vCPU). */
+  readonly cpu: number;
+  /** Memory in MiB. */
+  readonly memoryMiB: number;
+  /** Lower autoscaling bound and initial desired count; at least 2 so a task can be replaced without an outage. */
+  readonly minTasks: number;
+  /** Upper autoscaling bound. */
+  readonly maxTasks: number;
+}
+
+export interface StageConfig {
+  /** Short stage name; prefixes every stack (`tier-<stage>-...`). */
+  readonly stage: 'dev' | 'prod';
+  /** Target AWS account (12 digits). */
+  readonly account: string;
+  /** Region of every stack except the WAF web ACL (CLOUDFRONT scope lives in us-east-1). */
+  readonly region: string;
+  /** Number of availability zones; the zones themselves come from cdk.json context (no lookup). */
+  readonly maxAzs: number;
+  /** NAT gateways: one per AZ in prod (no cross-AZ dependency), one in dev (cost). */
+  readonly natGateways: number;
+  /** VPC CIDR. */
+  readonly vpcCidr: string;
+  readonly database: {
+    /** RDS instance class, e.g. `t4g.medium` (without the `db.` prefix). */
+    readonly instanceType: string;
+    readonly multiAz: boolean;
+    readonly allocatedStorageGiB: number;
+    readonly maxAllocatedStorageGiB: number;
+    /** Automated backup (point-in-time recovery) retention in days, 1-35. */
+    readonly backupRetentionDays: number;
+    /** Create one read replica in another AZ. */
+    readonly readReplica: boolean;
+    /** Allow IAM database authentication in addition to the password. */
+    readonly iamAuthentication: boolean;
+  };
+  readonly backup: {
+    /** Days a daily recovery point is kept. */
+    readonly dailyRetentionDays: number;
+    /** Weeks a weekly recovery point is kept. */
+    readonly weeklyRetentionWeeks: number;
+    /** Months a monthly recovery point is kept. */
+    readonly monthlyRetentionMonths: number;
+    /** ARN of a backup vault in another region to copy daily recovery points to; omit for no copy. */
+    readonly copyToVaultArn?: string;
+  };
+  readonly services: {
+    readonly web: TierSizing;
+    readonly api: TierSizing;
+    /** Target average CPU utilisation (%) for autoscaling. */
+    readonly cpuTargetPercent: number;
+    /** Target ALB requests per task per minute for autoscaling. */
+    readonly requestsPerTarget: number;
+    readonly image: ImageSource;
+  };
+  readonly edge: {
+    /** Requests per 5 minutes per client IP before the WAF rate rule blocks. */
+    readonly rateLimitPer5Min: number;
+    /** CloudFront price class: `PriceClass_100` (NA+EU), `PriceClass_200`, `PriceClass_All`. */
+    readonly priceClass: 'PriceClass_100' | 'PriceClass_200' | 'PriceClass_All';
+    /**
+     * Id of the managed prefix list `com.amazonaws.global.cloudfront.origin-facing` in `region` (it differs per
+     * region; kept here so synthesis makes no lookup).
+     */
+    readonly originFacingPrefixListId: string;
+  };
+  readonly observability: {
+    /** Retention of application, exec and flow logs, in days (a value CloudWatch Logs accepts). */
+    readonly logRetentionDays: number;
+    /** Days access logs (ALB, CloudFront) are kept in S3. */
+    readonly accessLogRetentionDays: number;
+    /** Address that receives alarm e-mails (confirm the SNS subscription once). */
+    readonly alarmEmail: string;
+  };
+  readonly pipeline: {
+    /** GitHub repository allowed to deploy, `owner/name`. */
+    readonly githubRepo: string;
+    /** Git refs allowed to assume the deploy role, e.g. `refs/heads/main`; environments as `environment:prod`. */
+    readonly allowedSubjects: readonly string[];
+    /** ARN of an existing GitHub OIDC provider in the account (one per account); omit to create it. */
+    readonly existingOidcProviderArn?: string;
+  };
+}

@@ -1,0 +1,100 @@
+// AWS Backup for the stage: an encrypted vault and a plan (daily, weekly, monthly) that selects resources by tag.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
+import * as events from 'aws-cdk-lib/aws-events';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { acknowledge } from '../shared/acknowledge.js';
+import { DATA_DEFAULTS } from './defaults.js';
+
+export interface BackupProps {
+  /** Name prefix of the vault and plan, e.g. `tier-dev`. */
+  readonly namePrefix: string;
+  /** Key that encrypts the recovery points in the vault. */
+  readonly key: kms.IKey;
+  /** @default 7 */
+  readonly dailyRetentionDays?: number;
+  /** @default 4 */
+  readonly weeklyRetentionWeeks?: number;
+  /** @default 3 */
+  readonly monthlyRetentionMonths?: number;
+  /** Vault in another region that receives a copy of every daily recovery point. @default - no copy */
+  readonly copyToVaultArn?: string;
+  /** Resources carrying this tag are backed up. @default backup=daily */
+  readonly selectionTag?: { readonly key: string; readonly value: string };
+}
+
+export class Backup extends Construct {
+  readonly vault: backup.BackupVault;
+  readonly plan: backup.BackupPlan;
+
+  constructor(scope: Construct, id: string, props: BackupProps) {
+    super(scope, id);
+    const daily = props.dailyRetentionDays ?? 7;
+    const weekly = props.weeklyRetentionWeeks ?? 4;
+    const monthly = props.monthlyRetentionMonths ?? 3;
+    if (daily < 1) throw new Error(`dailyRetentionDays must be >= 1, got ${daily}.`);
+    if (weekly * 7 <= daily) throw new Error('weeklyRetentionWeeks must keep weekly points longer than daily ones.');
+    if (props.copyToVaultArn && !props.copyToVaultArn.startsWith('arn:')) {
+      throw new Error(
+        `copyToVaultArn "${props.copyToVaultArn}" is not an ARN (arn:aws:backup:<region>:<account>:backup-vault:<name>).`,
+      );
+    }
+    const tag = props.selectionTag ?? DATA_DEFAULTS.backupTag;
+
+    this.vault = new backup.BackupVault(this, 'Vault', {
+      backupVaultName: `${props.namePrefix}-vault`,
+      encryptionKey: props.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const copy = props.copyToVaultArn
+      ? [
+          {
+            destinationBackupVault: backup.BackupVault.fromBackupVaultArn(this, 'CopyTarget', props.copyToVaultArn),
+            deleteAfter: Duration.days(daily),
+          },
+        ]
+      : undefined;
+
+    this.plan = new backup.BackupPlan(this, 'Plan', {
+      backupPlanName: `${props.namePrefix}-plan`,
+      backupVault: this.vault,
+      backupPlanRules: [
+        new backup.BackupPlanRule({
+          ruleName: 'daily',
+          scheduleExpression: events.Schedule.cron({ hour: '3', minute: '0' }),
+          startWindow: Duration.hours(1),
+          completionWindow: Duration.hours(4),
+          deleteAfter: Duration.days(daily),
+          copyActions: copy,
+        }),
+        new backup.BackupPlanRule({
+          ruleName: 'weekly',
+          scheduleExpression: events.Schedule.cron({ weekDay: 'SUN', hour: '4', minute: '0' }),
+          startWindow: Duration.hours(1),
+          completionWindow: Duration.hours(4),
+          deleteAfter: Duration.days(weekly * 7),
+        }),
+        new backup.BackupPlanRule({
+          ruleName: 'monthly',
+          scheduleExpression: events.Schedule.cron({ day: '1', hour: '5', minute: '0' }),
+          startWindow: Duration.hours(1),
+          completionWindow: Duration.hours(4),
+          deleteAfter: Duration.days(monthly * 31),
+        }),
+      ],
+    });
+
+    // By tag, so storage added later (EFS, DynamoDB, another database) is covered once tagged.
+    const selection = this.plan.addSelection('Tagged', {
+      backupSelectionName: `${tag.key}-${tag.value}`,
+      resources: [backup.BackupResource.fromTag(tag.key, tag.value)],
+    });
+    acknowledge(
+      selection,
+      'AWSBackupServiceRolePolicyForBackup is the AWS-maintained policy AWS Backup needs to snapshot any tagged resource type.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+    );
+  }
+}

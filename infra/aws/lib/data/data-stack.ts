@@ -1,0 +1,63 @@
+// Stateful data of one stage: the PostgreSQL database and its AWS Backup vault and plan (termination protected).
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../../config/index.js';
+import { createManagedKey } from '../shared/keys.js';
+import { Backup } from './backup.js';
+import { Database } from './database.js';
+
+export interface DataStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly vpc: ec2.IVpc;
+  readonly databaseSecurityGroup: ec2.ISecurityGroup;
+}
+
+export class DataStack extends Stack {
+  readonly database: Database;
+  readonly backup: Backup;
+  /** Encrypts the database, its secret and logs. */
+  readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, { ...props, terminationProtection: true });
+    const { config } = props;
+    const prefix = `tier-${config.stage}`;
+
+    // Construct ids below hold state: never rename them (a rename replaces the database).
+    const key = createManagedKey(this, 'DataKey', {
+      alias: `${prefix}-data`,
+      description: `Database storage, credentials, Performance Insights and logs of ${prefix}`,
+      forCloudWatchLogs: true,
+    });
+    this.key = key;
+    this.database = new Database(this, 'Database', {
+      vpc: props.vpc,
+      securityGroup: props.databaseSecurityGroup,
+      key,
+      instanceIdentifier: `${prefix}-db`,
+      instanceType: config.database.instanceType,
+      multiAz: config.database.multiAz,
+      allocatedStorageGiB: config.database.allocatedStorageGiB,
+      maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
+      backupRetentionDays: config.database.backupRetentionDays,
+      readReplica: config.database.readReplica,
+      iamAuthentication: config.database.iamAuthentication,
+      logRetentionDays: config.observability.logRetentionDays,
+    });
+
+    const backupKey = createManagedKey(this, 'BackupKey', {
+      alias: `${prefix}-backup`,
+      description: `AWS Backup vault of ${prefix}`,
+    });
+    this.backup = new Backup(this, 'Backup', {
+      namePrefix: prefix,
+      key: backupKey,
+      dailyRetentionDays: config.backup.dailyRetentionDays,
+      weeklyRetentionWeeks: config.backup.weeklyRetentionWeeks,
+      monthlyRetentionMonths: config.backup.monthlyRetentionMonths,
+      copyToVaultArn: config.backup.copyToVaultArn,
+    });
+  }
+}

@@ -1,0 +1,23 @@
+// Every value the data stack chooses by itself, in one place.
+import * as rds from 'aws-cdk-lib/aws-rds';
+
+export const DATA_DEFAULTS = {
+  engineVersion: rds.PostgresEngineVersion.VER_17,
+  /** Parameter group family of the engine above. */
+  databaseName: 'tier',
+  masterUsername: 'tier_admin',
+  port: 5432,
+  /** PostgreSQL logs shipped to CloudWatch Logs. */
+  logExports: ['postgresql', 'upgrade'],
+  /** Queries slower than this (ms) are logged. */
+  logMinDurationStatementMs: 500,
+  /** Free tier of Performance Insights. */
+  performanceInsightRetentionDays: 7,
+  /** Enhanced monitoring granularity (OS metrics). */
+  monitoringIntervalSeconds: 60,
+  /** Daily at 03:00 UTC, outside the RDS backup window below. */
+  backupWindow: '01:00-02:00',
+  maintenanceWindow: 'sun:04:00-sun:05:00',
+  /** AWS Backup selects every resource carrying this tag. */
+  backupTag: { key: 'backup', value: 'daily' },
+} as const;

@@ -1,0 +1,128 @@
+// Dashboards per tier, database and edge, plus database alarms; tier rollback alarms live with the services.
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type * as rds from 'aws-cdk-lib/aws-rds';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../../config/index.js';
+import type { TierService } from '../services/tier-service.js';
+
+export interface MonitoringStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly tiers: Readonly<Record<string, TierService>>;
+  readonly database: rds.IDatabaseInstance;
+  readonly distributionId: string;
+  readonly alarmTopic: sns.ITopic;
+}
+
+const PERIOD = Duration.minutes(1);
+const WIDTH = 8;
+
+export class MonitoringStack extends Stack {
+  readonly dashboards: cloudwatch.Dashboard[] = [];
+
+  constructor(scope: Construct, id: string, props: MonitoringStackProps) {
+    super(scope, id, props);
+    const prefix = `tier-${props.config.stage}`;
+
+    for (const [tier, svc] of Object.entries(props.tiers)) {
+      const lb = svc.loadBalancer.metrics;
+      const tg = svc.targetGroup.metrics;
+      const latency = (p: string) => tg.targetResponseTime({ statistic: p, period: PERIOD, label: p });
+      this.dashboard(`${prefix}-${tier}`, [
+        graph('Requests / min', [lb.requestCount({ period: PERIOD, statistic: 'Sum' })]),
+        graph('4xx / 5xx', [
+          tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, { period: PERIOD, statistic: 'Sum' }),
+          tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: PERIOD, statistic: 'Sum' }),
+          lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period: PERIOD, statistic: 'Sum' }),
+        ]),
+        graph('Latency p50 / p90 / p99 (s)', [latency('p50'), latency('p90'), latency('p99')]),
+        graph('Healthy / unhealthy targets', [
+          tg.healthyHostCount({ period: PERIOD }),
+          tg.unhealthyHostCount({ period: PERIOD }),
+        ]),
+        graph('CPU / memory (%)', [
+          svc.service.metricCpuUtilization({ period: PERIOD }),
+          svc.service.metricMemoryUtilization({ period: PERIOD }),
+        ]),
+        new cloudwatch.AlarmStatusWidget({ title: 'Rollback alarms', alarms: [...svc.rollbackAlarms], width: WIDTH }),
+      ]);
+    }
+
+    const db = props.database;
+    this.dashboard(`${prefix}-db`, [
+      graph('Connections', [db.metricDatabaseConnections({ period: PERIOD })]),
+      graph('CPU (%)', [db.metricCPUUtilization({ period: PERIOD })]),
+      graph('Read / write latency (s)', [
+        db.metric('ReadLatency', { period: PERIOD }),
+        db.metric('WriteLatency', { period: PERIOD }),
+      ]),
+      graph('Free storage (bytes)', [db.metricFreeStorageSpace({ period: PERIOD })]),
+    ]);
+    const dbAlarms: Array<[string, cloudwatch.IMetric, number, cloudwatch.ComparisonOperator]> = [
+      [
+        'cpu-high',
+        db.metricCPUUtilization({ period: Duration.minutes(5) }),
+        80,
+        cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      ],
+      [
+        'storage-low',
+        db.metricFreeStorageSpace({ period: Duration.minutes(5) }),
+        2 * 1024 ** 3,
+        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      ],
+      [
+        'write-latency-high',
+        db.metric('WriteLatency', { period: Duration.minutes(5) }),
+        0.05,
+        cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      ],
+    ];
+    for (const [name, metric, threshold, comparisonOperator] of dbAlarms) {
+      const alarm = new cloudwatch.Alarm(this, `Db-${name}`, {
+        alarmName: `${prefix}-db-${name}`,
+        metric,
+        threshold,
+        comparisonOperator,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      });
+      alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
+      alarm.addOkAction(new actions.SnsAction(props.alarmTopic));
+    }
+
+    // CloudFront publishes its metrics in us-east-1 only; dashboards can show other regions.
+    const cf = (metricName: string, statistic = 'Sum') =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/CloudFront',
+        metricName,
+        dimensionsMap: { DistributionId: props.distributionId, Region: 'Global' },
+        region: 'us-east-1',
+        statistic,
+        period: PERIOD,
+      });
+    this.dashboard(`${prefix}-edge`, [
+      graph('Requests', [cf('Requests')]),
+      graph('Error rate 4xx / 5xx (%)', [cf('4xxErrorRate', 'Average'), cf('5xxErrorRate', 'Average')]),
+      graph('Cache hit rate (%)', [cf('CacheHitRate', 'Average')]),
+      graph('Origin latency (ms)', [
+        cf('OriginLatency', 'p50'),
+        cf('OriginLatency', 'p90'),
+        cf('OriginLatency', 'p99'),
+      ]),
+    ]);
+  }
+
+  private dashboard(name: string, widgets: cloudwatch.IWidget[]): void {
+    const dashboard = new cloudwatch.Dashboard(this, name, { dashboardName: name, defaultInterval: Duration.hours(3) });
+    for (let i = 0; i < widgets.length; i += 3) dashboard.addWidgets(...widgets.slice(i, i + 3));
+    this.dashboards.push(dashboard);
+  }
+}
+
+function graph(title: string, metrics: cloudwatch.IMetric[]): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({ title, left: metrics, width: WIDTH, height: 6 });
+}

@@ -1,0 +1,129 @@
+// Assembles one stage of the platform: which stacks exist, in which region, and what flows between them.
+import { type App, CfnOutput, type Stack, Tags } from 'aws-cdk-lib';
+import type { StageConfig } from '../config/index.js';
+import { PipelineAccessStack } from './access/pipeline-access-stack.js';
+import { DataStack } from './data/data-stack.js';
+import { EdgeStack } from './edge/edge-stack.js';
+import { FirewallStack } from './edge/firewall-stack.js';
+import { MonitoringStack } from './monitoring/monitoring-stack.js';
+import { NetworkStack } from './network/network-stack.js';
+import { RegistryStack } from './registry/registry-stack.js';
+import { ServicesStack } from './services/services-stack.js';
+import { acknowledge, guard } from './shared/acknowledge.js';
+import { logBucketName, stackName } from './shared/naming.js';
+import { TelemetryStack } from './telemetry/telemetry-stack.js';
+
+export interface Platform {
+  readonly network: NetworkStack;
+  readonly telemetry: TelemetryStack;
+  readonly data: DataStack;
+  readonly registry: RegistryStack;
+  readonly services: ServicesStack;
+  readonly firewall: FirewallStack;
+  readonly edge: EdgeStack;
+  readonly monitoring: MonitoringStack;
+  readonly access: PipelineAccessStack;
+}
+
+export function buildPlatform(app: App, config: StageConfig): Platform {
+  const env = { account: config.account, region: config.region };
+  const props = (concern: string, description: string) => ({
+    env,
+    config,
+    stackName: stackName(config.stage, concern),
+    description: `tier ${config.stage}: ${description}`,
+  });
+
+  const network = new NetworkStack(app, 'Network', {
+    ...props('network', 'VPC, subnets, NAT, flow logs, security groups'),
+    cloudFrontPrefixListId: config.edge.originFacingPrefixListId,
+  });
+  const telemetry = new TelemetryStack(app, 'Telemetry', {
+    ...props('telemetry', 'log groups, access-log buckets, alarm topic (stateful)'),
+    terminationProtection: true,
+  });
+  const data = new DataStack(app, 'Data', {
+    ...props('data', 'PostgreSQL and AWS Backup (stateful)'),
+    vpc: network.vpc,
+    databaseSecurityGroup: network.securityGroups.database,
+  });
+  const registry = new RegistryStack(app, 'Registry', props('registry', 'ECR repositories (stateful)'));
+  const services = new ServicesStack(app, 'Services', {
+    ...props('services', 'ECS cluster, web and api services, ALBs, migrations'),
+    vpc: network.vpc,
+    securityGroups: network.securityGroups,
+    telemetry,
+    database: data.database.instance,
+    databaseSecret: data.database.secret,
+    databaseKeyArn: data.key.keyArn,
+    repositories: registry.repositories,
+  });
+  // CLOUDFRONT-scope WAF exists only in us-east-1; its ARN reaches the edge stack as a cross-region reference.
+  const firewall = new FirewallStack(app, 'Firewall', {
+    ...props('firewall', 'WAF web ACL for CloudFront'),
+    env: { account: config.account, region: 'us-east-1' },
+    crossRegionReferences: true,
+  });
+  const edge = new EdgeStack(app, 'Edge', {
+    ...props('edge', 'CloudFront distribution'),
+    crossRegionReferences: true,
+    webLoadBalancer: services.web.loadBalancer,
+    apiLoadBalancer: services.api.loadBalancer,
+    originVerifySecret: services.originVerifySecret,
+    webAclArn: firewall.webAcl.attrArn,
+    logBucketName: logBucketName(config.stage, 'cloudfront', config.account, config.region),
+  });
+  edge.addDependency(telemetry, 'the CloudFront log bucket must exist');
+  if (config.region !== 'us-east-1') {
+    // The cross-region reference functions are created while the app is prepared, after constructors run, so
+    // they can only be acknowledged on their stack; they are the only functions there (asserted by the tests).
+    for (const stack of [firewall, edge]) {
+      acknowledge(
+        stack,
+        'Only CDK cross-region reference functions live here (WAF ACL ARN us-east-1 -> stage region via SSM parameters); they call only the SSM API and need no VPC.',
+        guard('lambda_inside_vpc_check'),
+      );
+    }
+  }
+  const monitoring = new MonitoringStack(app, 'Monitoring', {
+    ...props('monitoring', 'dashboards and database alarms'),
+    tiers: { web: services.web, api: services.api },
+    database: data.database.instance,
+    distributionId: edge.distribution.distributionId,
+    alarmTopic: telemetry.alarmTopic,
+  });
+  const access = new PipelineAccessStack(app, 'PipelineAccess', props('pipeline-access', 'GitHub OIDC deploy role'));
+
+  output(telemetry, {
+    WebLogGroupName: telemetry.logGroups.web.logGroupName,
+    ApiLogGroupName: telemetry.logGroups.api.logGroupName,
+    MigrateLogGroupName: telemetry.logGroups.migrate.logGroupName,
+    ExecLogGroupName: telemetry.logGroups.exec.logGroupName,
+    AlarmTopicArn: telemetry.alarmTopic.topicArn,
+  });
+  output(data, {
+    DbInstanceId: data.database.instance.instanceIdentifier,
+    DbEndpoint: data.database.instance.dbInstanceEndpointAddress,
+    DbSecretArn: data.database.secret.secretArn,
+    BackupVaultName: data.backup.vault.backupVaultName,
+    BackupPlanId: data.backup.plan.backupPlanId,
+  });
+  output(registry, {
+    WebRepositoryUri: registry.repositories.web.repositoryUri,
+    ApiRepositoryUri: registry.repositories.api.repositoryUri,
+  });
+
+  const stacks: Stack[] = [network, telemetry, data, registry, services, firewall, edge, monitoring, access];
+  for (const stack of stacks) {
+    Tags.of(stack).add('app', 'tier');
+    Tags.of(stack).add('stage', config.stage);
+  }
+  return { network, telemetry, data, registry, services, firewall, edge, monitoring, access };
+}
+
+function output(stack: Stack, values: Record<string, string>): void {
+  const prefix = stack.stackName.replace(/-[a-z-]+$/, '');
+  for (const [name, value] of Object.entries(values)) {
+    new CfnOutput(stack, name, { value, exportName: `${prefix}-${name}` });
+  }
+}

@@ -1,0 +1,28 @@
+// Every value the services stack chooses by itself, in one place (ports and drain time from docs/conventions.md).
+import { Duration } from 'aws-cdk-lib';
+
+export const SERVICE_DEFAULTS = {
+  appPort: 3000,
+  adminPort: 9100,
+  readinessPath: '/readyz',
+  livenessPath: '/livez',
+  /** The app turns /readyz to 503 for 3 s after SIGTERM; the ALB stops sending after 2 failed checks (2 x 5 s). */
+  shutdownDrainMs: 3000,
+  deregistrationDelay: Duration.seconds(10),
+  healthCheckInterval: Duration.seconds(5),
+  healthCheckTimeout: Duration.seconds(4),
+  /** SIGKILL 30 s after SIGTERM: far above drain + in-flight requests. */
+  stopTimeout: Duration.seconds(30),
+  healthCheckGracePeriod: Duration.seconds(30),
+  /** Above the ALB idle timeout (60 s) so the ALB never reuses a socket Node closed. */
+  keepAliveTimeoutMs: 65000,
+  albIdleTimeout: Duration.seconds(60),
+  minHealthyPercent: 100,
+  maxHealthyPercent: 200,
+  /** Deployment rollback alarm thresholds. */
+  max5xxRatePercent: 5,
+  scaleCooldown: Duration.seconds(60),
+  /** Header CloudFront adds and the ALB listener requires. */
+  originVerifyHeader: 'X-Origin-Verify',
+  logLevel: 'info',
+} as const;

@@ -1,0 +1,219 @@
+// The application tiers of one stage: ECS cluster (Container Insights, audited ECS Exec), web and api services, migrations.
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../../config/index.js';
+import type { SecurityGroupChain } from '../network/security-groups.js';
+import { acknowledge } from '../shared/acknowledge.js';
+import { createManagedKey } from '../shared/keys.js';
+import { logBucketName, type Tier } from '../shared/naming.js';
+import type { TelemetryStack } from '../telemetry/telemetry-stack.js';
+import { SERVICE_DEFAULTS } from './defaults.js';
+import { TierService } from './tier-service.js';
+
+/** Repository root: the build context of apps/<tier>/Dockerfile (conventions.md). */
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+export interface ServicesStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly vpc: ec2.IVpc;
+  readonly securityGroups: SecurityGroupChain;
+  readonly telemetry: TelemetryStack;
+  readonly database: rds.DatabaseInstance;
+  readonly databaseSecret: secretsmanager.ISecret;
+  /** Key that encrypts the database secret. */
+  readonly databaseKeyArn: string;
+  readonly repositories: Readonly<Record<Tier, ecr.IRepository>>;
+}
+
+export class ServicesStack extends Stack {
+  readonly cluster: ecs.Cluster;
+  readonly web: TierService;
+  readonly api: TierService;
+  readonly migrationTask: ecs.FargateTaskDefinition;
+  /** Secret CloudFront sends to the ALBs; the edge stack reads the same value. */
+  readonly originVerifySecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: ServicesStackProps) {
+    super(scope, id, props);
+    const { config, telemetry, securityGroups: sg } = props;
+    const prefix = `tier-${config.stage}`;
+    const namespaceName = `${prefix}.internal`;
+    const execLogGroupName = `/tier/${config.stage}/exec`;
+
+    const key = createManagedKey(this, 'ServicesKey', {
+      alias: `${prefix}-services`,
+      description: `ECS Exec sessions and the CloudFront origin secret of ${prefix}`,
+    });
+
+    // ECS Exec: sessions encrypted with the key, every command logged (encrypted) to CloudWatch Logs.
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      clusterName: prefix,
+      vpc: props.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      executeCommandConfiguration: {
+        kmsKey: key,
+        logging: ecs.ExecuteCommandLogging.OVERRIDE,
+        // By name: grants then name a literal ARN, and no export ties this stack to the log group.
+        logConfiguration: {
+          cloudWatchLogGroup: logs.LogGroup.fromLogGroupName(this, 'ExecLogs', execLogGroupName),
+          cloudWatchEncryptionEnabled: true,
+        },
+      },
+    });
+    this.cluster.addDefaultCloudMapNamespace({
+      name: namespaceName,
+      type: servicediscovery.NamespaceType.DNS_PRIVATE,
+      vpc: props.vpc,
+    });
+
+    this.originVerifySecret = new secretsmanager.Secret(this, 'OriginVerify', {
+      description: `Header value CloudFront sends to the ${prefix} ALBs (${SERVICE_DEFAULTS.originVerifyHeader})`,
+      encryptionKey: key,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    acknowledge(
+      this.originVerifySecret,
+      'The origin header value is rotated by an operator (put-secret-value, then cdk deploy of services and edge, see README); an automatic rotation would change it under CloudFront and lock out all traffic.',
+      'AwsSolutions-SMG4',
+      'NIST.800.53.R5-SecretsManagerRotationEnabled',
+    );
+    const originVerifyValue = this.originVerifySecret.secretValue.unsafeUnwrap();
+
+    const image = (tier: Tier): ecs.ContainerImage =>
+      config.services.image.kind === 'ecr'
+        ? ecs.ContainerImage.fromEcrRepository(props.repositories[tier], config.services.image.tag)
+        : ecs.ContainerImage.fromAsset(REPO_ROOT, {
+            file: `apps/${tier}/Dockerfile`,
+            buildArgs: { NODE_IMAGE: 'node:24-trixie-slim' },
+            exclude: ['**/node_modules', '**/cdk.out', '.git', 'bench/results', 'docs/rendered'],
+          });
+    const appVersion = config.services.image.kind === 'ecr' ? config.services.image.tag : 'asset';
+
+    // Imported by ARN (without its key) so grants land in this stack's IAM policies, not in the data stack's
+    // key policy: the stateful stack never depends on the services stack.
+    const dbSecret = secretsmanager.Secret.fromSecretCompleteArn(
+      this,
+      'DatabaseSecret',
+      props.databaseSecret.secretArn,
+    );
+    const dbSecrets = {
+      DBUSER: ecs.Secret.fromSecretsManager(dbSecret, 'username'),
+      DBPASS: ecs.Secret.fromSecretsManager(dbSecret, 'password'),
+    };
+    const dbEnvironment = {
+      APP_VERSION: appVersion,
+      DB: 'tier',
+      DBHOST: props.database.dbInstanceEndpointAddress,
+      DBPORT: props.database.dbInstanceEndpointPort,
+      DBSSL: 'on',
+    };
+    const common = {
+      namePrefix: prefix,
+      cluster: this.cluster,
+      accessLogBucket: telemetry.albLogBucket,
+      execLogGroupName,
+      accessLogBucketName: logBucketName(config.stage, 'alb', config.account, config.region),
+      originVerifyValue,
+      alarmTopic: telemetry.alarmTopic,
+      cpuTargetPercent: config.services.cpuTargetPercent,
+      requestsPerTarget: config.services.requestsPerTarget,
+    };
+
+    this.api = new TierService(this, 'Api', {
+      ...common,
+      tier: 'api',
+      image: image('api'),
+      sizing: config.services.api,
+      albSecurityGroup: sg.apiAlb,
+      taskSecurityGroup: sg.apiTasks,
+      environment: dbEnvironment,
+      secrets: dbSecrets,
+      logGroup: telemetry.logGroups.api,
+      discoveryName: 'api',
+    });
+    this.web = new TierService(this, 'Web', {
+      ...common,
+      tier: 'web',
+      image: image('web'),
+      sizing: config.services.web,
+      albSecurityGroup: sg.webAlb,
+      taskSecurityGroup: sg.webTasks,
+      // Server-side calls go straight to the api tasks (Cloud Map), not back out through CloudFront.
+      environment: { APP_VERSION: appVersion, API_HOST: `http://api.${namespaceName}:${SERVICE_DEFAULTS.appPort}` },
+      logGroup: telemetry.logGroups.web,
+    });
+
+    // One-off migration task (run by `tier deploy` before traffic shifts), with the api image and secrets.
+    this.migrationTask = new ecs.FargateTaskDefinition(this, 'MigrationTask', {
+      family: `${prefix}-migrate`,
+      cpu: 256,
+      memoryLimitMiB: 512,
+      runtimePlatform: {
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+      },
+    });
+    this.migrationTask.addContainer('migrate', {
+      containerName: 'migrate',
+      image: image('api'),
+      command: ['node', 'apps/api/dist/migrate.js'],
+      memoryLimitMiB: 512,
+      readonlyRootFilesystem: true,
+      user: '1000:1000',
+      environment: { ...dbEnvironment, LOG_LEVEL: SERVICE_DEFAULTS.logLevel },
+      secrets: dbSecrets,
+      logging: ecs.LogDrivers.awsLogs({ logGroup: telemetry.logGroups.migrate, streamPrefix: 'migrate' }),
+      stopTimeout: SERVICE_DEFAULTS.stopTimeout,
+    });
+    acknowledge(
+      this.migrationTask,
+      'The environment holds only the non-secret database host, port and name; DBUSER/DBPASS come from Secrets Manager as ECS secrets.',
+      'AwsSolutions-ECS2',
+    );
+
+    // The managed secret is encrypted with the data key: decrypt only through Secrets Manager in this region.
+    const decryptDbSecret = new iam.PolicyStatement({
+      sid: 'DecryptDatabaseSecret',
+      actions: ['kms:Decrypt'],
+      resources: [props.databaseKeyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+    });
+    for (const task of [this.api.taskDefinition, this.migrationTask])
+      task.obtainExecutionRole().addToPrincipalPolicy(decryptDbSecret);
+    acknowledge(
+      this.migrationTask.obtainExecutionRole(),
+      'ecr:GetAuthorizationToken has no resource-level permissions; image pulls themselves are limited to the api repository.',
+      'AwsSolutions-IAM5[Resource::*]',
+    );
+    acknowledge(
+      this.migrationTask.obtainExecutionRole(),
+      'CDK-generated least-privilege policy that belongs to this one role (its log group, the database secret); a managed policy could be attached elsewhere.',
+      'NIST.800.53.R5-IAMNoInlinePolicy',
+    );
+
+    const outputs: Record<string, string> = {
+      ClusterName: this.cluster.clusterName,
+      WebServiceName: this.web.service.serviceName,
+      ApiServiceName: this.api.service.serviceName,
+      WebAlbDnsName: this.web.loadBalancer.loadBalancerDnsName,
+      ApiAlbDnsName: this.api.loadBalancer.loadBalancerDnsName,
+      MigrationTaskDefinitionArn: this.migrationTask.taskDefinitionArn,
+      MigrationSecurityGroupId: sg.apiTasks.securityGroupId,
+      MigrationSubnetIds: props.vpc
+        .selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS })
+        .subnetIds.join(','),
+    };
+    for (const [name, value] of Object.entries(outputs))
+      new CfnOutput(this, name, { value, exportName: `${prefix}-${name}` });
+  }
+}
