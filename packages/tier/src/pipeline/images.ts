@@ -29,8 +29,11 @@ export interface BuildOptions {
   readonly tiers: readonly TierName[];
   /** Base image build argument (NODE_IMAGE); default: the Dockerfile's own (localhost/tier-node:24). */
   readonly nodeImage?: string;
-  /** Push to `<registry>/tier-<tier>:<version>` after building and record the pushed digest. */
-  readonly registry?: string;
+  /**
+   * Push after building and record the pushed digest: a repository template with `{tier}`, e.g.
+   * `123456789012.dkr.ecr.eu-west-1.amazonaws.com/tier-dev/{tier}` (the tag is always the version).
+   */
+  readonly pushTo?: string;
   /** Where each build's output goes (one log per tier). */
   readonly logDir: string;
   readonly engine?: Engine;
@@ -93,8 +96,8 @@ export async function buildImages(opts: BuildOptions): Promise<ImageRecord[]> {
     });
     const id = normaliseId(await inspect(engine, image, '{{.Id}}'));
     let pushed: string | undefined;
-    if (opts.registry) {
-      const remote = `${opts.registry.replace(/\/$/, '')}/tier-${tier}:${opts.version}`;
+    if (opts.pushTo) {
+      const remote = `${repositoryFor(opts.pushTo, tier)}:${opts.version}`;
       await runLogged(engine, ['tag', image, remote], { cwd: opts.root, log });
       await runLogged(engine, ['push', remote], { cwd: opts.root, log });
       const digests = (await inspect(engine, remote, '{{json .RepoDigests}}').then((s) => JSON.parse(s))) as
@@ -109,6 +112,12 @@ export async function buildImages(opts: BuildOptions): Promise<ImageRecord[]> {
     opts.onImage?.(record);
   }
   return records;
+}
+
+/** `{tier}` in the template names the tier's repository; without it the repository is `<template>/tier-<tier>`. */
+export function repositoryFor(template: string, tier: TierName): string {
+  const t = template.replace(/\/+$/, '');
+  return t.includes('{tier}') ? t.replaceAll('{tier}', tier) : `${t}/tier-${tier}`;
 }
 
 async function inspect(engine: Engine, image: string, format: string): Promise<string> {

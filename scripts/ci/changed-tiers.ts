@@ -1,0 +1,75 @@
+// ci:changes — which tiers need a redeploy for a diff: `--base <ref>` (vs HEAD), `--paths a b ...`, or paths on stdin.
+// Prints the tiers (and why with --explain); under GitHub Actions sets outputs tiers, web, api, infra.
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { type DeployTarget, detectChanges } from '../../packages/tier/src/pipeline/changed-tiers.js';
+import { main, setOutput } from './lib/github.js';
+
+const USAGE = `usage: changed-tiers.ts (--base <ref> [--head <ref>] | --paths <path>... | - ) [--target local|aws] [--explain] [--json]`;
+const NO_COMMIT = /^0{40}$/;
+
+await main(async () => {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      base: { type: 'string' },
+      head: { type: 'string', default: 'HEAD' },
+      paths: { type: 'boolean', default: false },
+      target: { type: 'string', default: 'local' },
+      explain: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (values.target !== 'local' && values.target !== 'aws') {
+    throw Object.assign(new Error(`--target '${values.target}' is not local or aws`), { hint: USAGE });
+  }
+  const target = values.target as DeployTarget;
+  let paths: string[];
+  let note = '';
+  if (values.paths) paths = positionals;
+  else if (positionals[0] === '-') paths = (await readStdin()).split('\n');
+  else if (values.base !== undefined) {
+    const resolved = resolveBase(values.base);
+    if (!resolved) {
+      // A first push or a base this clone does not have: everything is new, ship both tiers.
+      paths = ['(no base commit)'];
+      note = `base '${values.base}' is not a known commit: treating every tier as changed`;
+    } else paths = git(['diff', '--name-only', '--no-renames', resolved, values.head]).split('\n');
+  } else throw Object.assign(new Error('nothing to compare'), { hint: USAGE });
+
+  const change = detectChanges(paths, target);
+  if (values.json) console.log(JSON.stringify(change, null, 2));
+  else {
+    if (note) console.error(`! ${note}`);
+    if (values.explain) {
+      for (const d of change.decisions) console.log(`${(d.tiers.join('+') || '-').padEnd(8)} ${d.path}  (${d.rule})`);
+      console.log('');
+    }
+    console.log(change.tiers.length ? change.tiers.join(' ') : '(no tier changed)');
+  }
+  setOutput('tiers', change.tiers.join(','));
+  setOutput('tiers_json', JSON.stringify(change.tiers));
+  setOutput('web', String(change.tiers.includes('web')));
+  setOutput('api', String(change.tiers.includes('api')));
+  setOutput('infra', String(change.infrastructure.length > 0));
+  return 0;
+});
+
+function resolveBase(ref: string): string | undefined {
+  if (!ref || NO_COMMIT.test(ref)) return undefined;
+  try {
+    return git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function git(args: string[]): string {
+  return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+}
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text;
+}

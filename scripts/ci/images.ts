@@ -1,0 +1,62 @@
+// ci:images — one immutable image per tier, tagged with the git sha; ids/digests to .tier/images.json (and job outputs).
+//   npm run ci:images                         every tier, version = this tree (sha, or sha-dirty-<hash>)
+//   npm run ci:images -- --tier web --version <sha> --push <registry>/tier-dev/{tier}
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { TierName } from '../../packages/tier/src/backend.js';
+import { createGit } from '../../packages/tier/src/pipeline/git.js';
+import { buildImages, recordImages } from '../../packages/tier/src/pipeline/images.js';
+import { main, setOutput } from './lib/github.js';
+import { tierList } from './lib/tier.js';
+
+await main(async () => {
+  const { values } = parseArgs({
+    options: {
+      tier: { type: 'string', multiple: true },
+      tiers: { type: 'string' },
+      version: { type: 'string' },
+      push: { type: 'string' },
+      'node-image': { type: 'string' },
+    },
+  });
+  const asked = tierList(values.tiers, values.tier) as TierName[];
+  const tiers: TierName[] = values.tiers === undefined && !values.tier ? ['api', 'web'] : asked;
+  if (tiers.length === 0) {
+    console.log('✔ no tier changed: no image to build');
+    return 0;
+  }
+  const source = await createGit().state();
+  const version = values.version ?? source.version;
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(version)) {
+    throw Object.assign(new Error(`'${version}' is not a valid image tag`), { hint: 'pass --version <git sha>' });
+  }
+  if (values.push && source.dirtyPaths.length > 0) {
+    // What is pushed must be exactly a commit: a dirty tree would publish an image no commit describes.
+    throw Object.assign(
+      new Error(`refusing to push images of a dirty tree (${source.dirtyPaths.length} changed paths)`),
+      {
+        hint: 'commit first; CI pushes from a clean checkout',
+      },
+    );
+  }
+  const started = Date.now();
+  const records = await buildImages({
+    root: source.root,
+    version,
+    tiers,
+    pushTo: values.push,
+    nodeImage: values['node-image'],
+    logDir: join(source.root, '.tier', 'logs'),
+    onImage: (r) => console.log(`✔ ${r.tier}: ${r.pushed ?? r.image}  id ${r.id}`),
+  });
+  await recordImages(join(source.root, '.tier', 'images.json'), records);
+  for (const r of records) {
+    setOutput(`${r.tier}_image`, r.pushed ?? r.image);
+    setOutput(`${r.tier}_digest`, (r.pushed ?? r.id).replace(/^.*@/, ''));
+  }
+  setOutput('version', version);
+  console.log(
+    `✔ ${records.length} image(s) at ${version} in ${((Date.now() - started) / 1000).toFixed(1)}s; recorded in .tier/images.json`,
+  );
+  return 0;
+});
