@@ -45,6 +45,7 @@ for stage in $STAGES; do
     infra)
       [[ -d infra/aws/test ]] && run_stage "test infra/aws" npm test -w infra/aws
       [[ -f scripts/ci/lint-workflows.ts ]] && run_stage "lint workflows" npx tsx scripts/ci/lint-workflows.ts
+      [[ -d scripts/ci/test ]] && run_stage "test scripts/ci" node --import tsx --test scripts/ci/test/*.test.ts
       ;;
     docs)
       [[ -d docs/test ]] && run_stage "docs" npm run docs:test
