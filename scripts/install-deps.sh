@@ -11,6 +11,12 @@ APT_PACKAGES=(
   fonts-dejavu-core
   # docs: diagrams as code (graphviz dot renders SVG and PNG)
   graphviz
+  # local environment (infra/local): podman engine, docker-compose 1.29 against its API, offline base images
+  podman
+  runc
+  catatonit
+  docker-compose
+  debootstrap
 )
 
 missing=()
