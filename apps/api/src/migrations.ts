@@ -15,6 +15,8 @@ const FILE_NAME = /^(\d{3})_([a-z0-9_]+)\.sql$/;
 export interface Migration {
   readonly version: number;
   readonly name: string;
+  /** The file name without .sql, e.g. 001_create_messages: how errors and logs name it. */
+  readonly id: string;
   readonly sql: string;
   readonly checksum: string;
 }
@@ -29,7 +31,7 @@ export async function loadMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migrati
     if (migrations.some((m) => m.version === version)) throw new Error(`two migrations share version ${match[1]}`);
     const sql = await readFile(new URL(file, dir), 'utf8');
     const checksum = createHash('sha256').update(sql).digest('hex');
-    migrations.push({ version, name: match[2]!, sql, checksum });
+    migrations.push({ version, name: match[2]!, id: file.slice(0, -4), sql, checksum });
   }
   return migrations;
 }
@@ -55,7 +57,7 @@ export async function migrate(client: pg.ClientBase, log: Logger, dir: URL = MIG
       if (previous !== undefined) {
         // An applied file that changed means environments have drifted: stop rather than guess.
         if (previous !== migration.checksum) {
-          throw new Error(`migration ${migration.version}_${migration.name} changed after it was applied`);
+          throw new Error(`migration ${migration.id} changed after it was applied`);
         }
         continue;
       }
@@ -70,9 +72,9 @@ export async function migrate(client: pg.ClientBase, log: Logger, dir: URL = MIG
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${migration.version}_${migration.name} failed: ${(err as Error).message}`);
+        throw new Error(`migration ${migration.id} failed: ${(err as Error).message}`);
       }
-      log.info({ version: migration.version, name: migration.name }, 'migration applied');
+      log.info({ migration: migration.id }, 'migration applied');
       done.push(migration.version);
     }
     return done;

@@ -72,3 +72,25 @@ export async function postMessage(
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
+
+/** Polls until `check` is true; fails with `what` after `timeoutMs`. For state, not for timing. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** True once some API connection is waiting on a lock (a request is in flight and blocked). */
+export async function apiIsBlockedOnLock(db: PostgresCluster): Promise<boolean> {
+  const client = await db.superuserClient();
+  try {
+    const { rows } = await client.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'tier-api' AND wait_event_type = 'Lock'",
+    );
+    return rows[0].n > 0;
+  } finally {
+    await client.end();
+  }
+}
