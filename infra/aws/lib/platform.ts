@@ -73,7 +73,7 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     webAclArn: firewall.webAcl.attrArn,
     logBucketName: logBucketName(config.stage, 'cloudfront', config.account, config.region),
   });
-  edge.addDependency(telemetry, 'the CloudFront log bucket must exist');
+  edge.addStackDependency(telemetry, 'the CloudFront log bucket must exist');
   if (config.region !== 'us-east-1') {
     // The cross-region reference functions are created while the app is prepared, after constructors run, so
     // they can only be acknowledged on their stack; they are the only functions there (asserted by the tests).

@@ -1,0 +1,238 @@
+// Specification of the edge, the security-group chain, telemetry, dashboards and pipeline access.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import { type Json, platform, resourcesOf, template } from './support/platform.js';
+
+describe('edge', () => {
+  const dist = () => {
+    const [[, d]] = resourcesOf(template(platform('prod').edge), 'AWS::CloudFront::Distribution') as [[string, Json]];
+    return d.Properties.DistributionConfig;
+  };
+
+  test('one distribution sends /api/* uncached to the api ALB and everything else to the web ALB, HTTPS only', () => {
+    const config = dist();
+    assert.equal(config.DefaultCacheBehavior.ViewerProtocolPolicy, 'redirect-to-https');
+    const api = config.CacheBehaviors.find((b: { PathPattern: string }) => b.PathPattern === '/api/*');
+    assert.ok(api, 'an /api/* behaviour');
+    assert.equal(api.CachePolicyId, '4135ea2d-6df8-44a3-9df3-4b5a84be39ad', 'managed CachingDisabled');
+    assert.equal(api.ViewerProtocolPolicy, 'redirect-to-https');
+    assert.notEqual(api.TargetOriginId, config.DefaultCacheBehavior.TargetOriginId);
+    assert.ok(api.AllowedMethods.includes('POST'));
+  });
+
+  test('stylesheets, images and assets are cached for a year; pages at most a minute', () => {
+    const t = template(platform('prod').edge);
+    t.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({ Name: 'tier-prod-assets', DefaultTTL: 31536000, MaxTTL: 31536000 }),
+    });
+    t.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({ Name: 'tier-prod-pages', DefaultTTL: 0, MaxTTL: 60 }),
+    });
+    const paths = dist().CacheBehaviors.map((b: { PathPattern: string }) => b.PathPattern);
+    for (const p of ['/stylesheets/*', '/images/*', '/assets/*']) assert.ok(paths.includes(p), p);
+  });
+
+  test('CloudFront sends the secret origin header, logs to S3 and is protected by the us-east-1 web ACL', () => {
+    const config = dist();
+    for (const origin of config.Origins) {
+      assert.equal(origin.OriginCustomHeaders[0].HeaderName, 'X-Origin-Verify');
+      assert.match(JSON.stringify(origin.OriginCustomHeaders[0].HeaderValue), /resolve:secretsmanager/);
+    }
+    assert.equal(config.Logging.Bucket, 'tier-prod-cloudfront-logs-111111111111-eu-west-1.s3.eu-west-1.amazonaws.com');
+    assert.ok(config.WebACLId, 'a web ACL');
+    assert.equal(platform('prod').firewall.region, 'us-east-1');
+  });
+
+  test('the web ACL has the AWS managed common, known-bad-inputs, SQLi and IP reputation groups and a rate limit', () => {
+    const t = template(platform('prod').firewall);
+    const [[, acl]] = resourcesOf(t, 'AWS::WAFv2::WebACL') as [[string, Json]];
+    assert.equal(acl.Properties.Scope, 'CLOUDFRONT');
+    const groups = acl.Properties.Rules.map((r: Json) => r.Statement.ManagedRuleGroupStatement?.Name).filter(Boolean);
+    assert.deepEqual(groups.sort(), [
+      'AWSManagedRulesAmazonIpReputationList',
+      'AWSManagedRulesCommonRuleSet',
+      'AWSManagedRulesKnownBadInputsRuleSet',
+      'AWSManagedRulesSQLiRuleSet',
+    ]);
+    assert.ok(acl.Properties.Rules.some((r: Json) => r.Statement.RateBasedStatement?.Limit === 2000));
+    t.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', { ResourceArn: Match.anyValue() });
+  });
+
+  test('the only functions in the cross-region stacks are the CDK cross-region reference providers', () => {
+    for (const stack of [platform('prod').firewall, platform('prod').edge]) {
+      for (const [id] of resourcesOf(template(stack), 'AWS::Lambda::Function')) {
+        assert.match(id, /^CustomCrossRegionExport(Writer|Reader)CustomResourceProvider/);
+      }
+    }
+  });
+});
+
+describe('security groups', () => {
+  const sgs = () => template(platform('prod').network);
+  const all = (stage: 'dev' | 'prod') => Object.values(platform(stage)).map((stack) => template(stack));
+
+  test('no security group admits 0.0.0.0/0 or ::/0: the ALBs admit only the CloudFront origin-facing prefix list', () => {
+    for (const stage of ['dev', 'prod'] as const) {
+      for (const t of all(stage)) {
+        for (const [, sg] of resourcesOf(t, 'AWS::EC2::SecurityGroup')) {
+          for (const rule of sg.Properties.SecurityGroupIngress ?? []) {
+            assert.notEqual(rule.CidrIp, '0.0.0.0/0');
+            assert.notEqual(rule.CidrIpv6, '::/0');
+          }
+        }
+        for (const [, rule] of resourcesOf(t, 'AWS::EC2::SecurityGroupIngress')) {
+          assert.notEqual(rule.Properties.CidrIp, '0.0.0.0/0');
+          assert.notEqual(rule.Properties.CidrIpv6, '::/0');
+        }
+      }
+    }
+    for (const alb of ['WebAlb', 'ApiAlb']) {
+      sgs().hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        IpProtocol: 'tcp',
+        FromPort: 80,
+        ToPort: 80,
+        SourcePrefixListId: 'pl-4fa04526',
+        GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^SecurityGroups${alb}`), 'GroupId'] },
+      });
+    }
+  });
+
+  test('the ALBs reach the tasks on 3000 (traffic) and 9100 (health check)', () => {
+    for (const port of [3000, 9100]) {
+      sgs().hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        FromPort: port,
+        ToPort: port,
+        GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SecurityGroupsApiTasks'), 'GroupId'] },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SecurityGroupsApiAlb'), 'GroupId'] },
+      });
+    }
+  });
+
+  test('the database accepts 5432 from the api tasks security group and from nothing else', () => {
+    const rules: Json[] = [];
+    for (const t of all('prod')) {
+      for (const [, r] of resourcesOf(t, 'AWS::EC2::SecurityGroupIngress')) {
+        if (JSON.stringify(r.Properties.GroupId).includes('SecurityGroupsDatabase')) rules.push(r.Properties);
+      }
+      for (const [id, sg] of resourcesOf(t, 'AWS::EC2::SecurityGroup')) {
+        if (id.startsWith('SecurityGroupsDatabase')) assert.equal(sg.Properties.SecurityGroupIngress, undefined);
+      }
+    }
+    assert.equal(rules.length, 1);
+    assert.equal(rules[0].FromPort, 5432);
+    assert.equal(rules[0].ToPort, 5432);
+    assert.match(JSON.stringify(rules[0].SourceSecurityGroupId), /SecurityGroupsApiTasks/);
+  });
+
+  test('nothing opens SSH, RDP or a bastion: no instances and no ingress on 22 or 3389', () => {
+    for (const t of all('prod')) {
+      t.resourceCountIs('AWS::EC2::Instance', 0);
+      for (const [, r] of resourcesOf(t, 'AWS::EC2::SecurityGroupIngress')) {
+        assert.ok(![22, 3389].includes(r.Properties.FromPort));
+      }
+    }
+  });
+});
+
+describe('observability', () => {
+  test('every log group in every stack has a retention and a KMS key', () => {
+    for (const stage of ['dev', 'prod'] as const) {
+      for (const stack of Object.values(platform(stage))) {
+        for (const [id, group] of resourcesOf(template(stack), 'AWS::Logs::LogGroup')) {
+          assert.ok(group.Properties.RetentionInDays, `${stack.stackName}/${id} retention`);
+          assert.ok(group.Properties.KmsKeyId, `${stack.stackName}/${id} encryption`);
+        }
+      }
+    }
+    const t = template(platform('dev').telemetry);
+    for (const name of ['web', 'api', 'migrate', 'exec']) {
+      t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `/tier/dev/${name}`, RetentionInDays: 365 });
+    }
+  });
+
+  test('alarms go to a KMS-encrypted SNS topic with the configured e-mail subscription', () => {
+    const t = template(platform('prod').telemetry);
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  test('access-log buckets block public access and require TLS', () => {
+    const t = template(platform('prod').telemetry);
+    t.resourceCountIs('AWS::S3::Bucket', 3);
+    t.allResourcesProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+    });
+  });
+
+  test('there is a dashboard per tier, for the database and for the edge, with the agreed widgets', () => {
+    const t = template(platform('prod').monitoring);
+    const dashboards = resourcesOf(t, 'AWS::CloudWatch::Dashboard');
+    const names = dashboards.map(([, d]) => d.Properties.DashboardName).sort();
+    assert.deepEqual(names, ['tier-prod-api', 'tier-prod-db', 'tier-prod-edge', 'tier-prod-web']);
+    const body = JSON.stringify(dashboards.map(([, d]) => d.Properties.DashboardBody));
+    for (const needle of [
+      'RequestCount',
+      'HTTPCode_Target_5XX_Count',
+      'HTTPCode_Target_4XX_Count',
+      'p99',
+      'HealthyHostCount',
+      'MemoryUtilization',
+      'DatabaseConnections',
+      'ReadLatency',
+      'FreeStorageSpace',
+      'CacheHitRate',
+    ]) {
+      assert.ok(body.includes(needle), needle);
+    }
+  });
+});
+
+describe('pipeline access', () => {
+  test('GitHub OIDC deploy role trusts only this repository and may only assume the CDK bootstrap roles', () => {
+    const t = template(platform('dev').access);
+    t.resourceCountIs('AWS::IAM::OIDCProvider', 1);
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Action: 'sts:AssumeRoleWithWebIdentity',
+            Condition: {
+              StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' },
+              StringLike: {
+                'token.actions.githubusercontent.com:sub': [
+                  'repo:example-org/three-tier-platform:ref:refs/heads/main',
+                  'repo:example-org/three-tier-platform:environment:dev',
+                ],
+              },
+            },
+          }),
+        ],
+      },
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Sid: 'AssumeCdkBootstrapRoles',
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Resource: 'arn:aws:iam::111111111111:role/cdk-hnb659fds-*',
+          },
+        ],
+        Version: '2012-10-17',
+      },
+    });
+    t.resourceCountIs('AWS::IAM::User', 0);
+    t.resourceCountIs('AWS::IAM::AccessKey', 0);
+  });
+
+  test('prod reuses the account OIDC provider instead of creating a second one', () => {
+    template(platform('prod').access).resourceCountIs('AWS::IAM::OIDCProvider', 0);
+  });
+});

@@ -1,0 +1,206 @@
+// Specification of the services stack: cluster, Fargate services, ALBs, health checks, rollout safety, migrations.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import { platform, resourcesOf, template } from './support/platform.js';
+
+const services = () => template(platform('prod').services);
+const devServices = () => template(platform('dev').services);
+
+describe('services', () => {
+  test('the cluster has Container Insights on and ECS Exec encrypted with a key and logged to CloudWatch encrypted', () => {
+    services().hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
+      Configuration: {
+        ExecuteCommandConfiguration: {
+          KmsKeyId: Match.anyValue(),
+          Logging: 'OVERRIDE',
+          LogConfiguration: { CloudWatchEncryptionEnabled: true, CloudWatchLogGroupName: '/tier/prod/exec' },
+        },
+      },
+    });
+  });
+
+  test('web and api run on Fargate with at least 2 tasks, ECS Exec on, in private subnets without public IPs', () => {
+    for (const t of [services(), devServices()]) {
+      const svcs = resourcesOf(t, 'AWS::ECS::Service');
+      assert.equal(svcs.length, 2);
+      for (const [, svc] of svcs) {
+        assert.equal(svc.Properties.LaunchType, 'FARGATE');
+        assert.ok(svc.Properties.DesiredCount >= 2);
+        assert.equal(svc.Properties.EnableExecuteCommand, true);
+        assert.equal(svc.Properties.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, 'DISABLED');
+        // One subnet per AZ: Fargate spreads the tasks over them.
+        assert.ok(svc.Properties.NetworkConfiguration.AwsvpcConfiguration.Subnets.length >= 2);
+      }
+    }
+  });
+
+  test('deployments keep 100% healthy, surge to 200%, and roll back on the circuit breaker and on alarms', () => {
+    services().hasResourceProperties('AWS::ECS::Service', {
+      ServiceName: 'tier-prod-api',
+      DeploymentConfiguration: {
+        MinimumHealthyPercent: 100,
+        MaximumPercent: 200,
+        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+        Alarms: {
+          Enable: true,
+          Rollback: true,
+          AlarmNames: [
+            { Ref: Match.stringLikeRegexp('^ApiErrorRateAlarm') },
+            { Ref: Match.stringLikeRegexp('^ApiUnhealthyTargetsAlarm') },
+          ],
+        },
+      },
+    });
+    services().hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'tier-prod-web-5xx-rate',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: Match.stringLikeRegexp('100 \\* FILL\\(errors, 0\\) / requests') }),
+      ]),
+      AlarmActions: [Match.anyValue()],
+    });
+    services().hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'tier-prod-web-unhealthy-targets',
+      MetricName: 'UnHealthyHostCount',
+    });
+  });
+
+  test('target groups check /readyz on the admin port 9100 and deregister within ~10 s', () => {
+    const groups = resourcesOf(services(), 'AWS::ElasticLoadBalancingV2::TargetGroup');
+    assert.equal(groups.length, 2);
+    for (const [, tg] of groups) {
+      assert.equal(tg.Properties.Port, 3000);
+      assert.equal(tg.Properties.HealthCheckPath, '/readyz');
+      assert.equal(tg.Properties.HealthCheckPort, '9100');
+      assert.deepEqual(
+        tg.Properties.TargetGroupAttributes.find(
+          (a: { Key: string }) => a.Key === 'deregistration_delay.timeout_seconds',
+        ),
+        { Key: 'deregistration_delay.timeout_seconds', Value: '10' },
+      );
+    }
+  });
+
+  test('each tier has its own internet-facing ALB with access logs, invalid headers dropped and deletion protection', () => {
+    const albs = resourcesOf(services(), 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+    assert.equal(albs.length, 2);
+    for (const [, alb] of albs) {
+      assert.equal(alb.Properties.Scheme, 'internet-facing');
+      const attrs = Object.fromEntries(
+        alb.Properties.LoadBalancerAttributes.map((a: { Key: string; Value: string }) => [a.Key, a.Value]),
+      );
+      assert.equal(attrs['access_logs.s3.enabled'], 'true');
+      assert.equal(attrs['access_logs.s3.bucket'], 'tier-prod-alb-logs-111111111111-eu-west-1');
+      assert.equal(attrs['routing.http.drop_invalid_header_fields.enabled'], 'true');
+      assert.equal(attrs['deletion_protection.enabled'], 'true');
+    }
+  });
+
+  test('listeners answer 403 unless the secret origin header from Secrets Manager is present', () => {
+    services().hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      DefaultActions: [
+        Match.objectLike({ Type: 'fixed-response', FixedResponseConfig: Match.objectLike({ StatusCode: '403' }) }),
+      ],
+    });
+    services().hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Conditions: [
+        {
+          Field: 'http-header',
+          HttpHeaderConfig: {
+            HttpHeaderName: 'X-Origin-Verify',
+            Values: [{ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^\\{\\{resolve:secretsmanager:')])] }],
+          },
+        },
+      ],
+    });
+  });
+
+  test('autoscaling tracks CPU and ALB requests per target between the configured bounds', () => {
+    services().hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 3,
+      MaxCapacity: 12,
+    });
+    services().hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+        TargetValue: 55,
+      }),
+    });
+    services().hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
+        TargetValue: 800,
+      }),
+    });
+  });
+
+  test('containers run read-only as a non-root user, stop within 30 s and expose 3000 and 9100', () => {
+    for (const [, td] of resourcesOf(services(), 'AWS::ECS::TaskDefinition')) {
+      for (const c of td.Properties.ContainerDefinitions) {
+        assert.equal(c.ReadonlyRootFilesystem, true, `${c.Name} read-only root`);
+        assert.equal(c.User, '1000:1000', `${c.Name} non-root`);
+        assert.equal(c.StopTimeout, 30);
+        if (c.Name !== 'migrate') {
+          assert.deepEqual(
+            c.PortMappings.map((p: { ContainerPort: number }) => p.ContainerPort),
+            [3000, 9100],
+          );
+        }
+      }
+    }
+  });
+
+  test('no task definition carries a secret in plain environment variables; DBUSER and DBPASS are ECS secrets', () => {
+    for (const [, td] of resourcesOf(services(), 'AWS::ECS::TaskDefinition')) {
+      for (const c of td.Properties.ContainerDefinitions) {
+        for (const env of c.Environment ?? []) {
+          assert.doesNotMatch(env.Name, /PASS|SECRET|TOKEN|KEY/i, `${c.Name} env ${env.Name}`);
+          assert.doesNotMatch(JSON.stringify(env.Value), /resolve:secretsmanager/, `${c.Name} env ${env.Name}`);
+        }
+      }
+    }
+    services().hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Family: 'tier-prod-api',
+      ContainerDefinitions: [
+        Match.objectLike({
+          Secrets: Match.arrayWith([Match.objectLike({ Name: 'DBPASS', ValueFrom: Match.anyValue() })]),
+        }),
+      ],
+    });
+  });
+
+  test('a one-off migration task runs node apps/api/dist/migrate.js from the api image', () => {
+    services().hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Family: 'tier-prod-migrate',
+      ContainerDefinitions: [Match.objectLike({ Command: ['node', 'apps/api/dist/migrate.js'] })],
+    });
+  });
+
+  test('images come from the stage ECR repositories, which scan on push and have immutable tags', () => {
+    template(platform('prod').registry).hasResourceProperties('AWS::ECR::Repository', {
+      ImageScanningConfiguration: { ScanOnPush: true },
+      ImageTagMutability: 'IMMUTABLE',
+    });
+    assert.match(JSON.stringify(services().findResources('AWS::ECS::TaskDefinition')), /:initial/);
+  });
+
+  test('the stack outputs what the CLI needs', () => {
+    for (const name of [
+      'ClusterName',
+      'WebServiceName',
+      'ApiServiceName',
+      'WebAlbDnsName',
+      'ApiAlbDnsName',
+      'MigrationTaskDefinitionArn',
+    ]) {
+      services().hasOutput(name, Match.anyValue());
+    }
+    for (const name of ['DbInstanceId', 'BackupVaultName', 'BackupPlanId'])
+      template(platform('prod').data).hasOutput(name, Match.anyValue());
+    for (const name of ['WebLogGroupName', 'ApiLogGroupName'])
+      template(platform('prod').telemetry).hasOutput(name, Match.anyValue());
+    template(platform('prod').edge).hasOutput('DistributionDomainName', Match.anyValue());
+  });
+});
