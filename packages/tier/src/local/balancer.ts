@@ -1,0 +1,84 @@
+// HAProxy's runtime API (admin socket inside each balancer container): which replicas are in
+// rotation, per-server response counters (for the rollout's error-rate guard), and hitless reloads.
+import { engineRun, type OpsEnv } from './ops-env.js';
+import { serviceContainer } from './replicas.js';
+
+export interface ServerStat {
+  readonly backend: string;
+  /** Slot name from server-template (api1..api10), or BACKEND / FRONTEND for totals. */
+  readonly name: string;
+  /** e.g. "UP", "DOWN", "MAINT", "UP 1/2" (going down), "no check". */
+  readonly status: string;
+  /** ip:port, empty for an unused slot. */
+  readonly addr: string;
+  readonly responses: number;
+  readonly errors5xx: number;
+}
+
+export const balancerOf = (tier: string) => `${tier}-lb`;
+
+async function socket(env: OpsEnv, tier: string, command: string): Promise<string> {
+  const lb = await serviceContainer(env, balancerOf(tier));
+  return engineRun(env, ['exec', '-i', lb.name, 'socat', 'stdio', '/run/haproxy/admin.sock'], {
+    input: `${command}\n`,
+    timeoutMs: 15_000,
+    hint: `the ${tier} balancer does not answer on its admin socket: \`tier status\`, then \`tier up\``,
+  });
+}
+
+/** Parses `show stat` CSV (header line starts with "# "). */
+export function parseShowStat(csv: string): ServerStat[] {
+  const lines = csv.split('\n').filter((l) => l.trim());
+  const header = lines.shift()?.replace(/^#\s*/, '').split(',') ?? [];
+  const col = (name: string) => header.indexOf(name);
+  const num = (cells: string[], name: string) => Number(cells[col(name)] || 0);
+  return lines.map((line) => {
+    const cells = line.split(',');
+    const responses = ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other'].reduce(
+      (sum, c) => sum + num(cells, c),
+      0,
+    );
+    return {
+      backend: cells[col('pxname')] ?? '',
+      name: cells[col('svname')] ?? '',
+      status: cells[col('status')] ?? '',
+      addr: cells[col('addr')] ?? '',
+      responses,
+      errors5xx: num(cells, 'hrsp_5xx'),
+    };
+  });
+}
+
+export async function serverStats(env: OpsEnv, tier: string): Promise<ServerStat[]> {
+  return parseShowStat(await socket(env, tier, 'show stat')).filter((s) => s.backend === 'replicas');
+}
+
+/** The slot currently holding this address (DNS-discovered), if any. */
+export function slotFor(stats: ServerStat[], ip: string): ServerStat | undefined {
+  return stats.find((s) => s.addr.split(':')[0] === ip && s.name !== 'BACKEND');
+}
+
+/** In rotation: health checks pass and no maintenance/drain flag (a plain "UP"). */
+export const inRotation = (s: ServerStat | undefined) => s !== undefined && s.status === 'UP';
+
+/** Totals over the replicas, for error-rate deltas. */
+export function totals(stats: ServerStat[]): { responses: number; errors5xx: number } {
+  const servers = stats.filter((s) => s.name !== 'BACKEND' && s.name !== 'FRONTEND');
+  return {
+    responses: servers.reduce((n, s) => n + s.responses, 0),
+    errors5xx: servers.reduce((n, s) => n + s.errors5xx, 0),
+  };
+}
+
+/**
+ * Hitless reload (recipes/containers.md): lb-reload in the container validates the mounted
+ * configuration, saves `show servers state` to the server-state-file so the new worker starts with
+ * the discovered replicas UP (not MAINT), then asks the master to reload.
+ */
+export async function reloadBalancer(env: OpsEnv, tier: string): Promise<void> {
+  const lb = await serviceContainer(env, balancerOf(tier));
+  await engineRun(env, ['exec', lb.name, 'lb-reload'], {
+    timeoutMs: 30_000,
+    hint: `fix infra/local/lb/haproxy.cfg (\`podman exec ${lb.name} haproxy -c -f /usr/local/etc/haproxy/\` shows the error); the running configuration is unchanged`,
+  });
+}

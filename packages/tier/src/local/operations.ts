@@ -1,0 +1,55 @@
+// The operations of the local target (issue 4), attached to the local backend: rolling deploys,
+// rollback and history, scale/stop/start, hitless reloads, backups and restore, logs, metrics.
+// Kept apart from index.ts (up/down/status): createLocalBackend wraps the backend with these.
+import type { Backend, Progress } from '../backend.js';
+import * as backup from './backup.js';
+import type { Engine } from './engine.js';
+import { queryLogs } from './logs.js';
+import { metrics } from './metrics.js';
+import { createOpsEnv, type OpsEnv } from './ops-env.js';
+import type { LocalPaths } from './paths.js';
+import { type Reloadable, reload } from './reload.js';
+import { deploy, history, rollback } from './rollout.js';
+import { scale, start, stop } from './scale.js';
+
+export interface LocalOperations {
+  reload(progress: Progress, what: Reloadable): Promise<void>;
+}
+
+/** Overrides the backend's operation methods; up/down/status stay as they are. */
+export function withOperations<B extends Backend & { readonly paths: LocalPaths; engine(): Promise<Engine> }>(
+  backend: B,
+): B & LocalOperations {
+  let ops: Promise<OpsEnv> | undefined;
+  const env = () => {
+    ops ??= backend.engine().then((engine) =>
+      createOpsEnv({
+        root: backend.paths.root,
+        envFile: backend.paths.envFile,
+        composeFile: backend.paths.composeFile,
+        engine: engine.cli,
+        composeCmd: engine.compose,
+        composeEnv: { ...process.env, DOCKER_HOST: engine.dockerHost, COMPOSE_INTERACTIVE_NO_CLI: '1' },
+      }),
+    );
+    return ops;
+  };
+  return Object.assign(backend, {
+    deploy: async (progress: Progress, opts: Parameters<Backend['deploy']>[1]) => deploy(await env(), progress, opts),
+    rollback: async (progress: Progress, opts: Parameters<Backend['rollback']>[1]) =>
+      rollback(await env(), progress, opts),
+    history: async () => history(await env()),
+    scale: async (progress: Progress, counts: Parameters<Backend['scale']>[1]) => scale(await env(), progress, counts),
+    stop: async (progress: Progress, tier: string) => stop(await env(), progress, tier),
+    start: async (progress: Progress, tier: string) => start(await env(), progress, tier),
+    backupNow: async (progress: Progress) => backup.backupNow(await env(), progress),
+    backupList: async () => backup.backupList(await env()),
+    backupVerify: async (progress: Progress) => backup.backupVerify(await env(), progress),
+    restore: async (progress: Progress, target: Parameters<Backend['restore']>[1]) => {
+      await backup.restore(await env(), progress, target);
+    },
+    logs: async (query: Parameters<Backend['logs']>[0]) => queryLogs(await env(), query),
+    metrics: async (opts: { windowSeconds: number }) => metrics(await env(), opts),
+    reload: async (progress: Progress, what: Reloadable) => reload(await env(), progress, what),
+  });
+}

@@ -1,0 +1,361 @@
+// Rolling deploys of the app tiers, start-first and one replica at a time:
+//   add a replica of the new version (compose --scale N+1 --no-recreate, the image from <TIER>_IMAGE)
+//   -> wait until HAProxy has it UP (its check is /readyz) -> stop one old replica with a drain
+//   timeout (SIGTERM: readiness 503, keeps serving SHUTDOWN_DRAIN_MS, exits) -> repeat.
+// Aborts and rolls back by itself when a new replica is not in rotation by the deadline (crash,
+// failing readiness) or the balancer's 5xx rate rises during the rollout. Migrations run once,
+// as a one-off container of the new api image, before the first new api replica starts.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type DeployOptions, type DeployRecord, type Progress, TierError, type TierName } from '../backend.js';
+import { createGit } from '../pipeline/git.js';
+import { buildImages, imageName } from '../pipeline/images.js';
+import { inRotation, type ServerStat, serverStats, slotFor, totals } from './balancer.js';
+import { appendHistory, previousVersion, readHistory } from './history.js';
+import { compose, engineRun, type OpsEnv, readEnvFile, sleep } from './ops-env.js';
+import { type Container, inspectContainer, lastLogLines, listContainers, stopAndRemove } from './replicas.js';
+
+export interface RolloutSettings {
+  /** A new replica must be ready and in the balancer within this time. */
+  readonly readyTimeoutMs: number;
+  /** Abort when the balancer's 5xx share over the rollout exceeds this (with at least minErrors). */
+  readonly maxErrorRate: number;
+  readonly minErrors: number;
+}
+
+export function rolloutSettings(envVars: NodeJS.ProcessEnv = process.env): RolloutSettings {
+  const num = (name: string, fallback: number) => {
+    const v = Number(envVars[name]);
+    return envVars[name] !== undefined && Number.isFinite(v) && v >= 0 ? v : fallback;
+  };
+  return {
+    readyTimeoutMs: num('TIER_READY_TIMEOUT_S', 30) * 1000,
+    maxErrorRate: num('TIER_MAX_ERROR_RATE', 0.02),
+    minErrors: num('TIER_MIN_ERRORS', 5),
+  };
+}
+
+/** The compose variable that holds a tier's image (infra/local/compose.yaml: image: ${API_IMAGE}). */
+export const imageVar = (tier: TierName) => `${tier.toUpperCase()}_IMAGE`;
+
+class RolloutFailure extends Error {
+  constructor(
+    message: string,
+    readonly failed?: Container,
+  ) {
+    super(message);
+  }
+}
+
+/** Watches the balancer's 5xx counters from the start of a rollout. */
+class ErrorGuard {
+  private base: { responses: number; errors5xx: number } | undefined;
+  constructor(
+    private readonly tier: TierName,
+    private readonly settings: RolloutSettings,
+  ) {}
+
+  check(stats: ServerStat[]): void {
+    const now = totals(stats);
+    // Counters restart with a balancer reload: start counting again from there.
+    if (!this.base || now.responses < this.base.responses) {
+      this.base = now;
+      return;
+    }
+    const responses = now.responses - this.base.responses;
+    const errors = now.errors5xx - this.base.errors5xx;
+    if (errors >= this.settings.minErrors && errors / Math.max(responses, 1) > this.settings.maxErrorRate) {
+      throw new RolloutFailure(
+        `error rate through ${this.tier}-lb rose to ${((100 * errors) / Math.max(responses, 1)).toFixed(1)}% (${errors} 5xx of ${responses} responses)`,
+      );
+    }
+  }
+}
+
+async function imageExists(env: OpsEnv, image: string): Promise<boolean> {
+  return engineRun(env, ['image', 'inspect', '--format', '{{.Id}}', image]).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Sets <TIER>_IMAGE in infra/local/.env, so a later `compose up` keeps the deployed version. */
+export async function pinImage(env: OpsEnv, tier: TierName, image: string): Promise<void> {
+  const key = imageVar(tier);
+  const text = await readFile(env.envFile, 'utf8').catch(() => '');
+  const line = `${key}=${image}`;
+  const next = new RegExp(`^${key}=.*$`, 'm').test(text)
+    ? text.replace(new RegExp(`^${key}=.*$`, 'm'), line)
+    : `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${line}\n`;
+  if (next !== text) await writeFile(env.envFile, next);
+}
+
+/** The version a tier runs now: its replicas' (most common) image tag, else the pinned one. */
+async function runningVersion(env: OpsEnv, tier: TierName, replicas: Container[]): Promise<string> {
+  const counts = new Map<string, number>();
+  for (const r of replicas) counts.set(r.version, (counts.get(r.version) ?? 0) + 1);
+  const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (top) return top;
+  const pinned = readEnvFile(env.envFile)[imageVar(tier)];
+  return pinned ? (pinned.split(':').pop() ?? 'unknown') : 'unknown';
+}
+
+/** Runs the api image's migrations once, as a one-off container on the data network. */
+export async function runMigrations(env: OpsEnv, apiImage: string, progress: Progress): Promise<void> {
+  progress.step(`migrations: running ${apiImage} migrate (one-off)`);
+  await compose(env, ['run', '--rm', '--no-deps', '-T', 'migrate'], { API_IMAGE: apiImage }, 300_000).catch(
+    (err: Error) => {
+      throw new RolloutFailure(`migrations failed: ${err.message}`);
+    },
+  );
+  progress.done();
+}
+
+/** Starts one more replica with `image`; resolves with the container compose created. */
+async function addReplica(env: OpsEnv, tier: TierName, image: string): Promise<Container> {
+  const before = await listContainers(env, tier);
+  const names = new Set(before.map((c) => c.name));
+  await compose(env, ['up', '-d', '--no-deps', '--no-recreate', '--scale', `${tier}=${before.length + 1}`, tier], {
+    [imageVar(tier)]: image,
+  });
+  const added = (await listContainers(env, tier)).find((c) => !names.has(c.name));
+  if (!added) throw new RolloutFailure(`compose did not start a new ${tier} replica`);
+  return added;
+}
+
+/** Waits until the balancer has the container UP; fails fast when it crashes or turns unhealthy. */
+async function waitInRotation(
+  env: OpsEnv,
+  tier: TierName,
+  name: string,
+  settings: RolloutSettings,
+  guard: ErrorGuard | undefined,
+): Promise<number> {
+  const started = Date.now();
+  const deadline = started + settings.readyTimeoutMs;
+  for (;;) {
+    const c = await inspectContainer(env, name);
+    if (!c) throw new RolloutFailure(`${name} disappeared while starting`);
+    const crashed = (!c.running && c.state !== 'created') || c.restarts > 0;
+    if (crashed || c.health === 'unhealthy') {
+      const why = crashed ? `exited (code ${c.exitCode}, ${c.restarts} restarts)` : 'failed its health check';
+      throw new RolloutFailure(`${name} ${why}: ${await lastLogLines(env, name)}`, c);
+    }
+    const stats = await serverStats(env, tier);
+    guard?.check(stats);
+    if (c.ip && inRotation(slotFor(stats, c.ip))) return Date.now() - started;
+    if (Date.now() > deadline) {
+      throw new RolloutFailure(
+        `${name} was not ready and in the balancer within ${settings.readyTimeoutMs / 1000}s: ${await lastLogLines(env, name)}`,
+        c,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+/**
+ * Replaces every replica not running `image`, one at a time. Keeps the replica count. Throws a
+ * RolloutFailure (with the failing container, if one) when a check fails.
+ */
+async function replaceAll(
+  env: OpsEnv,
+  tier: TierName,
+  image: string,
+  progress: Progress,
+  settings: RolloutSettings,
+  guard: ErrorGuard | undefined,
+): Promise<void> {
+  const old = (await listContainers(env, tier)).filter((c) => c.image !== image);
+  let i = 0;
+  for (const o of old) {
+    i++;
+    progress.step(`${tier} ${i}/${old.length}: start a ${image.split(':').pop()} replica`);
+    const fresh = await addReplica(env, tier, image);
+    progress.info(`${fresh.name} created; waiting for /readyz and the balancer`);
+    const ms = await waitInRotation(env, tier, fresh.name, settings, guard);
+    progress.info(`${fresh.name} in rotation after ${(ms / 1000).toFixed(1)}s; draining ${o.name}`);
+    await stopAndRemove(env, o.name);
+    if (guard) guard.check(await serverStats(env, tier));
+    progress.done(`${fresh.name} replaced ${o.name}`);
+  }
+}
+
+/** Puts a failed rollout back: removes the failing replica at once, then rolls the rest back start-first. */
+async function rollBack(
+  env: OpsEnv,
+  tier: TierName,
+  previousImage: string,
+  failed: Container | undefined,
+  progress: Progress,
+  settings: RolloutSettings,
+): Promise<void> {
+  progress.warn(`rolling ${tier} back to ${previousImage}`);
+  if (failed) {
+    // It never served (or served errors): no drain needed beyond the normal stop.
+    await stopAndRemove(env, failed.name, 5);
+  }
+  // Keep the replica count the tier had: add old-version replicas for any the rollout removed.
+  await replaceAll(
+    env,
+    tier,
+    previousImage,
+    progress,
+    { ...settings, readyTimeoutMs: settings.readyTimeoutMs * 2 },
+    undefined,
+  );
+  await pinImage(env, tier, previousImage);
+}
+
+export interface DeployHooks {
+  /** Builds the working tree's images; returns the version (image tag). */
+  buildWorkingTree?(tiers: TierName[], progress: Progress): Promise<string>;
+}
+
+/** Default: build the working tree with the pipeline's image builder (tag = git sha, -dirty-<hash> when dirty). */
+export async function buildWorkingTree(env: OpsEnv, tiers: TierName[], progress: Progress): Promise<string> {
+  const { version } = await createGit(env.root).state();
+  const missing: TierName[] = [];
+  for (const t of tiers) if (!(await imageExists(env, imageName(t, version)))) missing.push(t);
+  if (missing.length) {
+    progress.step(`building ${missing.join(', ')} image(s) at ${version}`);
+    await buildImages({
+      root: env.root,
+      version,
+      tiers: missing,
+      logDir: join(env.stateDir, 'builds', version),
+      engine: env.engine === 'docker' ? 'docker' : 'podman',
+      onImage: (r) => progress.info(`built ${r.image}`),
+    });
+    progress.done();
+  }
+  return version;
+}
+
+async function deployTier(
+  env: OpsEnv,
+  tier: TierName,
+  version: string,
+  progress: Progress,
+  settings: RolloutSettings,
+  detailPrefix = '',
+  migrate = true,
+): Promise<DeployRecord> {
+  const startedAt = new Date().toISOString();
+  const image = imageName(tier, version);
+  const replicas = await listContainers(env, tier);
+  const from = await runningVersion(env, tier, replicas);
+  const previousImage = replicas.find((r) => r.version === from)?.image ?? imageName(tier, from);
+  const record = (outcome: DeployRecord['outcome'], detail?: string): DeployRecord => ({
+    id: `${startedAt.replace(/[-:.TZ]/g, '')}-${tier}`,
+    tier,
+    version,
+    previousVersion: from,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    outcome,
+    detail: [detailPrefix, detail].filter(Boolean).join('; ') || undefined,
+  });
+
+  if (!(await imageExists(env, image))) {
+    throw new TierError(
+      `image ${image} does not exist`,
+      `build it (\`tier deploy\` without --version builds the working tree) or pick a version from \`tier history\``,
+    );
+  }
+  if (replicas.length === 0) {
+    // Stopped tier: nothing to roll; the next `tier start` runs the new version.
+    await pinImage(env, tier, image);
+    progress.info(`${tier} has no replicas; ${image} will run on the next \`tier start ${tier}\``);
+    const r = record('succeeded', 'tier stopped: pinned only');
+    await appendHistory(env, r);
+    return r;
+  }
+
+  const guard = new ErrorGuard(tier, settings);
+  try {
+    guard.check(await serverStats(env, tier));
+    // Rollbacks skip migrations: the schema stays expanded, which the older version tolerates (docs/operations.md).
+    if (tier === 'api' && migrate) await runMigrations(env, image, progress);
+    await replaceAll(env, tier, image, progress, settings, guard);
+    await pinImage(env, tier, image);
+    const r = record('succeeded', `${replicas.length} replica(s)`);
+    await appendHistory(env, r);
+    return r;
+  } catch (err) {
+    const cause = err instanceof Error ? err.message : String(err);
+    progress.warn(`${tier}: ${cause}`);
+    if (err instanceof RolloutFailure && /^migrations failed/.test(cause)) {
+      const r = record('failed', `${cause}; nothing was changed`);
+      await appendHistory(env, r);
+      return r;
+    }
+    try {
+      await rollBack(
+        env,
+        tier,
+        previousImage,
+        err instanceof RolloutFailure ? err.failed : undefined,
+        progress,
+        settings,
+      );
+    } catch (rbErr) {
+      const r = record(
+        'failed',
+        `${cause}; rollback also failed: ${rbErr instanceof Error ? rbErr.message : String(rbErr)}`,
+      );
+      await appendHistory(env, r);
+      return r;
+    }
+    const r = record('rolled-back', cause);
+    await appendHistory(env, r);
+    return r;
+  }
+}
+
+/** API first: its migrations and new endpoints must exist before a web version that needs them. */
+const ORDER: TierName[] = ['api', 'web'];
+
+export async function deploy(
+  env: OpsEnv,
+  progress: Progress,
+  opts: DeployOptions,
+  hooks: DeployHooks = {},
+): Promise<DeployRecord[]> {
+  const tiers = ORDER.filter((t) => opts.tiers.includes(t));
+  const settings = rolloutSettings();
+  const version =
+    opts.version ??
+    (await (hooks.buildWorkingTree ? hooks.buildWorkingTree(tiers, progress) : buildWorkingTree(env, tiers, progress)));
+  const records: DeployRecord[] = [];
+  for (const tier of tiers) {
+    const r = await deployTier(env, tier, version, progress, settings);
+    records.push(r);
+    progress.info(`${tier}: ${r.previousVersion} -> ${r.version} ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`);
+    // A failed tier stops the deploy: the next tier may depend on it.
+    if (r.outcome !== 'succeeded') break;
+  }
+  return records;
+}
+
+export async function rollback(env: OpsEnv, progress: Progress, opts: { tiers: TierName[] }): Promise<DeployRecord[]> {
+  const history = await readHistory(env);
+  const settings = rolloutSettings();
+  const records: DeployRecord[] = [];
+  // Reverse order of deploy: web first, so it never runs against an API older than it expects.
+  for (const tier of [...ORDER].reverse().filter((t) => opts.tiers.includes(t))) {
+    const target = previousVersion(history, tier);
+    if (!target) {
+      throw new TierError(
+        `no earlier ${tier} version to roll back to`,
+        'see `tier history`; deploy a version with `tier deploy --version V`',
+      );
+    }
+    const r = await deployTier(env, tier, target, progress, settings, 'rollback', false);
+    records.push(r);
+    if (r.outcome !== 'succeeded') break;
+  }
+  return records;
+}
+
+export const history = (env: OpsEnv) => readHistory(env);

@@ -1,0 +1,110 @@
+// tier scale / stop / start for the local environment. Scale-up waits until every new replica is in
+// its balancer; scale-down and stop always drain (SIGTERM with a timeout: the app turns unready,
+// keeps serving SHUTDOWN_DRAIN_MS, then exits), never kill first.
+import { type Progress, TierError, type TierName } from '../backend.js';
+import { inRotation, serverStats, slotFor } from './balancer.js';
+import { compose, type OpsEnv, sleep } from './ops-env.js';
+import { type Container, inspectContainer, listContainers, STOP_TIMEOUT_S, stopAndRemove } from './replicas.js';
+
+const APP_TIERS: readonly string[] = ['web', 'api'];
+
+/** Waits until HAProxy has each container UP (the app tiers), or the deadline passes. */
+export async function waitInBalancer(env: OpsEnv, tier: string, names: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(names);
+  while (pending.size > 0) {
+    const stats = await serverStats(env, tier);
+    for (const name of [...pending]) {
+      const c = await inspectContainer(env, name);
+      if (c?.ip && inRotation(slotFor(stats, c.ip))) pending.delete(name);
+    }
+    if (pending.size === 0) return;
+    if (Date.now() > deadline) {
+      throw new TierError(
+        `${[...pending].join(', ')} not in the ${tier} balancer after ${timeoutMs / 1000}s`,
+        `see \`tier logs ${tier} --since 5m\` and \`tier status\``,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+export async function scale(env: OpsEnv, progress: Progress, counts: Partial<Record<TierName, number>>): Promise<void> {
+  for (const [tier, wanted] of Object.entries(counts) as [TierName, number][]) {
+    const current = (await listContainers(env, tier)).filter((c) => c.running);
+    progress.step(`${tier}: ${current.length} -> ${wanted} replicas`);
+    if (wanted > current.length) {
+      const before = new Set((await listContainers(env, tier)).map((c) => c.name));
+      const all = await listContainers(env, tier);
+      await compose(env, [
+        'up',
+        '-d',
+        '--no-deps',
+        '--no-recreate',
+        '--scale',
+        `${tier}=${wanted + (all.length - current.length)}`,
+        tier,
+      ]);
+      const added = (await listContainers(env, tier)).filter((c) => !before.has(c.name)).map((c) => c.name);
+      progress.info(`started ${added.join(', ') || 'nothing'}; waiting until the balancer has them`);
+      await waitInBalancer(env, tier, added);
+    } else if (wanted < current.length) {
+      // Newest first, like compose; each drains in parallel while the others keep serving.
+      const victims = [...current].sort((a, b) => b.number - a.number).slice(0, current.length - wanted);
+      progress.info(`draining ${victims.map((v) => v.name).join(', ')} (stop timeout ${STOP_TIMEOUT_S}s)`);
+      await Promise.all(victims.map((v) => stopAndRemove(env, v.name)));
+    }
+    progress.done(`${tier}=${wanted}`);
+  }
+}
+
+async function services(env: OpsEnv): Promise<string[]> {
+  return (await compose(env, ['config', '--services'])).split('\n').filter(Boolean);
+}
+
+async function checkService(env: OpsEnv, tier: string): Promise<void> {
+  const known = await services(env);
+  if (!known.includes(tier)) {
+    throw new TierError(`unknown tier '${tier}'`, `use one of: ${known.filter((s) => s !== 'migrate').join(', ')}`);
+  }
+}
+
+export async function stop(env: OpsEnv, progress: Progress, tier: string): Promise<void> {
+  await checkService(env, tier);
+  const running = (await listContainers(env, tier)).filter((c) => c.running);
+  progress.step(`stopping ${tier} (${running.length} container(s), draining)`);
+  // compose stop uses each service's stop_grace_period (api/web 15 s, db 30 s): SIGTERM first.
+  await compose(env, ['stop', tier], {}, 120_000);
+  progress.done();
+}
+
+export async function start(env: OpsEnv, progress: Progress, tier: string): Promise<void> {
+  await checkService(env, tier);
+  const existing: Container[] = await listContainers(env, tier);
+  progress.step(`starting ${tier}`);
+  if (existing.length === 0) await compose(env, ['up', '-d', '--no-deps', tier]);
+  else await compose(env, ['start', tier]);
+  const names = (await listContainers(env, tier)).map((c) => c.name);
+  if (APP_TIERS.includes(tier)) {
+    progress.info('waiting until the balancer has every replica');
+    await waitInBalancer(env, tier, names);
+  } else {
+    await waitRunning(env, names);
+  }
+  progress.done(`${names.length} container(s)`);
+}
+
+async function waitRunning(env: OpsEnv, names: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await Promise.all(names.map((n) => inspectContainer(env, n)));
+    if (states.every((c) => c?.running && c.health !== 'starting' && c.health !== 'unhealthy')) return;
+    if (Date.now() > deadline) {
+      throw new TierError(
+        `${names.join(', ')} not running and healthy after ${timeoutMs / 1000}s`,
+        'see `tier status`',
+      );
+    }
+    await sleep(500);
+  }
+}

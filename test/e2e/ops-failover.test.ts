@@ -1,0 +1,154 @@
+// Failure handling and capacity changes on the local environment, each under a steady load through
+// the edge: kill -9 of replicas, a hung replica (SIGSTOP), scale 2 -> 4 -> 2, hitless balancer and
+// edge reloads, and a db restart (503 while it is down, nothing after, no acknowledged write lost).
+import assert from 'node:assert/strict';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { describeLoad, underLoad } from './support/load.js';
+import {
+  balancerView,
+  containers,
+  engine,
+  ensureEnvironment,
+  ipOf,
+  ROOT,
+  replicasOf,
+  sh,
+  status,
+  storedKeys,
+  tierOk,
+  waitFor,
+} from './support/ops.js';
+
+let edge = 'http://127.0.0.1:8080';
+const stamp = Date.now().toString(36);
+
+/** Every running replica of the tier is UP in its balancer. */
+async function allInRotation(t: 'web' | 'api', expected: number): Promise<boolean> {
+  const names = await containers(t);
+  if (names.length !== expected) return false;
+  const view = await balancerView(t);
+  const ips = await Promise.all(names.map(ipOf));
+  return ips.every((ip) => view.get(ip) === 'UP');
+}
+
+/** The host pid of the node process inside a container (its PID 1 is the init that forwards signals). */
+async function nodePid(container: string): Promise<number> {
+  const out = await engine('top', container, 'hpid', 'args');
+  const line = out.split('\n').find((l) => /\bnode\b/.test(l));
+  assert.ok(line, `no node process in ${container}:\n${out}`);
+  return Number(line.trim().split(/\s+/)[0]);
+}
+
+describe('failure handling, scaling and reloads (local environment)', { timeout: 20 * 60_000 }, () => {
+  before(async () => {
+    edge = (await ensureEnvironment()).endpoints.edge ?? edge;
+  });
+
+  it('kill -9 of a web and an api replica: 0 failed requests, replaced and in rotation within 10 s', async () => {
+    const { load } = await underLoad({ baseUrl: edge, tag: `kill-${stamp}` }, async () => {
+      for (const t of ['web', 'api'] as const) {
+        const [victim] = await containers(t);
+        assert.ok(victim);
+        await sh('kill', ['-KILL', String(await nodePid(victim))]);
+        const killedAt = Date.now();
+        // The restart policy brings the same container back; ready = UP in the balancer again.
+        await waitFor(`${t} replaced and in rotation`, () => allInRotation(t, 2), 10_000);
+        process.stdout.write(`# ${t}: replacement in rotation after ${Date.now() - killedAt} ms\n`);
+      }
+    });
+    assert.equal(load.failed, 0, describeLoad(load));
+  });
+
+  it('a hung replica (SIGSTOP) leaves rotation within 5 s and is replaced', async () => {
+    const { load } = await underLoad({ baseUrl: edge, tag: `hang-${stamp}` }, async () => {
+      const [victim] = await containers('api');
+      assert.ok(victim);
+      const ip = await ipOf(victim);
+      const pid = await nodePid(victim);
+      await sh('kill', ['-STOP', String(pid)]);
+      try {
+        await waitFor(
+          'the hung replica out of rotation',
+          async () => (await balancerView('api')).get(ip) !== 'UP',
+          5_000,
+        );
+        // The supervisor runs the healthcheck, finds it unhealthy and restarts the container.
+        await waitFor(
+          'the hung replica replaced',
+          async () => (await nodePid(victim).catch(() => pid)) !== pid,
+          60_000,
+        );
+        await waitFor('api back to 2 replicas in rotation', () => allInRotation('api', 2), 30_000);
+      } finally {
+        await sh('kill', ['-CONT', String(pid)]).catch(() => undefined);
+      }
+    });
+    // Requests already inside the hung process time out; the number is recorded, not asserted (see bench).
+    process.stdout.write(`# SIGSTOP: ${describeLoad(load)}\n`);
+  });
+
+  it('scales 2 -> 4 -> 2 under load with 0 failed requests', async () => {
+    const { load } = await underLoad({ baseUrl: edge, tag: `scale-${stamp}` }, async () => {
+      await tierOk(['scale', 'web=4', 'api=4']);
+      const mid = await status();
+      assert.equal(replicasOf(mid, 'web').length, 4);
+      assert.equal(replicasOf(mid, 'api').length, 4);
+      await tierOk(['scale', 'web=2', 'api=2']);
+    });
+    assert.equal(load.failed, 0, describeLoad(load));
+    const after = await status();
+    assert.equal(replicasOf(after, 'web').length, 2);
+    assert.equal(replicasOf(after, 'api').length, 2);
+  });
+
+  it('applies a balancer configuration change and reloads the edge under load with 0 failed requests', async () => {
+    // A change: an extra proxy section in the mounted configuration directory (every *.cfg is read).
+    const extra = join(ROOT, 'infra/local/lb/90-e2e-reload.cfg');
+    await writeFile(extra, 'frontend e2e_reload\n    bind 127.0.0.1:18404\n    http-request return status 200\n');
+    try {
+      const { load } = await underLoad({ baseUrl: edge, tag: `reload-${stamp}` }, async () => {
+        for (let i = 0; i < 3; i++) {
+          await tierOk(['reload', 'lb']);
+          await tierOk(['reload', 'edge']);
+        }
+      });
+      assert.equal(load.failed, 0, describeLoad(load));
+      const [lb] = await containers('api-lb');
+      const stat = await sh('bash', [
+        '-c',
+        `echo "show stat" | ${process.env.TIER_ENGINE ?? 'podman'} exec -i ${lb} socat stdio /run/haproxy/admin.sock`,
+      ]);
+      assert.match(stat, /^e2e_reload,FRONTEND/m, 'the new configuration is live');
+    } finally {
+      await rm(extra, { force: true });
+      await tierOk(['reload', 'lb']);
+    }
+  });
+
+  it('db restart: only 503 while it is down, none after, no acknowledged write lost', async () => {
+    const { load } = await underLoad({ baseUrl: edge, tag: `dbrestart-${stamp}`, allowed: [503] }, async () => {
+      await tierOk(['stop', 'db']);
+      await new Promise((r) => setTimeout(r, 3000));
+      await tierOk(['start', 'db']);
+      // The API reconnects by itself: wait until a status read succeeds again.
+      await waitFor(
+        'the API answering 200 again',
+        async () => (await fetch(`${edge}/api/status`)).status === 200,
+        60_000,
+      );
+    });
+    const unexpected = Object.keys(load.byStatus).filter((s) => !/^(2\d\d|3\d\d|503)$/.test(s));
+    assert.deepEqual(unexpected, [], describeLoad(load));
+    // After recovery: a clean run.
+    const { load: after } = await underLoad(
+      { baseUrl: edge, tag: `dbafter-${stamp}` },
+      () => new Promise((r) => setTimeout(r, 5000)),
+    );
+    assert.equal(after.failed, 0, describeLoad(after));
+    const keys = load.acked.map((a) => a.key);
+    const stored = await storedKeys(keys);
+    assert.equal(stored.size, keys.length, `${keys.length - stored.size} acknowledged writes lost`);
+  });
+});
