@@ -6,6 +6,7 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLogs } from './commands/logs.js';
 import { registerMetrics } from './commands/metrics.js';
+import { registerReload } from './commands/reload.js';
 import { registerScale } from './commands/scale.js';
 import { registerStatus } from './commands/status.js';
 import { createContext } from './context.js';
@@ -32,6 +33,7 @@ for (const register of [
   registerBackup,
   registerLogs,
   registerMetrics,
+  registerReload,
 ]) {
   register(program, ctx);
 }
