@@ -1,8 +1,8 @@
 // Plain-text tables and a small bar/sparkline chart for terminal output.
-export function table(rows: Record<string, unknown>[], columns?: string[]): string {
+export function table(rows: readonly object[], columns?: string[]): string {
   if (rows.length === 0) return '(none)';
   const cols = columns ?? Object.keys(rows[0] ?? {});
-  const cells = rows.map((row) => cols.map((c) => format(row[c])));
+  const cells = rows.map((row) => cols.map((c) => format((row as Record<string, unknown>)[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (values: string[]) =>
     values
