@@ -28,6 +28,8 @@ export interface LoadResult {
   readonly skipped: number;
   /** A few failures, for the assertion message. */
   readonly samples: string[];
+  /** First and last time (ms since epoch) each non-2xx status (or 'error') was seen: outage windows. */
+  readonly windows: Record<string, { first: number; last: number }>;
 }
 
 export interface LoadOptions {
@@ -63,6 +65,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
   const byStatus: Record<string, number> = {};
   const acked: AckedWrite[] = [];
   const samples: string[] = [];
+  const windows: Record<string, { first: number; last: number }> = {};
   let total = 0;
   let failed = 0;
   let skipped = 0;
@@ -74,6 +77,11 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
   const count = (key: string, bad: boolean, detail: string) => {
     total++;
     byStatus[key] = (byStatus[key] ?? 0) + 1;
+    if (!/^2/.test(key)) {
+      const now = Date.now();
+      windows[key] ??= { first: now, last: now };
+      windows[key].last = now;
+    }
     if (bad) {
       failed++;
       if (samples.length < 10) samples.push(`${new Date().toISOString()} ${detail}`);
@@ -159,6 +167,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
     durationMs: Date.now() - started,
     skipped,
     samples: [...samples],
+    windows: structuredClone(windows),
   });
 
   return {
