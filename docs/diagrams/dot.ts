@@ -1,0 +1,208 @@
+// A small Graphviz DOT writer with the one visual language every diagram shares (colours per tier, fonts, edge kinds).
+
+/** What a box belongs to; decides its colours in every diagram. */
+export type Role = 'client' | 'edge' | 'web' | 'api' | 'data' | 'ops' | 'security' | 'pipeline' | 'network';
+
+/** What an arrow carries; decides its line style. */
+export type FlowKind = 'traffic' | 'sg' | 'logs' | 'metrics' | 'backup' | 'deploy' | 'control';
+
+/** Fill and border per role: light fills so black labels stay legible on screen and on paper. */
+export const ROLE_COLORS: Readonly<Record<Role, { fill: string; border: string }>> = {
+  client: { fill: '#FFFFFF', border: '#333333' },
+  edge: { fill: '#EDE3F7', border: '#6B3FA0' },
+  web: { fill: '#DCEBFA', border: '#1F5FA8' },
+  api: { fill: '#DDF2DF', border: '#2E7D32' },
+  data: { fill: '#FDE6D4', border: '#C25400' },
+  ops: { fill: '#ECEFF1', border: '#455A64' },
+  security: { fill: '#FFF6CC', border: '#9A7B00' },
+  pipeline: { fill: '#F3E5EC', border: '#8E2458' },
+  network: { fill: '#F5F5F5', border: '#757575' },
+};
+
+export const FLOW_STYLES: Readonly<Record<FlowKind, string>> = {
+  traffic: 'color="#222222", penwidth=1.6',
+  sg: 'color="#C62828", style=dashed, fontcolor="#C62828", penwidth=1.2',
+  logs: 'color="#607D8B", style=dotted, fontcolor="#455A64"',
+  metrics: 'color="#00838F", style=dotted, fontcolor="#00838F"',
+  backup: 'color="#C25400", style=dashed, fontcolor="#C25400"',
+  deploy: 'color="#8E2458", penwidth=1.4, fontcolor="#8E2458"',
+  control: 'color="#9E9E9E", style=dashed, fontcolor="#616161"',
+};
+
+/** Background of a group (subnet tier, network, region); borders stay visible on white. */
+export const GROUP_COLORS = {
+  cloud: { fill: '#FAFAFA', border: '#232F3E' },
+  region: { fill: '#FFFFFF', border: '#147EBA' },
+  vpc: { fill: '#F7FBF7', border: '#248814' },
+  public: { fill: '#EAF6E6', border: '#7AA116' },
+  private: { fill: '#E6F2FB', border: '#147EBA' },
+  isolated: { fill: '#FBECEC', border: '#B0413E' },
+  global: { fill: '#F6F0FB', border: '#6B3FA0' },
+  external: { fill: '#FFFFFF', border: '#9E9E9E' },
+  plain: { fill: '#FFFFFF', border: '#BDBDBD' },
+} as const;
+export type GroupStyle = keyof typeof GROUP_COLORS;
+
+export interface DotNode {
+  readonly id: string;
+  readonly title: string;
+  /** Smaller lines under the title (resource type, port, count). */
+  readonly details?: readonly string[];
+  readonly role: Role;
+  readonly shape?: 'box' | 'cylinder' | 'folder' | 'note' | 'component' | 'ellipse';
+}
+
+export interface DotEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly label?: string;
+  readonly kind: FlowKind;
+  /** Leave the edge out of the layout's ranking (for back-links such as logs). */
+  readonly constraint?: boolean;
+  /** Layout-only edge: keeps boxes in order, never drawn. */
+  readonly invisible?: boolean;
+}
+
+export interface DotGroup {
+  readonly id: string;
+  readonly label: string;
+  readonly style: GroupStyle;
+  readonly nodes?: readonly string[];
+  readonly groups?: readonly DotGroup[];
+}
+
+export interface DotGraph {
+  readonly title: string;
+  readonly direction: 'LR' | 'TB';
+  readonly nodes: readonly DotNode[];
+  readonly edges: readonly DotEdge[];
+  readonly groups?: readonly DotGroup[];
+  /** Legend shown under the title: which colour and line means what. */
+  readonly legend?: { readonly roles: readonly Role[]; readonly flows: readonly FlowKind[] };
+  /** Extra graph attributes (e.g. ranksep) as raw DOT. */
+  readonly extra?: string;
+}
+
+const FONT = 'DejaVu Sans';
+
+/** Escapes text for a Graphviz HTML-like label. */
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const quote = (text: string) => `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+function nodeLabel(node: DotNode): string {
+  const lines = [`<B>${escapeHtml(node.title)}</B>`];
+  for (const d of node.details ?? []) lines.push(`<FONT POINT-SIZE="10" COLOR="#424242">${escapeHtml(d)}</FONT>`);
+  return `<${lines.join('<BR/>')}>`;
+}
+
+function renderNode(node: DotNode): string {
+  const c = ROLE_COLORS[node.role];
+  const shape = node.shape ?? 'box';
+  const style = shape === 'box' ? 'rounded,filled' : 'filled';
+  return `  ${quote(node.id)} [label=${nodeLabel(node)}, shape=${shape}, style="${style}", fillcolor="${c.fill}", color="${c.border}", penwidth=1.4];`;
+}
+
+function renderGroup(group: DotGroup, indent: string): string[] {
+  const c = GROUP_COLORS[group.style];
+  const out = [
+    `${indent}subgraph ${quote(`cluster_${group.id}`)} {`,
+    `${indent}  label=<<B>${escapeHtml(group.label)}</B>>; labeljust=l; fontsize=13;`,
+    `${indent}  style="rounded,filled"; fillcolor="${c.fill}"; color="${c.border}"; penwidth=1.6;`,
+  ];
+  for (const id of group.nodes ?? []) out.push(`${indent}  ${quote(id)};`);
+  for (const g of group.groups ?? []) out.push(...renderGroup(g, `${indent}  `));
+  out.push(`${indent}}`);
+  return out;
+}
+
+const FLOW_NAMES: Record<FlowKind, string> = {
+  traffic: 'request traffic',
+  sg: 'security-group rule (port)',
+  logs: 'logs',
+  metrics: 'metrics',
+  backup: 'backups',
+  deploy: 'delivery',
+  control: 'control / config',
+};
+
+const ROLE_NAMES: Record<Role, string> = {
+  client: 'client',
+  edge: 'edge (CDN, WAF)',
+  web: 'web tier',
+  api: 'api tier',
+  data: 'database and backups',
+  ops: 'logs and metrics',
+  security: 'keys and secrets',
+  pipeline: 'delivery pipeline',
+  network: 'network',
+};
+
+const FLOW_SAMPLES: Record<FlowKind, { color: string; line: string }> = {
+  traffic: { color: '#222222', line: 'solid' },
+  sg: { color: '#C62828', line: 'dashed' },
+  logs: { color: '#607D8B', line: 'dotted' },
+  metrics: { color: '#00838F', line: 'dotted' },
+  backup: { color: '#C25400', line: 'dashed' },
+  deploy: { color: '#8E2458', line: 'solid' },
+  control: { color: '#9E9E9E', line: 'dashed' },
+};
+
+/** The graph label: the title, then one compact legend table (colour swatches for boxes, coloured words for arrows). */
+function graphLabel(graph: DotGraph): string {
+  const title = `<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="18"><B>${escapeHtml(graph.title)}</B></FONT></TD></TR>`;
+  if (!graph.legend) return `<<TABLE BORDER="0">${title}</TABLE>>`;
+  const boxes = graph.legend.roles.map((role) => {
+    const c = ROLE_COLORS[role];
+    return `<TD BGCOLOR="${c.fill}" COLOR="${c.border}" BORDER="1">${escapeHtml(ROLE_NAMES[role])}</TD>`;
+  });
+  const arrows = graph.legend.flows.map((f) => {
+    const s = FLOW_SAMPLES[f];
+    return `<TD><FONT COLOR="${s.color}"><B>${s.line} -&gt;</B> ${escapeHtml(FLOW_NAMES[f])}</FONT></TD>`;
+  });
+  const table = (cells: string[], head: string) =>
+    `<TABLE BORDER="0" CELLSPACING="4" CELLPADDING="3"><TR><TD><B>${head}</B></TD>${cells.join('')}</TR></TABLE>`;
+  return `<<TABLE BORDER="0" CELLSPACING="2">${title}<TR><TD ALIGN="LEFT">${table(boxes, 'Boxes:')}</TD></TR><TR><TD ALIGN="LEFT">${table(arrows, 'Arrows:')}</TD></TR></TABLE>>`;
+}
+
+/** Renders one graph as DOT text; deterministic, so the committed .dot files show diffs. */
+export function toDot(graph: DotGraph): string {
+  const out = [
+    `digraph ${quote(graph.title)} {`,
+    `  graph [rankdir=${graph.direction}, fontname="${FONT}", fontsize=12, labelloc=t, labeljust=l, label=${graphLabel(graph)}, pad=0.3, nodesep=0.35, ranksep=0.6, newrank=true, compound=true, bgcolor="white"];`,
+    `  node [fontname="${FONT}", fontsize=12, margin="0.15,0.06"];`,
+    `  edge [fontname="${FONT}", fontsize=10, arrowsize=0.8];`,
+  ];
+  if (graph.extra) out.push(`  ${graph.extra}`);
+  for (const node of graph.nodes) out.push(renderNode(node));
+  for (const group of graph.groups ?? []) out.push(...renderGroup(group, '  '));
+  for (const edge of graph.edges) {
+    const attrs = [edge.invisible ? 'style=invis' : FLOW_STYLES[edge.kind]];
+    if (edge.label) attrs.push(`label=${quote(edge.label)}`);
+    if (edge.constraint === false) attrs.push('constraint=false');
+    out.push(`  ${quote(edge.from)} -> ${quote(edge.to)} [${attrs.join(', ')}];`);
+  }
+
+  out.push('}');
+  return `${out.join('\n')}\n`;
+}
+
+/** Checks that every edge and group names a declared node, so a typo in a model fails loudly. */
+export function assertWellFormed(graph: DotGraph): void {
+  const ids = new Set(graph.nodes.map((n) => n.id));
+  for (const e of graph.edges) {
+    for (const end of [e.from, e.to]) {
+      if (!ids.has(end))
+        throw new Error(`diagram "${graph.title}": edge ${e.from} -> ${e.to} names unknown node "${end}"`);
+    }
+  }
+  const visit = (g: DotGroup) => {
+    for (const id of g.nodes ?? []) {
+      if (!ids.has(id)) throw new Error(`diagram "${graph.title}": group ${g.id} names unknown node "${id}"`);
+    }
+    for (const child of g.groups ?? []) visit(child);
+  };
+  for (const g of graph.groups ?? []) visit(g);
+}

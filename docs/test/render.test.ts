@@ -1,0 +1,116 @@
+// `npm run docs:render` runs (into a scratch folder, never over the committed output) and produces non-trivial files:
+// SVGs with the expected labels, PNGs of some size, a PDF and a PPTX with the right magic bytes; the committed
+// diagrams are up to date with their sources.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { diagrams } from '../diagrams/index.js';
+import { DOCS_DIR, REPO_DIR } from '../tools/paths.js';
+
+let out = '';
+
+before(async () => {
+  out = await mkdtemp(join(tmpdir(), 'docs-render-'));
+  execFileSync('npm', ['run', 'docs:render'], {
+    cwd: REPO_DIR,
+    env: { ...process.env, DOCS_OUT: out },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 5 * 60_000,
+  });
+});
+
+const EXPECTED_LABELS: Record<string, string[]> = {
+  'aws-architecture': [
+    'CloudFront distribution',
+    'AWS WAF web ACL',
+    'web ALB',
+    'api ALB',
+    'ECS service: web',
+    'ECS service: api',
+    'RDS PostgreSQL 17 primary',
+    'RDS standby (Multi-AZ)',
+    'AWS Backup',
+    'CloudWatch Logs',
+    'CloudWatch metrics',
+    'GitHub Actions',
+    'Public subnets',
+    'Private subnets (with egress)',
+    'Isolated subnets (data)',
+    'AZ a | AZ b | AZ c',
+  ],
+  'local-environment': [
+    'edge (Varnish)',
+    'web-lb (HAProxy)',
+    'api-lb (HAProxy)',
+    'db (PostgreSQL 17 + pgBackRest)',
+    'prometheus',
+    'volume backups',
+  ],
+  'request-path': ['1. Client', '2. Edge cache', '6. api replica', '7. PostgreSQL 17'],
+  'delivery-pipeline': ['lint + typecheck', 'deploy staging', 'approval', 'deploy prod', 'automatic rollback'],
+};
+
+/** Graphviz writes text as XML with numeric entities (`-` is `&#45;`): decode before comparing. */
+const decode = (s: string) =>
+  s
+    .replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
+
+async function head(file: string, n: number): Promise<Buffer> {
+  return (await readFile(file)).subarray(0, n);
+}
+
+describe('npm run docs:render', () => {
+  for (const d of diagrams) {
+    test(`${d.name}: SVG names every expected box, PNG is a real picture`, async () => {
+      const svg = decode(await readFile(join(out, 'diagrams', `${d.name}.svg`), 'utf8'));
+      assert.match(svg, /<svg[\s>]/);
+      for (const label of EXPECTED_LABELS[d.name] ?? [])
+        assert.ok(svg.includes(label), `${d.name}.svg lacks "${label}"`);
+      const png = join(out, 'diagrams', `${d.name}.png`);
+      assert.deepEqual([...(await head(png, 8))], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      assert.ok((await stat(png)).size > 50_000, `${d.name}.png is suspiciously small`);
+    });
+
+    test(`${d.name}: the committed drawing is up to date with its source`, async () => {
+      const committed = join(DOCS_DIR, 'rendered', 'diagrams', `${d.name}.dot`);
+      assert.ok(existsSync(committed), `${committed} is missing: run npm run docs:render and commit docs/rendered`);
+      assert.equal(
+        await readFile(committed, 'utf8'),
+        await readFile(join(out, 'diagrams', `${d.name}.dot`), 'utf8'),
+        `docs/rendered/diagrams/${d.name}.dot is stale: run npm run docs:render and commit docs/rendered`,
+      );
+    });
+  }
+
+  test('the slides are exported to PDF and PPTX with the diagrams in them', async () => {
+    const pdf = join(out, 'slides', 'deck.pdf');
+    assert.equal((await head(pdf, 5)).toString('latin1'), '%PDF-');
+    assert.ok((await stat(pdf)).size > 200_000, 'the PDF is too small to hold the diagrams');
+    const pptx = join(out, 'slides', 'deck.pptx');
+    assert.deepEqual([...(await head(pptx, 4))], [0x50, 0x4b, 0x03, 0x04]);
+    const zip = (await readFile(pptx)).toString('latin1');
+    assert.ok(zip.includes('ppt/slides/slide1.xml'), 'the PPTX has no slides');
+    assert.ok(zip.includes('ppt/slides/slide14.xml'), 'the PPTX lost slides');
+  });
+
+  test('the assembled deck carries the requirements table and the figures, and no unfilled marker', async () => {
+    const deck = await readFile(join(out, 'slides', 'deck.md'), 'utf8');
+    assert.doesNotMatch(deck, /<!-- (figures|requirements:\d) -->/);
+    assert.match(deck, /\| requirement \| mechanism \| proved by \|/);
+    assert.match(deck, /apps\/api\/test\/routes\.test\.ts/);
+    assert.match(deck, /\| what \| figure \| value \| source \|/);
+  });
+
+  test('the report and the requirements page are written with the output', async () => {
+    assert.match(await readFile(join(out, 'performance.md'), 'utf8'), /^# Performance report/);
+    assert.match(await readFile(join(out, 'requirements.md'), 'utf8'), /proved by/);
+  });
+});
