@@ -48,7 +48,8 @@ describe('GET /api/status (node-3tier-app2 contract)', () => {
     const res = await fetch(`${api.url}/api/status`, { headers: { 'x-request-id': 'web-abc.123' } });
     assert.equal(res.headers.get('x-request-id'), 'web-abc.123');
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
-    assert.equal(res.headers.get('content-security-policy'), "default-src 'none';frame-ancestors 'none'");
+    assert.equal(res.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'");
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
     assert.equal(res.headers.get('cache-control'), 'no-store');
     assert.equal(res.headers.get('x-powered-by'), null);
   });
