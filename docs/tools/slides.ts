@@ -33,7 +33,7 @@ export function figuresTable(results: readonly ResultFile[]): string {
     results.length === 0
       ? 'No benchmark result files yet (bench/results/): nothing here is invented.'
       : `Machines and dates: ${[...new Set(results.map((r) => `${r.machine} (${r.date})`))].slice(0, 2).join('; ')}. Full tables: docs/performance.md.`;
-  return `${rows.join('\n')}\n\n<small>${where}</small>\n`;
+  return `${rows.join('\n')}\n\n_${where}_\n`;
 }
 
 export async function assembleDeck(out: string, resultsDir = BENCH_RESULTS_DIR): Promise<string> {
