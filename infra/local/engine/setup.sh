@@ -69,6 +69,13 @@ CONF
     printf '%s\n' "$conf" >/etc/containers/containers.conf
     conf_changed=1
   fi
+  # A machine that ran podman with CNI before keeps an idle cni-podman0 bridge on 10.88.0.0/16, the
+  # subnet netavark's default network also uses: two routes, and builds lose DNS and egress.
+  if [[ -d /sys/class/net/cni-podman0 && -z "$(ls /sys/class/net/cni-podman0/brif 2>/dev/null)" ]] &&
+    grep -q 'network_backend = "netavark"' /etc/containers/containers.conf; then
+    log "removing the idle CNI bridge cni-podman0 (conflicts with netavark's default network)"
+    ip link delete cni-podman0 || true
+  fi
 fi
 
 ping_socket() {

@@ -1,0 +1,146 @@
+// The container engine: prepared by infra/local/engine/setup.sh (Docker Engine with Compose v2 when
+// one runs, else podman + docker-compose 1.29 on podman's API socket), then driven through its
+// Docker-compatible HTTP API (fast: no CLI process per call) and through compose for the project.
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { TierError } from '../backend.js';
+import { run } from './exec.js';
+import { type LocalPaths, PROJECT } from './paths.js';
+
+export interface Engine {
+  readonly kind: 'podman' | 'docker';
+  /** The engine's CLI (builds, exec). */
+  readonly cli: string;
+  /** Compose command: ['docker-compose'] or ['docker', 'compose']. */
+  readonly compose: readonly string[];
+  readonly dockerHost: string;
+  /** Host directory holding every container's log file (mounted into the log shipper). */
+  readonly containerLogDir: string;
+  readonly api: EngineApi;
+}
+
+/** Runs the idempotent engine setup (installs and configures when root) and connects to the engine. */
+export async function prepareEngine(paths: LocalPaths): Promise<Engine> {
+  const { stdout } = await run('bash', [join(paths.localDir, 'engine/setup.sh')], {
+    env: { ...process.env, TIER_STATE_DIR: paths.stateDir },
+    hint: 'run `tier up` as root once (it installs podman and docker-compose), or install what the message names',
+  });
+  const values = Object.fromEntries(
+    stdout
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  const kind = values.ENGINE === 'docker' ? 'docker' : 'podman';
+  const dockerHost = values.DOCKER_HOST ?? 'unix:///run/podman/podman.sock';
+  return {
+    kind,
+    cli: kind,
+    compose: (values.COMPOSE ?? 'docker-compose').split(' '),
+    dockerHost,
+    containerLogDir: values.CONTAINER_LOG_DIR ?? '/var/lib/containers/storage/overlay-containers',
+    api: new EngineApi(dockerHost),
+  };
+}
+
+/** Runs compose for the project with the generated .env; resolves with stdout. */
+export async function compose(
+  engine: Engine,
+  paths: LocalPaths,
+  args: readonly string[],
+  onLine?: (line: string) => void,
+): Promise<string> {
+  const [cmd = 'docker-compose', ...pre] = engine.compose;
+  const { stdout } = await run(
+    cmd,
+    [...pre, '-p', PROJECT, '-f', paths.composeFile, '--env-file', paths.envFile, ...args],
+    {
+      cwd: paths.localDir,
+      env: { ...process.env, DOCKER_HOST: engine.dockerHost, COMPOSE_INTERACTIVE_NO_CLI: '1' },
+      onLine,
+      hint: `see \`${engine.compose.join(' ')} -p ${PROJECT} -f infra/local/compose.yaml logs\` for the failing service`,
+    },
+  );
+  return stdout;
+}
+
+export interface ContainerSummary {
+  readonly Id: string;
+  readonly Names: string[];
+  readonly Image: string;
+  readonly State: string;
+  readonly Status: string;
+  readonly Labels: Record<string, string> | null;
+  readonly NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
+}
+
+export interface HealthResult {
+  readonly Status: string;
+  readonly FailingStreak?: number;
+}
+
+/** A small client for the Docker-compatible API that both Docker and podman serve. */
+export class EngineApi {
+  private readonly socketPath: string;
+
+  constructor(dockerHost: string) {
+    if (!dockerHost.startsWith('unix://')) {
+      throw new TierError(`DOCKER_HOST ${dockerHost} is not a Unix socket`, 'use a local engine (unix:///...)');
+    }
+    this.socketPath = dockerHost.slice('unix://'.length);
+  }
+
+  call<T>(method: string, path: string, timeoutMs = 15_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, path, method, timeout: timeoutMs }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => {
+          if ((res.statusCode ?? 500) >= 400) {
+            reject(new TierError(`engine API ${method} ${path}: ${res.statusCode} ${body.trim().slice(0, 300)}`));
+            return;
+          }
+          try {
+            resolve((body ? JSON.parse(body) : undefined) as T);
+          } catch {
+            resolve(body as T);
+          }
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (err) =>
+        reject(
+          new TierError(`the container engine does not answer on ${this.socketPath}: ${err.message}`, 'run `tier up`'),
+        ),
+      );
+      req.end();
+    });
+  }
+
+  /** Every container of the compose project, running or not. */
+  containers(project = PROJECT): Promise<ContainerSummary[]> {
+    const filters = encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${project}`] }));
+    return this.call<ContainerSummary[]>('GET', `/v1.41/containers/json?all=true&filters=${filters}`);
+  }
+
+  inspect<T = Record<string, unknown>>(id: string): Promise<T> {
+    return this.call<T>('GET', `/v1.41/containers/${id}/json`);
+  }
+
+  /** podman only: run the container's healthcheck now (podman without systemd never schedules it). */
+  runHealthcheck(id: string): Promise<HealthResult> {
+    return this.call<HealthResult>('GET', `/v4.0.0/libpod/containers/${id}/healthcheck`, 30_000);
+  }
+
+  restart(id: string, graceSeconds = 5): Promise<void> {
+    return this.call('POST', `/v1.41/containers/${id}/restart?t=${graceSeconds}`, 60_000);
+  }
+
+  kill(id: string, signal: string): Promise<void> {
+    return this.call('POST', `/v1.41/containers/${id}/kill?signal=${signal}`);
+  }
+
+  remove(id: string): Promise<void> {
+    return this.call('DELETE', `/v1.41/containers/${id}?force=true&v=false`, 60_000);
+  }
+}

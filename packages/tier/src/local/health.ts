@@ -1,0 +1,201 @@
+// Container health for the local environment: who is running and how healthy (status, waits),
+// and one pass of the supervisor that podman without systemd needs: run due healthchecks, replace
+// unhealthy containers, and keep the log store's container map (id -> service|name) current.
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import type { Progress, ReplicaStatus } from '../backend.js';
+import { TierError } from '../backend.js';
+import type { ContainerSummary, Engine } from './engine.js';
+import { type LocalPaths, PROJECT } from './paths.js';
+
+export interface ContainerInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly service: string;
+  readonly number: number;
+  readonly running: boolean;
+  readonly state: string;
+  readonly health: ReplicaStatus['health'] | 'none';
+  readonly image: string;
+  readonly version: string;
+  readonly addresses: Record<string, string>;
+  readonly oneOff: boolean;
+}
+
+const label = (c: ContainerSummary, key: string) => c.Labels?.[key] ?? '';
+
+export function describe(c: ContainerSummary): ContainerInfo {
+  const running = c.State === 'running';
+  const health: ContainerInfo['health'] = !running
+    ? 'stopped'
+    : /\(healthy\)/.test(c.Status)
+      ? 'healthy'
+      : /\(unhealthy\)/.test(c.Status)
+        ? 'unhealthy'
+        : /\(starting\)|health: starting/.test(c.Status)
+          ? 'starting'
+          : 'none';
+  const addresses: Record<string, string> = {};
+  for (const [net, v] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+    if (v.IPAddress) addresses[net.replace(`${PROJECT}_`, '')] = v.IPAddress;
+  }
+  return {
+    id: c.Id,
+    name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+    service: label(c, 'com.docker.compose.service'),
+    number: Number(label(c, 'com.docker.compose.container-number') || 1),
+    running,
+    state: c.State,
+    health,
+    image: c.Image,
+    version: label(c, 'org.opencontainers.image.revision') || c.Image.split(':').pop() || 'unknown',
+    addresses,
+    oneOff: label(c, 'com.docker.compose.oneoff') === 'True' || label(c, 'com.docker.compose.service') === 'migrate',
+  };
+}
+
+export async function projectContainers(engine: Engine): Promise<ContainerInfo[]> {
+  return (await engine.api.containers())
+    .map(describe)
+    .sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
+}
+
+/** Services that must be up (and healthy, where they have a healthcheck) for the environment to serve. */
+export const REQUIRED_SERVICES = [
+  'edge',
+  'web-lb',
+  'web',
+  'api-lb',
+  'api',
+  'db',
+  'logs',
+  'log-shipper',
+  'prometheus',
+  'postgres-exporter',
+];
+
+/** Waits until every required service runs and every container with a healthcheck is healthy. */
+export async function waitHealthy(engine: Engine, progress: Progress, timeoutMs = 180_000): Promise<ContainerInfo[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const all = (await projectContainers(engine)).filter((c) => !c.oneOff);
+    const missing = REQUIRED_SERVICES.filter((s) => !all.some((c) => c.service === s && c.running));
+    const waiting = all.filter((c) => c.running && c.health !== 'healthy' && c.health !== 'none');
+    const stopped = all.filter((c) => !c.running);
+    const healthy = all.filter((c) => c.health === 'healthy').length;
+    if (missing.length === 0 && waiting.length === 0) return all;
+    const line = `${healthy}/${all.length} healthy; waiting for ${[...missing, ...waiting.map((c) => c.name)].join(', ')}`;
+    if (line !== last) progress.info(line);
+    last = line;
+    if (Date.now() > deadline) {
+      throw new TierError(
+        `not healthy after ${timeoutMs / 1000}s: ${[...missing.map((s) => `${s} (not running)`), ...waiting.map((c) => `${c.name} (${c.health})`), ...stopped.map((c) => `${c.name} (${c.state})`)].join(', ')}`,
+        `look at the logs: ${engine.cli} logs <container>`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+// ---------------------------------------------------------------- supervisor
+
+interface LogMap {
+  version: 1;
+  nomatch: string;
+  type: 'string';
+  table: { index: string; value: string }[];
+}
+
+export interface SupervisorMemory {
+  /** Healthcheck interval (ms) per container id, from its inspect data. */
+  readonly intervals: Map<string, number | null>;
+  readonly lastCheck: Map<string, number>;
+  /** Containers being restarted, so one bad check does not trigger a second restart. */
+  readonly restarting: Set<string>;
+  mapSignature: string;
+}
+
+export const newMemory = (): SupervisorMemory => ({
+  intervals: new Map(),
+  lastCheck: new Map(),
+  restarting: new Set(),
+  mapSignature: '',
+});
+
+type Log = (event: Record<string, unknown>) => void;
+
+/** Adds the project's containers to the log store's map (entries are kept, so logs of removed containers keep their names) and signals the store. */
+export async function updateLogMap(
+  engine: Engine,
+  paths: LocalPaths,
+  containers: ContainerInfo[],
+  memory: SupervisorMemory,
+): Promise<void> {
+  const existing: LogMap = existsSync(paths.logMapFile)
+    ? (JSON.parse(readFileSync(paths.logMapFile, 'utf8')) as LogMap)
+    : { version: 1, nomatch: '', type: 'string', table: [] };
+  const entries = new Map(existing.table.map((e) => [e.index, e.value]));
+  for (const c of containers) {
+    const value = `${c.service}|${c.name}`;
+    entries.set(c.id, value);
+    entries.set(c.id.slice(0, 12), value); // balancers log with their hostname, the short id
+  }
+  const table = [...entries].map(([index, value]) => ({ index, value })).sort((a, b) => a.index.localeCompare(b.index));
+  const signature = JSON.stringify(table);
+  if (signature === memory.mapSignature) return;
+  await writeFile(paths.logMapFile, JSON.stringify({ ...existing, table }, null, 1));
+  memory.mapSignature = signature;
+  const store = containers.find((c) => c.service === 'logs' && c.running);
+  if (store) await engine.api.kill(store.id, 'HUP').catch(() => undefined);
+}
+
+/** One supervisor pass: log map, then due healthchecks (podman), then replace unhealthy containers. */
+export async function superviseOnce(
+  engine: Engine,
+  paths: LocalPaths,
+  memory: SupervisorMemory,
+  log: Log,
+): Promise<void> {
+  const containers = await projectContainers(engine);
+  await updateLogMap(engine, paths, containers, memory);
+  const now = Date.now();
+  await Promise.all(
+    containers
+      .filter((c) => c.running && !memory.restarting.has(c.id))
+      .map(async (c) => {
+        let health = c.health;
+        if (engine.kind === 'podman') {
+          let interval = memory.intervals.get(c.id);
+          if (interval === undefined) {
+            const info = await engine.api.inspect<{
+              Config?: { Healthcheck?: { Test?: string[]; Interval?: number } };
+            }>(c.id);
+            const hc = info.Config?.Healthcheck;
+            interval = hc?.Test && hc.Test[0] !== 'NONE' ? Math.max(1000, (hc.Interval ?? 30e9) / 1e6) : null;
+            memory.intervals.set(c.id, interval);
+          }
+          if (interval === null || now - (memory.lastCheck.get(c.id) ?? 0) < interval) return;
+          memory.lastCheck.set(c.id, now);
+          const result = await engine.api.runHealthcheck(c.id).catch(() => undefined);
+          if (!result) return;
+          health = result.Status as ContainerInfo['health'];
+        }
+        if (health !== 'unhealthy') return;
+        memory.restarting.add(c.id);
+        log({ msg: 'replacing unhealthy container', container: c.name, service: c.service });
+        try {
+          await engine.api.restart(c.id, 5);
+        } catch (err) {
+          log({ msg: 'restart failed', container: c.name, error: (err as Error).message });
+        } finally {
+          memory.restarting.delete(c.id);
+          memory.lastCheck.set(c.id, Date.now());
+        }
+      }),
+  );
+  // Forget containers that are gone.
+  const ids = new Set(containers.map((c) => c.id));
+  for (const id of memory.intervals.keys()) if (!ids.has(id)) memory.intervals.delete(id);
+  for (const id of memory.lastCheck.keys()) if (!ids.has(id)) memory.lastCheck.delete(id);
+}

@@ -1,0 +1,195 @@
+// The local target: the whole architecture on this machine (infra/local/compose.yaml) on podman
+// or Docker. up/down/status live here; the operations of issue 4 (deploy, scale, backup, logs,
+// metrics) plug into the same modules: engine.ts (API + compose), images.ts, health.ts.
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import type { Backend, EnvironmentStatus, Progress, ReplicaStatus } from '../backend.js';
+import { unsupported } from '../backend.js';
+import { compose, type Engine, prepareEngine } from './engine.js';
+import { run } from './exec.js';
+import { type ContainerInfo, newMemory, projectContainers, updateLogMap, waitHealthy } from './health.js';
+import { appVersion, ensureAppImages, ensureBaseImages, ensureInfraImages } from './images.js';
+import { withOperations } from './operations.js';
+import { type LocalPaths, localPaths, PROJECT } from './paths.js';
+import { DEFAULT_PORTS, readSettings, removeSettings, type Settings, writeSettings } from './settings.js';
+import { startSupervisor, stopSupervisor } from './supervisor.js';
+
+/** Tiers shown by `tier status`, in traffic order; helpers (logs, metrics, backup) follow. */
+const STATUS_ORDER = [
+  'edge',
+  'web-lb',
+  'web',
+  'api-lb',
+  'api',
+  'db',
+  'backup',
+  'logs',
+  'log-shipper',
+  'prometheus',
+  'postgres-exporter',
+];
+
+export function endpoints(settings: Settings, engine?: Engine): Record<string, string> {
+  const port = (k: keyof typeof DEFAULT_PORTS) => settings[k] ?? DEFAULT_PORTS[k];
+  return {
+    edge: `http://127.0.0.1:${port('EDGE_PORT')}`,
+    api: `http://127.0.0.1:${port('API_PORT')}`,
+    prometheus: `http://127.0.0.1:${port('PROM_PORT')}`,
+    logs: `volume ${PROJECT}_logs (tier logs, or ${engine?.cli ?? 'podman'} exec ${PROJECT}_logs_1 cat /var/log/central/tier-<date>.jsonl)`,
+  };
+}
+
+function toReplica(c: ContainerInfo): ReplicaStatus {
+  return {
+    tier: c.service,
+    name: c.name,
+    version: c.version,
+    health: c.health === 'none' ? (c.running ? 'unknown' : 'stopped') : c.health,
+    address: Object.entries(c.addresses)
+      .map(([net, ip]) => `${ip} (${net})`)
+      .join(', '),
+  };
+}
+
+export class LocalBackend implements Backend {
+  readonly target = 'local' as const;
+  private enginePromise?: Promise<Engine>;
+
+  constructor(readonly paths: LocalPaths = localPaths()) {}
+
+  engine(): Promise<Engine> {
+    this.enginePromise ??= prepareEngine(this.paths);
+    return this.enginePromise;
+  }
+
+  async up(progress: Progress): Promise<EnvironmentStatus> {
+    progress.step('container engine');
+    const engine = await this.engine();
+    progress.done(engine.kind === 'podman' ? `podman + ${engine.compose.join(' ')}` : 'docker + compose v2');
+
+    progress.step('base images');
+    const base = await ensureBaseImages(engine, this.paths, progress);
+    progress.done(`${base.debian}, ${base.node}`);
+
+    progress.step('infrastructure images');
+    const infra = await ensureInfraImages(engine, this.paths, base, progress);
+    progress.done(Object.keys(infra).join(', '));
+
+    progress.step('application images');
+    const version = await appVersion(this.paths);
+    const apps = await ensureAppImages(engine, this.paths, base, version, progress);
+    progress.done(`version ${version}`);
+
+    progress.step('starting containers');
+    const settings = await writeSettings(this.paths, {
+      APP_VERSION: version,
+      WEB_IMAGE: apps.web,
+      API_IMAGE: apps.api,
+      DB_IMAGE: infra.db,
+      LB_IMAGE: infra.lb,
+      EDGE_IMAGE: infra.edge,
+      METRICS_IMAGE: infra.metrics,
+      LOGS_IMAGE: infra.logs,
+      STATE_DIR: this.paths.stateDir,
+      CONTAINER_LOG_DIR: engine.containerLogDir,
+      LOG_FORMAT: engine.kind,
+      LOG_GLOB:
+        engine.kind === 'docker'
+          ? `${engine.containerLogDir}/*/*-json.log`
+          : `${engine.containerLogDir}/*/userdata/ctr.log`,
+    });
+    if (!existsSync(this.paths.logMapFile)) {
+      await writeFile(this.paths.logMapFile, JSON.stringify({ version: 1, nomatch: '', type: 'string', table: [] }));
+    }
+    // Before compose: `depends_on: service_healthy` waits on healthchecks only the supervisor runs (podman).
+    startSupervisor(engine, this.paths);
+    await compose(engine, this.paths, ['up', '-d', '--remove-orphans'], (line) => {
+      if (/^(Creating|Recreating|Starting)\b.*done$/.test(line) || /Container .* (Started|Recreated)/.test(line))
+        progress.info(line);
+    });
+    progress.done();
+
+    progress.step('waiting for health');
+    const containers = await waitHealthy(engine, progress);
+    await updateLogMap(engine, this.paths, containers, newMemory());
+    // Balancer addresses are resolved when the VCL loads: reload it in case a balancer was recreated.
+    const edge = containers.find((c) => c.service === 'edge');
+    if (edge)
+      await run(engine.cli, ['exec', edge.name, 'edge-reload']).catch(() => progress.warn('edge VCL reload failed'));
+    progress.done(`${containers.length} containers healthy`);
+    return this.statusFrom(containers, settings, engine);
+  }
+
+  async down(progress: Progress, opts: { volumes: boolean }): Promise<void> {
+    progress.step(
+      opts.volumes ? 'removing containers, networks and volumes' : 'removing containers and networks (volumes kept)',
+    );
+    const engine = await this.engine();
+    if (!existsSync(this.paths.envFile)) await writeSettings(this.paths, {});
+    const args = ['down', '--remove-orphans', '-t', '20', ...(opts.volumes ? ['-v'] : [])];
+    await compose(engine, this.paths, args).catch(async () => {
+      // A container in a restart loop can come back between compose's stop and remove: force it.
+      for (const c of await projectContainers(engine)) await engine.api.remove(c.id).catch(() => undefined);
+      await compose(engine, this.paths, args);
+    });
+    await stopSupervisor(this.paths);
+    if (opts.volumes) await removeSettings(this.paths);
+    progress.done();
+  }
+
+  async status(): Promise<EnvironmentStatus> {
+    const engine = await this.engine();
+    return this.statusFrom(await projectContainers(engine), await readSettings(this.paths), engine);
+  }
+
+  private statusFrom(containers: ContainerInfo[], settings: Settings, engine: Engine): EnvironmentStatus {
+    const rank = (s: string) => (STATUS_ORDER.includes(s) ? STATUS_ORDER.indexOf(s) : STATUS_ORDER.length);
+    const replicas = containers
+      .filter((c) => !c.oneOff)
+      .sort((a, b) => rank(a.service) - rank(b.service) || a.number - b.number)
+      .map(toReplica);
+    return { replicas, endpoints: endpoints(settings, engine) };
+  }
+
+  deploy(): never {
+    return unsupported('local', 'deploy');
+  }
+  rollback(): never {
+    return unsupported('local', 'rollback');
+  }
+  history(): never {
+    return unsupported('local', 'history');
+  }
+  scale(): never {
+    return unsupported('local', 'scale');
+  }
+  stop(): never {
+    return unsupported('local', 'stop');
+  }
+  start(): never {
+    return unsupported('local', 'start');
+  }
+  backupNow(): never {
+    return unsupported('local', 'backup now');
+  }
+  backupList(): never {
+    return unsupported('local', 'backup list');
+  }
+  backupVerify(): never {
+    return unsupported('local', 'backup verify');
+  }
+  restore(): never {
+    return unsupported('local', 'restore');
+  }
+  logs(): never {
+    return unsupported('local', 'logs');
+  }
+  metrics(): never {
+    return unsupported('local', 'metrics');
+  }
+}
+
+export function createLocalBackend(paths?: LocalPaths): Backend {
+  // Issue 4's operations (deploy, scale, backup, logs, metrics, reload) live in operations.ts.
+  return withOperations(new LocalBackend(paths));
+}
