@@ -26,7 +26,8 @@ describe('requests through the edge', () => {
     assert.equal(res.status, 200);
     const html = await res.text();
     assert.match(html, /<title>[^<]*3tier App<\/title>/);
-    const shown = html.match(/Welcome, it(?:'|&#39;|&#x27;)s ([^<]+?)</)?.[1];
+    const text = html.replace(/<[^>]+>/g, '');
+    const shown = text.match(/Welcome, it(?:'|&#39;|&#x27;)s (\S+)/)?.[1];
     assert.ok(shown, 'the page says "Welcome, it\'s <time>"');
     assert.ok(Math.abs(Date.parse(shown) - Date.now()) < 120_000, `the time is current (got ${shown})`);
   });

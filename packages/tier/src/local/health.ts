@@ -24,17 +24,15 @@ export interface ContainerInfo {
 
 const label = (c: ContainerSummary, key: string) => c.Labels?.[key] ?? '';
 
-export function describe(c: ContainerSummary): ContainerInfo {
+/** healthStatus: State.Health.Status from inspect (the list's Status text lacks it on podman). */
+export function describe(c: ContainerSummary, healthStatus?: string): ContainerInfo {
   const running = c.State === 'running';
+  const known = ['healthy', 'unhealthy', 'starting'];
+  const fromText = c.Status.match(/\((healthy|unhealthy|starting)\)|health: (starting)/);
+  const status = healthStatus && known.includes(healthStatus) ? healthStatus : (fromText?.[1] ?? fromText?.[2]);
   const health: ContainerInfo['health'] = !running
     ? 'stopped'
-    : /\(healthy\)/.test(c.Status)
-      ? 'healthy'
-      : /\(unhealthy\)/.test(c.Status)
-        ? 'unhealthy'
-        : /\(starting\)|health: starting/.test(c.Status)
-          ? 'starting'
-          : 'none';
+    : ((status as ContainerInfo['health'] | undefined) ?? 'none');
   const addresses: Record<string, string> = {};
   for (const [net, v] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
     if (v.IPAddress) addresses[net.replace(`${PROJECT}_`, '')] = v.IPAddress;
@@ -55,8 +53,19 @@ export function describe(c: ContainerSummary): ContainerInfo {
 }
 
 export async function projectContainers(engine: Engine): Promise<ContainerInfo[]> {
-  return (await engine.api.containers())
-    .map(describe)
+  const list = await engine.api.containers();
+  const health = await Promise.all(
+    list.map((c) =>
+      c.State === 'running'
+        ? engine.api.inspect<{ State?: { Health?: { Status?: string } } }>(c.Id).then(
+            (i) => i.State?.Health?.Status,
+            () => undefined,
+          )
+        : undefined,
+    ),
+  );
+  return list
+    .map((c, i) => describe(c, health[i]))
     .sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
 }
 
@@ -177,9 +186,14 @@ export async function superviseOnce(
           }
           if (interval === null || now - (memory.lastCheck.get(c.id) ?? 0) < interval) return;
           memory.lastCheck.set(c.id, now);
-          const result = await engine.api.runHealthcheck(c.id).catch(() => undefined);
-          if (!result) return;
-          health = result.Status as ContainerInfo['health'];
+          // The run's own result is that single check; the container's status applies the
+          // start period and the retries, so that is what decides a restart.
+          const ran = await engine.api.runHealthcheck(c.id).catch(() => undefined);
+          if (!ran) return;
+          const info = await engine.api
+            .inspect<{ State?: { Health?: { Status?: string } } }>(c.id)
+            .catch(() => undefined);
+          health = (info?.State?.Health?.Status ?? 'starting') as ContainerInfo['health'];
         }
         if (health !== 'unhealthy') return;
         memory.restarting.add(c.id);

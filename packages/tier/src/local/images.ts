@@ -136,6 +136,18 @@ export async function ensureAppImages(
         `NODE_IMAGE=${base.node}`,
         '--build-arg',
         `APP_VERSION=${version}`,
+        // buildah's layer cache ignores build-arg values in LABEL/ENV steps: an image built for a new
+        // version from unchanged sources would keep the old version. Set both explicitly as well.
+        ...(engine.kind === 'podman'
+          ? [
+              '--env',
+              `APP_VERSION=${version}`,
+              '--label',
+              `org.opencontainers.image.revision=${version}`,
+              '--label',
+              `org.opencontainers.image.version=${version}`,
+            ]
+          : []),
         '-f',
         `apps/${tier}/Dockerfile`,
         '-t',

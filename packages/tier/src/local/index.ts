@@ -103,9 +103,16 @@ export class LocalBackend implements Backend {
     }
     // Before compose: `depends_on: service_healthy` waits on healthchecks only the supervisor runs (podman).
     startSupervisor(engine, this.paths);
-    await compose(engine, this.paths, ['up', '-d', '--remove-orphans'], (line) => {
-      if (/^(Creating|Recreating|Starting)\b.*done$/.test(line) || /Container .* (Started|Recreated)/.test(line))
-        progress.info(line);
+    const composeUp = () =>
+      compose(engine, this.paths, ['up', '-d', '--remove-orphans'], (line) => {
+        if (/^(Creating|Recreating|Starting)\b.*done$/.test(line) || /Container .* (Started|Recreated)/.test(line))
+          progress.info(line);
+      });
+    // One retry: on a slow first start a one-off (migrate) can meet a db that is still recovering.
+    await composeUp().catch(async (err: Error) => {
+      progress.warn(`compose up failed, retrying once: ${err.message.split('\n').pop()?.trim()}`);
+      await new Promise((r) => setTimeout(r, 3000));
+      await composeUp();
     });
     progress.done();
 
