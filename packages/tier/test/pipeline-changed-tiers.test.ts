@@ -77,6 +77,7 @@ describe('change detection', () => {
   it('reads the commit out of clean and dirty versions, and nothing out of other tags', () => {
     assert.equal(commitPart('0123456789ab'), '0123456789ab');
     assert.equal(commitPart('0123456789ab-dirty-1a2b3c4d'), '0123456789ab');
+    assert.equal(commitPart('0123456-dirty'), '0123456');
     assert.equal(commitPart('dev'), undefined);
     assert.equal(commitPart('v1.2.3'), undefined);
   });

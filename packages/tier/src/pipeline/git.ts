@@ -50,9 +50,9 @@ const lines = (text: string) =>
     .map((l) => l.trim())
     .filter(Boolean);
 
-/** Versions look like `<sha>` or `<sha>-dirty-<hash>`; the commit is the part before `-dirty`. */
+/** Versions look like `<sha>`, `<sha>-dirty` (tier up) or `<sha>-dirty-<hash>` (tier pipeline); the commit is the part before `-dirty`. */
 export function commitPart(version: string): string | undefined {
-  const m = /^([0-9a-f]{7,40})(?:-dirty-[0-9a-f]+)?$/.exec(version.trim());
+  const m = /^([0-9a-f]{7,40})(?:-dirty(?:-[0-9a-f]+)?)?$/.exec(version.trim());
   return m?.[1];
 }
 

@@ -80,6 +80,8 @@ export async function buildImages(opts: BuildOptions): Promise<ImageRecord[]> {
     const image = imageName(tier, opts.version);
     const log = join(opts.logDir, `image-${tier}.log`);
     const args = ['build', '-f', `apps/${tier}/Dockerfile`, '-t', image, '--build-arg', `APP_VERSION=${opts.version}`];
+    // The Dockerfiles mount the machine's CA bundle for npm (a TLS-inspecting proxy needs it), as the local backend does.
+    args.push('--secret', `id=npm_ca,src=${caBundle()}`);
     // podman's default OCI format drops HEALTHCHECK (recipes/containers.md).
     if (engine === 'podman') args.push('--format', 'docker');
     const nodeImage = opts.nodeImage ?? process.env.TIER_NODE_IMAGE;
@@ -123,6 +125,15 @@ export function repositoryFor(template: string, tier: TierName): string {
 async function inspect(engine: Engine, image: string, format: string): Promise<string> {
   const { stdout } = await exec(engine, ['image', 'inspect', '--format', format, image]);
   return stdout.trim();
+}
+
+function caBundle(): string {
+  const candidates = [
+    process.env.NODE_EXTRA_CA_CERTS,
+    '/etc/ssl/certs/ca-certificates.crt',
+    '/etc/pki/tls/certs/ca-bundle.crt',
+  ];
+  return candidates.find((f): f is string => !!f && existsSync(f)) ?? '/dev/null';
 }
 
 function normaliseId(id: string): string {
