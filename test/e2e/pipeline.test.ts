@@ -3,7 +3,7 @@
 // Works on a throwaway clone (commits there, never in the developer's tree) sharing node_modules.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +15,12 @@ import autocannon from 'autocannon';
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LOCAL_BACKEND = join(ROOT, 'packages/tier/src/local/index.ts');
-const skip = existsSync(LOCAL_BACKEND)
-  ? false
-  : 'the local backend (packages/tier/src/local, issue 4) is not there yet';
+// Runs once the local backend deploys and rolls back (issue 4); until then it reports itself skipped, not failed.
+const skip = !existsSync(LOCAL_BACKEND)
+  ? 'the local backend (packages/tier/src/local) is not there yet'
+  : /unsupported\('local', '(deploy|rollback)'\)/.test(readFileSync(LOCAL_BACKEND, 'utf8'))
+    ? 'the local backend does not deploy/roll back yet (issue 4)'
+    : false;
 
 interface Status {
   replicas: Array<{ tier: string; name: string; version: string; health: string }>;
