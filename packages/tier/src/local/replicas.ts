@@ -127,7 +127,7 @@ export async function lastLogLines(env: OpsEnv, name: string, n = 5): Promise<st
   return out
     .split('\n')
     .map((l) => l.trim())
-    .filter(Boolean)
+    .filter((l, i, all) => l && all.indexOf(l) === i) // a crash loop repeats the same lines
     .slice(-n)
     .join(' | ');
 }

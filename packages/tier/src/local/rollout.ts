@@ -21,6 +21,8 @@ export interface RolloutSettings {
   /** Abort when the balancer's 5xx share over the rollout exceeds this (with at least minErrors). */
   readonly maxErrorRate: number;
   readonly minErrors: number;
+  /** Replicas replaced per step (default 1: one at a time). */
+  readonly batch: number;
 }
 
 export function rolloutSettings(envVars: NodeJS.ProcessEnv = process.env): RolloutSettings {
@@ -32,6 +34,7 @@ export function rolloutSettings(envVars: NodeJS.ProcessEnv = process.env): Rollo
     readyTimeoutMs: num('TIER_READY_TIMEOUT_S', 30) * 1000,
     maxErrorRate: num('TIER_MAX_ERROR_RATE', 0.02),
     minErrors: num('TIER_MIN_ERRORS', 5),
+    batch: Math.max(1, Math.floor(num('TIER_ROLLOUT_BATCH', 1))),
   };
 }
 
@@ -100,26 +103,48 @@ async function runningVersion(env: OpsEnv, tier: TierName, replicas: Container[]
   return pinned ? (pinned.split(':').pop() ?? 'unknown') : 'unknown';
 }
 
-/** Runs the api image's migrations once, as a one-off container on the data network. */
+/**
+ * Runs the api image's migrations once: the compose `migrate` job (its networks and settings)
+ * recreated on the new image, then waited for. (`compose run` against podman's API raced with
+ * its own --rm and took a minute; `up` of the one-shot service is quick and reliable.)
+ */
 export async function runMigrations(env: OpsEnv, apiImage: string, progress: Progress): Promise<void> {
-  progress.step(`migrations: running ${apiImage} migrate (one-off)`);
-  await compose(env, ['run', '--rm', '--no-deps', '-T', 'migrate'], { API_IMAGE: apiImage }, 300_000).catch(
-    (err: Error) => {
-      throw new RolloutFailure(`migrations failed: ${err.message}`);
-    },
-  );
+  progress.step(`migrations: ${apiImage} (one-off job, before any new replica)`);
+  try {
+    await composeRetry(env, ['up', '-d', '--no-deps', '--force-recreate', 'migrate'], { API_IMAGE: apiImage });
+    const job = (await listContainers(env, 'migrate')).at(-1);
+    if (!job) throw new Error('compose did not create the migrate container');
+    const code = (await engineRun(env, ['wait', job.name], { timeoutMs: 600_000 })).trim().split('\n').pop();
+    if (code !== '0') throw new Error(`exit ${code}: ${await lastLogLines(env, job.name)}`);
+  } catch (err) {
+    throw new RolloutFailure(`migrations failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
   progress.done();
 }
 
-/** Starts one more replica with `image`; resolves with the container compose created. */
-async function addReplica(env: OpsEnv, tier: TierName, image: string): Promise<Container> {
+/** compose, once more after a transient race (a container removed while compose listed it). */
+async function composeRetry(env: OpsEnv, args: string[], extraEnv: Record<string, string>): Promise<string> {
+  try {
+    return await compose(env, args, extraEnv);
+  } catch (err) {
+    if (!/no such container|no container with name or ID/i.test(String(err instanceof Error ? err.message : err)))
+      throw err;
+    await sleep(500);
+    return compose(env, args, extraEnv);
+  }
+}
+
+/** Starts `count` more replicas with `image`; resolves with the containers compose created. */
+async function addReplicas(env: OpsEnv, tier: TierName, image: string, count: number): Promise<Container[]> {
   const before = await listContainers(env, tier);
   const names = new Set(before.map((c) => c.name));
-  await compose(env, ['up', '-d', '--no-deps', '--no-recreate', '--scale', `${tier}=${before.length + 1}`, tier], {
-    [imageVar(tier)]: image,
-  });
-  const added = (await listContainers(env, tier)).find((c) => !names.has(c.name));
-  if (!added) throw new RolloutFailure(`compose did not start a new ${tier} replica`);
+  await composeRetry(
+    env,
+    ['up', '-d', '--no-deps', '--no-recreate', '--scale', `${tier}=${before.length + count}`, tier],
+    { [imageVar(tier)]: image },
+  );
+  const added = (await listContainers(env, tier)).filter((c) => !names.has(c.name));
+  if (added.length === 0) throw new RolloutFailure(`compose did not start a new ${tier} replica`);
   return added;
 }
 
@@ -167,17 +192,20 @@ async function replaceAll(
   guard: ErrorGuard | undefined,
 ): Promise<void> {
   const old = (await listContainers(env, tier)).filter((c) => c.image !== image);
-  let i = 0;
-  for (const o of old) {
-    i++;
-    progress.step(`${tier} ${i}/${old.length}: start a ${image.split(':').pop()} replica`);
-    const fresh = await addReplica(env, tier, image);
-    progress.info(`${fresh.name} created; waiting for /readyz and the balancer`);
-    const ms = await waitInRotation(env, tier, fresh.name, settings, guard);
-    progress.info(`${fresh.name} in rotation after ${(ms / 1000).toFixed(1)}s; draining ${o.name}`);
-    await stopAndRemove(env, o.name);
+  const version = image.split(':').pop();
+  for (let i = 0; i < old.length; i += settings.batch) {
+    const chunk = old.slice(i, i + settings.batch);
+    const label = chunk.length === 1 ? `${i + 1}/${old.length}` : `${i + 1}-${i + chunk.length}/${old.length}`;
+    progress.step(`${tier} ${label}: start ${chunk.length} ${version} replica(s)`);
+    const fresh = await addReplicas(env, tier, image, chunk.length);
+    progress.info(`${fresh.map((f) => f.name).join(', ')} created; waiting for /readyz and the balancer`);
+    const times = await Promise.all(fresh.map((f) => waitInRotation(env, tier, f.name, settings, guard)));
+    progress.info(
+      `in rotation after ${(Math.max(...times) / 1000).toFixed(1)}s; draining ${chunk.map((o) => o.name).join(', ')}`,
+    );
+    await Promise.all(chunk.map((o) => stopAndRemove(env, o.name)));
     if (guard) guard.check(await serverStats(env, tier));
-    progress.done(`${fresh.name} replaced ${o.name}`);
+    progress.done(`${fresh.map((f) => f.name).join(', ')} replaced ${chunk.map((o) => o.name).join(', ')}`);
   }
 }
 
@@ -191,10 +219,12 @@ async function rollBack(
   settings: RolloutSettings,
 ): Promise<void> {
   progress.warn(`rolling ${tier} back to ${previousImage}`);
-  if (failed) {
-    // It never served (or served errors): no drain needed beyond the normal stop.
-    await stopAndRemove(env, failed.name, 5);
-  }
+  // New replicas that are not in rotation never took traffic: remove them at once.
+  const stats = await serverStats(env, tier).catch(() => []);
+  const idle = (await listContainers(env, tier)).filter(
+    (c) => c.image !== previousImage && (c.name === failed?.name || !c.running || !inRotation(slotFor(stats, c.ip))),
+  );
+  await Promise.all(idle.map((c) => stopAndRemove(env, c.name, 5)));
   // Keep the replica count the tier had: add old-version replicas for any the rollout removed.
   await replaceAll(
     env,
