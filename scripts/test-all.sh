@@ -12,7 +12,7 @@ declare -a summary=()
 
 run_stage() { # name, command...
   local name=$1; shift
-  local log="$LOG_DIR/$name.log" start=$SECONDS
+  local log="$LOG_DIR/${name//[^A-Za-z0-9_-]/_}.log" start=$SECONDS
   echo "━━ $name: $*"
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
