@@ -96,7 +96,7 @@ export async function appVersion(paths: LocalPaths): Promise<string> {
 }
 
 /** The machine's CA bundle, passed to npm inside builds (a TLS-inspecting proxy needs it). */
-function caBundle(): string {
+export function caBundle(): string {
   const candidates = [
     process.env.NODE_EXTRA_CA_CERTS,
     '/etc/ssl/certs/ca-certificates.crt',

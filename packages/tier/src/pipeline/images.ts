@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { TierError, type TierName } from '../backend.js';
+import { caBundle } from '../local/images.js';
 import { runLogged } from './exec.js';
 
 const exec = promisify(execFile);
@@ -125,15 +126,6 @@ export function repositoryFor(template: string, tier: TierName): string {
 async function inspect(engine: Engine, image: string, format: string): Promise<string> {
   const { stdout } = await exec(engine, ['image', 'inspect', '--format', format, image]);
   return stdout.trim();
-}
-
-function caBundle(): string {
-  const candidates = [
-    process.env.NODE_EXTRA_CA_CERTS,
-    '/etc/ssl/certs/ca-certificates.crt',
-    '/etc/pki/tls/certs/ca-bundle.crt',
-  ];
-  return candidates.find((f): f is string => !!f && existsSync(f)) ?? '/dev/null';
 }
 
 function normaliseId(id: string): string {
