@@ -38,7 +38,7 @@ export function readDbSettings(env: EnvReader): DbSettings {
     sslMode,
     poolMax: env.int('DB_POOL_MAX', 10, 1, 1000),
     connectTimeoutMs: env.int('DB_CONNECT_TIMEOUT_MS', 1500, 100, 60_000),
-    statementTimeoutMs: env.int('DB_STATEMENT_TIMEOUT_MS', 5000, 100, 3_600_000),
+    statementTimeoutMs: env.int('DB_STATEMENT_TIMEOUT_MS', 1500, 100, 3_600_000),
   };
   env.check((problem) => {
     if (caFile === undefined) return;

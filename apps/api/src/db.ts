@@ -26,9 +26,10 @@ export function poolConfig(db: DbSettings, applicationName: string): pg.PoolConf
     // pg-pool applies this to opening a connection AND to waiting for a free one: no request queues forever.
     connectionTimeoutMillis: db.connectTimeoutMs,
     idleTimeoutMillis: 30_000,
-    // Server-side limit, plus a client-side one in case the server cannot even answer (dead link).
+    // Server-side limit, plus a client-side one in case the server cannot even answer (hung or
+    // partitioned): with the defaults a request that reached the pool ends within about 2 s.
     statement_timeout: db.statementTimeoutMs,
-    query_timeout: db.statementTimeoutMs + 1000,
+    query_timeout: db.statementTimeoutMs + 300,
     keepAlive: true,
     application_name: applicationName,
   };

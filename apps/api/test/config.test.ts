@@ -34,7 +34,7 @@ describe('readApiConfig', () => {
     assert.equal(config.db.sslMode, 'off');
     assert.equal(config.db.poolMax, 10);
     assert.equal(config.db.connectTimeoutMs, 1500);
-    assert.equal(config.db.statementTimeoutMs, 5000);
+    assert.equal(config.db.statementTimeoutMs, 1500);
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.db) && Object.isFrozen(config.service));
   });
 
