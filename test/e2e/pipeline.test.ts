@@ -101,6 +101,9 @@ describe('tier pipeline (local environment)', { skip, timeout: 30 * 60_000 }, ()
     await exec('git', ['-C', clone, 'config', 'user.email', 'e2e@tier.invalid']);
     await exec('git', ['-C', clone, 'config', 'user.name', 'pipeline e2e']);
     await symlink(join(ROOT, 'node_modules'), join(clone, 'node_modules'));
+    // The clone drives the SAME environment: share its generated settings (.env) and state (.tier).
+    await symlink(join(ROOT, 'infra/local/.env'), join(clone, 'infra/local/.env'));
+    await symlink(join(ROOT, '.tier'), join(clone, '.tier'));
     // Start from the clone's HEAD on both tiers, so each test's change is the only difference.
     const first = await tier(['pipeline', '--skip-tests', '--tier', 'web', 'api']);
     assert.equal(first.code, 0, `initial pipeline failed:\n${first.out}`);
