@@ -58,7 +58,7 @@ async function nodePid(container: string): Promise<number> {
   return Number(
     out
       .split('\n')
-      .find((l) => /\bnode\b/.test(l))
+      .find((l) => /^\s*\d+\s+node\b/.test(l))
       ?.trim()
       .split(/\s+/)[0],
   );

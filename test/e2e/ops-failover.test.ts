@@ -36,7 +36,8 @@ async function allInRotation(t: 'web' | 'api', expected: number): Promise<boolea
 /** The host pid of the node process inside a container (its PID 1 is the init that forwards signals). */
 async function nodePid(container: string): Promise<number> {
   const out = await engine('top', container, 'hpid', 'args');
-  const line = out.split('\n').find((l) => /\bnode\b/.test(l));
+  // The init's own command line mentions node too ("/run/podman-init -- node ..."): match the args' start.
+  const line = out.split('\n').find((l) => /^\s*\d+\s+node\b/.test(l));
   assert.ok(line, `no node process in ${container}:\n${out}`);
   return Number(line.trim().split(/\s+/)[0]);
 }

@@ -26,6 +26,8 @@ export interface LoadResult {
   readonly durationMs: number;
   /** Requests not sent because `maxInFlight` were already waiting (the system could not keep up). */
   readonly skipped: number;
+  /** Requests resent once after the keep-alive race (an idle connection closed as it was reused). */
+  readonly staleRetries: number;
   /** A few failures, for the assertion message. */
   readonly samples: string[];
   /** First and last time (ms since epoch) each non-2xx status (or 'error') was seen: outage windows. */
@@ -69,6 +71,8 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
   let total = 0;
   let failed = 0;
   let skipped = 0;
+  let staleRetries = 0;
+  const keys = new Map<number, string>();
   let inFlight = 0;
   let seq = 0;
   let stopped = false;
@@ -88,16 +92,16 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
     }
   };
 
-  const send = () => {
+  const send = (n = seq++, attempt = 0) => {
     if (inFlight >= maxInFlight) {
       skipped++;
       return;
     }
-    const n = seq++;
     const roll = (n * 0.618034) % 1; // a deterministic, even spread of the mix
     const write = roll < writeShare;
     const path = write ? '/api/messages' : roll < writeShare + (1 - writeShare) / 2 ? '/' : '/api/status';
-    const key = write ? `${tag}-${n}-${randomUUID().slice(0, 8)}` : undefined;
+    const key = write ? (keys.get(n) ?? `${tag}-${n}-${randomUUID().slice(0, 8)}`) : undefined;
+    if (key) keys.set(n, key);
     const body = write ? JSON.stringify({ author: tag.slice(0, 64), text: `message ${n}` }) : undefined;
     const sentAt = Date.now();
     inFlight++;
@@ -128,6 +132,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
             const row = JSON.parse(Buffer.concat(chunks).toString()) as { id: number; author: string; text: string };
             acked.push({ key: key!, id: row.id, author: row.author, text: row.text, ackedAt: Date.now(), sentAt });
           }
+          if (key) keys.delete(n);
           done();
         });
         res.on('error', (err) => {
@@ -137,7 +142,16 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err) => {
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // The keep-alive race every HTTP client handles: the server closed an idle connection just as
+      // this request was written on it (nothing was processed). Browsers resend; so does this once
+      // (writes carry an Idempotency-Key, so a resend cannot duplicate).
+      if (req.reusedSocket && err.code === 'ECONNRESET' && attempt === 0) {
+        staleRetries++;
+        inFlight--;
+        send(n, 1);
+        return;
+      }
       count('error', true, `${write ? 'POST' : 'GET'} ${path} ${err.message}`);
       done();
     });
@@ -166,6 +180,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
     acked: [...acked],
     durationMs: Date.now() - started,
     skipped,
+    staleRetries,
     samples: [...samples],
     windows: structuredClone(windows),
   });
@@ -202,5 +217,5 @@ export async function underLoad<T>(
 
 export const describeLoad = (r: LoadResult) =>
   `${r.total} requests in ${(r.durationMs / 1000).toFixed(1)}s (${Math.round((r.total * 1000) / r.durationMs)}/s), ` +
-  `${r.failed} failed, statuses ${JSON.stringify(r.byStatus)}, ${r.acked.length} writes acknowledged, ${r.skipped} skipped` +
+  `${r.failed} failed, statuses ${JSON.stringify(r.byStatus)}, ${r.acked.length} writes acknowledged, ${r.skipped} skipped, ${r.staleRetries} resent after a stale keep-alive` +
   (r.samples.length ? `\n  first failures:\n  ${r.samples.join('\n  ')}` : '');

@@ -1,5 +1,6 @@
 // HAProxy's runtime API (admin socket inside each balancer container): which replicas are in
 // rotation, per-server response counters (for the rollout's error-rate guard), and hitless reloads.
+import { TierError } from '../backend.js';
 import { engineRun, type OpsEnv } from './ops-env.js';
 import { serviceContainer } from './replicas.js';
 
@@ -71,14 +72,34 @@ export function totals(stats: ServerStat[]): { responses: number; errors5xx: num
 }
 
 /**
- * Hitless reload (recipes/containers.md): lb-reload in the container validates the mounted
- * configuration, saves `show servers state` to the server-state-file so the new worker starts with
- * the discovered replicas UP (not MAINT), then asks the master to reload.
+ * Hitless reload (recipes/containers.md), the steps of the image's lb-reload done from here (its
+ * `socat | grep -q` pipeline fails with EPIPE on HAProxy 3.0's long reload answer): validate the
+ * mounted configuration, save `show servers state` to the server-state-file so the new worker
+ * starts with the discovered replicas UP (not MAINT), then ask the master to reload and check
+ * that it says Success.
  */
 export async function reloadBalancer(env: OpsEnv, tier: string): Promise<void> {
   const lb = await serviceContainer(env, balancerOf(tier));
-  await engineRun(env, ['exec', lb.name, 'lb-reload'], {
-    timeoutMs: 30_000,
-    hint: `fix infra/local/lb/haproxy.cfg (\`podman exec ${lb.name} haproxy -c -f /usr/local/etc/haproxy/\` shows the error); the running configuration is unchanged`,
+  await engineRun(env, ['exec', lb.name, 'haproxy', '-c', '-q', '-f', '/usr/local/etc/haproxy/'], {
+    withStderr: true,
+    hint: `fix infra/local/lb/*.cfg (\`${env.engine} exec ${lb.name} haproxy -c -f /usr/local/etc/haproxy/\` shows the error); the running configuration is unchanged`,
   });
+  const state = await socket(env, tier, 'show servers state');
+  await engineRun(env, ['exec', '-i', lb.name, 'bash', '-c', 'cat > /run/haproxy/state/servers.state'], {
+    input: state,
+  });
+  const answer = await engineRun(
+    env,
+    ['exec', '-i', lb.name, 'socat', '-t', '10', 'stdio', '/run/haproxy/master.sock'],
+    {
+      input: 'reload\n',
+      timeoutMs: 30_000,
+    },
+  );
+  if (!/Success=1/.test(answer)) {
+    throw new TierError(
+      `${tier}-lb did not reload: ${answer.trim().split('\n').slice(0, 3).join(' | ')}`,
+      `see \`tier logs ${tier}-lb --since 5m\`; the old workers keep serving`,
+    );
+  }
 }

@@ -134,6 +134,11 @@ export const newMemory = (): SupervisorMemory => ({
 
 type Log = (event: Record<string, unknown>) => void;
 
+/** A check run that has not answered after this long is a failed check (see superviseOnce). */
+const HUNG_CHECK_MS = 4000;
+const HUNG_CHECKS = 2;
+const hungChecks = new Map<string, number>();
+
 /** Adds the project's containers to the log store's map (entries are kept, so logs of removed containers keep their names) and signals the store. */
 export async function updateLogMap(
   engine: Engine,
@@ -188,12 +193,26 @@ export async function superviseOnce(
           memory.lastCheck.set(c.id, now);
           // The run's own result is that single check; the container's status applies the
           // start period and the retries, so that is what decides a restart.
-          const ran = await engine.api.runHealthcheck(c.id).catch(() => undefined);
+          // A hung process (SIGSTOP, deadlock) makes podman's check exec outlive its own timeout by
+          // minutes: a run that has not answered within HUNG_CHECK_MS counts as a failed check, and
+          // HUNG_CHECKS of those in a row replace the container (issue 4: hung replica replaced).
+          const ran = await Promise.race([
+            engine.api.runHealthcheck(c.id).catch(() => undefined),
+            new Promise<'hung'>((r) => setTimeout(() => r('hung'), HUNG_CHECK_MS)),
+          ]);
+          if (ran === 'hung') {
+            const streak = (hungChecks.get(c.id) ?? 0) + 1;
+            hungChecks.set(c.id, streak);
+            if (streak < HUNG_CHECKS) return;
+          } else {
+            hungChecks.delete(c.id);
+          }
           if (!ran) return;
           const info = await engine.api
             .inspect<{ State?: { Health?: { Status?: string } } }>(c.id)
             .catch(() => undefined);
-          health = (info?.State?.Health?.Status ?? 'starting') as ContainerInfo['health'];
+          health =
+            ran === 'hung' ? 'unhealthy' : ((info?.State?.Health?.Status ?? 'starting') as ContainerInfo['health']);
         }
         if (health !== 'unhealthy') return;
         memory.restarting.add(c.id);
@@ -205,6 +224,7 @@ export async function superviseOnce(
         } finally {
           memory.restarting.delete(c.id);
           memory.lastCheck.set(c.id, Date.now());
+          hungChecks.delete(c.id);
         }
       }),
   );
