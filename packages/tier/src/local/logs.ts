@@ -47,8 +47,18 @@ export function matches(record: Record<string, unknown>, raw: string, q: LogQuer
   // Tiers are compose services: web, api, web-lb, api-lb, edge, db, backup, ...
   if (q.tier && record.tier !== q.tier && record.source !== q.tier) return false;
   if (q.requestId && record.request_id !== q.requestId && !raw.includes(q.requestId)) return false;
-  if (q.grep && !raw.toLowerCase().includes(q.grep.toLowerCase())) return false;
+  if (q.grep) {
+    const text = `${raw}\n${JSON.stringify(record)}`.toLowerCase();
+    if (!text.includes(q.grep.toLowerCase())) return false;
+  }
   return true;
+}
+
+/** The longest run of characters that are stored unescaped (for the coarse in-container grep). */
+export function coarse(needle: string | undefined): string | undefined {
+  if (!needle) return undefined;
+  const words = needle.match(/[A-Za-z0-9._:/ -]+/g) ?? [];
+  return words.sort((a, b) => b.length - a.length)[0] || undefined;
 }
 
 export async function queryLogs(env: OpsEnv, q: LogQuery): Promise<Record<string, unknown>[]> {
@@ -57,7 +67,9 @@ export async function queryLogs(env: OpsEnv, q: LogQuery): Promise<Record<string
   const since = q.since ? new Date(q.since) : new Date(Date.now() - 15 * 60_000);
   const files = dayFiles(since);
   // Narrow in the container first (fixed-string grep; without one, the newest 200 000 lines per day), so only candidate lines cross the socket.
-  const needle = q.requestId ?? q.grep;
+  // App lines are stored JSON-escaped inside the envelope's msg, so the in-container pre-filter uses
+  // the needle's longest plain word; the exact match runs on the parsed record below.
+  const needle = q.requestId ?? coarse(q.grep);
   // Only the day files that exist (ls drops the others), then a fixed-string grep or the newest lines.
   const script = needle
     ? 'ls -1 "$@" 2>/dev/null | xargs -r grep -hiF -- "$NEEDLE" || true'

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { type DeployOptions, type DeployRecord, type Progress, TierError, type TierName } from '../backend.js';
 import { createGit } from '../pipeline/git.js';
 import { buildImages, imageName } from '../pipeline/images.js';
-import { inRotation, type ServerStat, serverStats, slotFor, totals } from './balancer.js';
+import { inRotation, replicaReady, type ServerStat, serverStats, slotFor, totals } from './balancer.js';
 import { appendHistory, previousVersion, readHistory } from './history.js';
 import { compose, engineRun, type OpsEnv, readEnvFile, sleep } from './ops-env.js';
 import { type Container, inspectContainer, lastLogLines, listContainers, stopAndRemove } from './replicas.js';
@@ -168,7 +168,7 @@ async function waitInRotation(
     }
     const stats = await serverStats(env, tier);
     guard?.check(stats);
-    if (c.ip && inRotation(slotFor(stats, c.ip))) return Date.now() - started;
+    if (c.ip && inRotation(slotFor(stats, c.ip)) && (await replicaReady(c.ip))) return Date.now() - started;
     if (Date.now() > deadline) {
       throw new RolloutFailure(
         `${name} was not ready and in the balancer within ${settings.readyTimeoutMs / 1000}s: ${await lastLogLines(env, name)}`,

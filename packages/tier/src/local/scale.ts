@@ -2,7 +2,7 @@
 // its balancer; scale-down and stop always drain (SIGTERM with a timeout: the app turns unready,
 // keeps serving SHUTDOWN_DRAIN_MS, then exits), never kill first.
 import { type Progress, TierError, type TierName } from '../backend.js';
-import { inRotation, serverStats, slotFor } from './balancer.js';
+import { inRotation, replicaReady, serverStats, slotFor } from './balancer.js';
 import { compose, type OpsEnv, sleep } from './ops-env.js';
 import { type Container, inspectContainer, listContainers, STOP_TIMEOUT_S, stopAndRemove } from './replicas.js';
 
@@ -16,7 +16,7 @@ export async function waitInBalancer(env: OpsEnv, tier: string, names: string[],
     const stats = await serverStats(env, tier);
     for (const name of [...pending]) {
       const c = await inspectContainer(env, name);
-      if (c?.ip && inRotation(slotFor(stats, c.ip))) pending.delete(name);
+      if (c?.ip && inRotation(slotFor(stats, c.ip)) && (await replicaReady(c.ip))) pending.delete(name);
     }
     if (pending.size === 0) return;
     if (Date.now() > deadline) {
