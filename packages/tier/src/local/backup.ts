@@ -206,10 +206,11 @@ export async function restore(env: OpsEnv, progress: Progress, target: RestoreTa
       '-v',
       `${vols.backups}:/var/lib/pgbackrest`,
       vols.image,
-      'pgbackrest',
-      '--stanza=main',
-      '--delta',
-      '--log-level-console=warn',
+      // The db container is stopped, so no PostgreSQL runs on this directory: a postmaster.pid left by
+      // an unclean stop is stale (and the delta restore replaces the files anyway).
+      'bash',
+      '-c',
+      'rm -f /var/lib/postgresql/data/postmaster.pid && exec pgbackrest --stanza=main --delta --log-level-console=warn restore "$@"',
       'restore',
       ...options,
     ],

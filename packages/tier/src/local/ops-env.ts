@@ -50,7 +50,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
         if (e.code === 'ENOENT') {
           return reject(new TierError(`${cmd} is not installed`, 'run `tier up` first (it installs the engine)'));
         }
-        const tail = `${stderr}`
+        // Some tools (pgBackRest) print their errors on stdout: use it when stderr says nothing useful.
+        const tail = `${stderr}\n${stdout}`
           .split('\n')
           .filter((l) => l.trim() && !/unable to get systemd connection|healthchecks/.test(l))
           .slice(-4)
