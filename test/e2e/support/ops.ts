@@ -61,7 +61,14 @@ export async function ensureEnvironment(): Promise<Status> {
   if (!healthy) await tierOk(['up']);
   // Two replicas per app tier: the starting point every scenario assumes.
   await tierOk(['scale', 'web=2', 'api=2']);
-  return status();
+  const s = await status();
+  const edge = s.endpoints.edge ?? 'http://127.0.0.1:8080';
+  await waitFor(
+    'the API answering through the edge',
+    async () => (await fetch(`${edge}/api/status`)).status === 200,
+    60_000,
+  );
+  return s;
 }
 
 export const sh = async (cmd: string, args: string[]) =>

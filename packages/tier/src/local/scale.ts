@@ -3,7 +3,7 @@
 // keeps serving SHUTDOWN_DRAIN_MS, then exits), never kill first.
 import { type Progress, TierError, type TierName } from '../backend.js';
 import { inRotation, replicaReady, serverStats, slotFor } from './balancer.js';
-import { compose, type OpsEnv, sleep } from './ops-env.js';
+import { compose, engineRun, type OpsEnv, sleep } from './ops-env.js';
 import { type Container, inspectContainer, listContainers, STOP_TIMEOUT_S, stopAndRemove } from './replicas.js';
 
 const APP_TIERS: readonly string[] = ['web', 'api'];
@@ -94,11 +94,13 @@ export async function start(env: OpsEnv, progress: Progress, tier: string): Prom
   progress.done(`${names.length} container(s)`);
 }
 
-async function waitRunning(env: OpsEnv, names: string[], timeoutMs = 60_000): Promise<void> {
+async function waitRunning(env: OpsEnv, names: string[], timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const states = await Promise.all(names.map((n) => inspectContainer(env, n)));
-    if (states.every((c) => c?.running && c.health !== 'starting' && c.health !== 'unhealthy')) return;
+    const states = await Promise.all(
+      names.map(async (n) => (await inspectContainer(env, n)) && (await healthy(env, n))),
+    );
+    if (states.every(Boolean)) return;
     if (Date.now() > deadline) {
       throw new TierError(
         `${names.join(', ')} not running and healthy after ${timeoutMs / 1000}s`,
@@ -107,4 +109,18 @@ async function waitRunning(env: OpsEnv, names: string[], timeoutMs = 60_000): Pr
     }
     await sleep(500);
   }
+}
+
+/**
+ * Runs the container's healthcheck now (podman keeps a stopped container's last status, so a
+ * freshly started db would look healthy at once); Docker runs checks itself: read its status.
+ */
+async function healthy(env: OpsEnv, name: string): Promise<boolean> {
+  const c = await inspectContainer(env, name);
+  if (!c?.running) return false;
+  if (env.engine !== 'podman') return c.health === '' || c.health === 'healthy';
+  return engineRun(env, ['healthcheck', 'run', name], { timeoutMs: 10_000 }).then(
+    () => true,
+    (err: Error) => /no defined healthcheck|has no healthcheck/i.test(err.message),
+  );
 }
