@@ -118,7 +118,7 @@ async function restorePoint() {
     120_000,
   );
   const archiveTimeout = await dbQuery('SHOW archive_timeout');
-  return { archivedAfterS: seconds(Date.now() - started), archiveTimeout };
+  return { archivedAfterS: seconds(Date.now() - started), archiveTimeout, switchEveryS: 15 };
 }
 
 async function backupRestore() {
@@ -213,13 +213,14 @@ function render(r: {
     `| full backup of ${r.backupRestore.rows} guestbook rows | ${r.backupRestore.backupFullS} s | | |`,
     `| restore of ${r.backupRestore.rows} rows (pgBackRest restore + start + WAL replay) | ${(r.backupRestore.restoreSteps.pgbackrestRestoreS + r.backupRestore.restoreSteps.startAndReplayS).toFixed(1)} s (${r.backupRestore.restored} rows back) | < ${TARGETS.restoreS} s | ${ok(r.backupRestore.restoreSteps.pgbackrestRestoreS + r.backupRestore.restoreSteps.startAndReplayS, TARGETS.restoreS)} |`,
     `| whole \`tier restore --latest\` (safety backup, stop, restore, start, verify) | ${r.backupRestore.restoreTotalS} s | | |`,
-    `| restore point: a commit's WAL segment in the archive after | ${r.restorePoint.archivedAfterS} s (archive_timeout ${r.restorePoint.archiveTimeout}) | < ${TARGETS.restorePointS} s | ${ok(r.restorePoint.archivedAfterS, TARGETS.restorePointS)} |`,
+    `| restore point: a commit's WAL segment in the archive after | ${r.restorePoint.archivedAfterS} s (WAL switched every ${r.restorePoint.switchEveryS} s when rows changed; archive_timeout ${r.restorePoint.archiveTimeout} never fired here) | < ${TARGETS.restorePointS} s | ${ok(r.restorePoint.archivedAfterS, TARGETS.restorePointS)} |`,
     '',
     'Notes:',
     '- Rollout time is dominated by docker-compose 1.29 talking to podman (each `up --scale` call takes',
     '  several seconds here) plus the 3 s drain of each old replica; readiness itself is under a second.',
-    '- The restore point is bounded by `archive_timeout` on an idle database (a partly filled WAL segment is',
-    '  shipped after at most that long); under write load segments fill and ship sooner.',
+    '- The restore point: a committed write is safe once its WAL segment is in the archive. `archive_timeout`',
+    '  never forced a segment switch on this machine (PostgreSQL 15 and 17 alike), so the db entrypoint switches',
+    '  every 15 s (ARCHIVE_EVERY) when rows changed; under write load segments also fill and ship sooner.',
     '- Restore figures exclude the safety backup `tier restore` takes first; that is the "whole" row.',
     '',
   ];
