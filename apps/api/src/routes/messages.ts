@@ -29,6 +29,8 @@ const messageSchema = {
 } as const;
 
 // created_at printed by PostgreSQL in UTC with microseconds: the cursor needs the exact value.
+// ORDER BY names the table's columns: a bare created_at would mean this text alias and sort every
+// row instead of walking the (created_at DESC, id DESC) index.
 const COLUMNS = `id, author, text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at`;
 
 // No key: plain insert. With a key: the unique index decides atomically who wrote first; a
@@ -41,12 +43,12 @@ const INSERT = {
 const BY_KEY = { name: 'messages-by-key', text: `SELECT ${COLUMNS} FROM messages WHERE idempotency_key = $1` };
 const FIRST_PAGE = {
   name: 'messages-first-page',
-  text: `SELECT ${COLUMNS} FROM messages ORDER BY created_at DESC, id DESC LIMIT $1`,
+  text: `SELECT ${COLUMNS} FROM messages ORDER BY messages.created_at DESC, messages.id DESC LIMIT $1`,
 };
 const NEXT_PAGE = {
   name: 'messages-next-page',
   text: `SELECT ${COLUMNS} FROM messages WHERE (created_at, id) < ($2::timestamptz, $3::bigint)
-         ORDER BY created_at DESC, id DESC LIMIT $1`,
+         ORDER BY messages.created_at DESC, messages.id DESC LIMIT $1`,
 };
 
 function toMessage(row: MessageRow) {
