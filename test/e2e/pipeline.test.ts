@@ -3,7 +3,6 @@
 // Works on a throwaway clone (commits there, never in the developer's tree) sharing node_modules.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,13 +13,6 @@ import autocannon from 'autocannon';
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const LOCAL_BACKEND = join(ROOT, 'packages/tier/src/local/index.ts');
-// Runs once the local backend deploys and rolls back (issue 4); until then it reports itself skipped, not failed.
-const skip = !existsSync(LOCAL_BACKEND)
-  ? 'the local backend (packages/tier/src/local) is not there yet'
-  : /unsupported\('local', '(deploy|rollback)'\)/.test(readFileSync(LOCAL_BACKEND, 'utf8'))
-    ? 'the local backend does not deploy/roll back yet (issue 4)'
-    : false;
 
 interface Status {
   replicas: Array<{ tier: string; name: string; version: string; health: string }>;
@@ -89,7 +81,7 @@ async function underLoad<T>(
   }
 }
 
-describe('tier pipeline (local environment)', { skip, timeout: 30 * 60_000 }, () => {
+describe('tier pipeline (local environment)', { timeout: 30 * 60_000 }, () => {
   before(async () => {
     const current = await tier(['--json', 'status'], ROOT);
     if (current.code !== 0 || !/"replicas":\s*\[\s*{/.test(current.out)) {

@@ -4,7 +4,6 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Backend, EnvironmentStatus, Progress, ReplicaStatus } from '../backend.js';
-import { unsupported } from '../backend.js';
 import { compose, type Engine, prepareEngine } from './engine.js';
 import { run } from './exec.js';
 import { type ContainerInfo, newMemory, projectContainers, updateLogMap, waitHealthy } from './health.js';
@@ -51,7 +50,8 @@ function toReplica(c: ContainerInfo): ReplicaStatus {
   };
 }
 
-export class LocalBackend implements Backend {
+// Lifecycle only; operations.ts adds deploy, scale, backup, logs, metrics and reload.
+export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 'status'> {
   readonly target = 'local' as const;
   private enginePromise?: Promise<Engine>;
 
@@ -156,43 +156,6 @@ export class LocalBackend implements Backend {
       .sort((a, b) => rank(a.service) - rank(b.service) || a.number - b.number)
       .map(toReplica);
     return { replicas, endpoints: endpoints(settings, engine) };
-  }
-
-  deploy(): never {
-    return unsupported('local', 'deploy');
-  }
-  rollback(): never {
-    return unsupported('local', 'rollback');
-  }
-  history(): never {
-    return unsupported('local', 'history');
-  }
-  scale(): never {
-    return unsupported('local', 'scale');
-  }
-  stop(): never {
-    return unsupported('local', 'stop');
-  }
-  start(): never {
-    return unsupported('local', 'start');
-  }
-  backupNow(): never {
-    return unsupported('local', 'backup now');
-  }
-  backupList(): never {
-    return unsupported('local', 'backup list');
-  }
-  backupVerify(): never {
-    return unsupported('local', 'backup verify');
-  }
-  restore(): never {
-    return unsupported('local', 'restore');
-  }
-  logs(): never {
-    return unsupported('local', 'logs');
-  }
-  metrics(): never {
-    return unsupported('local', 'metrics');
   }
 }
 

@@ -16,10 +16,13 @@ export interface LocalOperations {
   reload(progress: Progress, what: Reloadable): Promise<void>;
 }
 
-/** Overrides the backend's operation methods; up/down/status stay as they are. */
-export function withOperations<B extends Backend & { readonly paths: LocalPaths; engine(): Promise<Engine> }>(
-  backend: B,
-): B & LocalOperations {
+/** Adds the operations to the lifecycle part (up/down/status), making a whole Backend. */
+export function withOperations<
+  B extends Pick<Backend, 'target' | 'up' | 'down' | 'status'> & {
+    readonly paths: LocalPaths;
+    engine(): Promise<Engine>;
+  },
+>(backend: B): B & Backend & LocalOperations {
   let ops: Promise<OpsEnv> | undefined;
   const env = () => {
     ops ??= backend.engine().then((engine) =>
