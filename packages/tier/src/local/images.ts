@@ -110,6 +110,19 @@ function buildArgs(engine: Engine, args: string[]): string[] {
   return engine.kind === 'podman' ? ['build', '-q', '--format', 'docker', ...args] : ['build', '-q', ...args];
 }
 
+/** Bakes the version into an image as APP_VERSION and OCI labels. */
+export function versionBuildArgs(engine: 'podman' | 'docker', version: string): string[] {
+  const args = ['--build-arg', `APP_VERSION=${version}`];
+  // buildah's layer cache ignores build-arg values in LABEL/ENV steps: an image built for a new
+  // version from unchanged sources would keep the old version. Set both explicitly as well.
+  if (engine === 'podman') {
+    args.push('--env', `APP_VERSION=${version}`);
+    args.push('--label', `org.opencontainers.image.revision=${version}`);
+    args.push('--label', `org.opencontainers.image.version=${version}`);
+  }
+  return args;
+}
+
 export const appImageRef = (tier: TierName, version: string) => `localhost/tier-${tier}:${version}`;
 
 /** Builds the web and api images for a version (skipped when a clean version's images exist). */
@@ -134,20 +147,7 @@ export async function ensureAppImages(
         `id=npm_ca,src=${caBundle()}`,
         '--build-arg',
         `NODE_IMAGE=${base.node}`,
-        '--build-arg',
-        `APP_VERSION=${version}`,
-        // buildah's layer cache ignores build-arg values in LABEL/ENV steps: an image built for a new
-        // version from unchanged sources would keep the old version. Set both explicitly as well.
-        ...(engine.kind === 'podman'
-          ? [
-              '--env',
-              `APP_VERSION=${version}`,
-              '--label',
-              `org.opencontainers.image.revision=${version}`,
-              '--label',
-              `org.opencontainers.image.version=${version}`,
-            ]
-          : []),
+        ...versionBuildArgs(engine.kind, version),
         '-f',
         `apps/${tier}/Dockerfile`,
         '-t',

@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { TierError, type TierName } from '../backend.js';
-import { caBundle } from '../local/images.js';
+import { caBundle, versionBuildArgs } from '../local/images.js';
 import { runLogged } from './exec.js';
 
 const exec = promisify(execFile);
@@ -80,7 +80,7 @@ export async function buildImages(opts: BuildOptions): Promise<ImageRecord[]> {
   for (const tier of opts.tiers) {
     const image = imageName(tier, opts.version);
     const log = join(opts.logDir, `image-${tier}.log`);
-    const args = ['build', '-f', `apps/${tier}/Dockerfile`, '-t', image, '--build-arg', `APP_VERSION=${opts.version}`];
+    const args = ['build', '-f', `apps/${tier}/Dockerfile`, '-t', image, ...versionBuildArgs(engine, opts.version)];
     // The Dockerfiles mount the machine's CA bundle for npm (a TLS-inspecting proxy needs it), as the local backend does.
     args.push('--secret', `id=npm_ca,src=${caBundle()}`);
     // podman's default OCI format drops HEALTHCHECK (recipes/containers.md).
