@@ -83,7 +83,6 @@ export const RULES: readonly Rule[] = [
   { pattern: 'bench/**', tiers: NONE, rule: 'benchmarks' },
   { pattern: '.github/**', tiers: NONE, rule: 'CI workflows' },
   { pattern: '.ci/**', tiers: NONE, rule: 'CI entry point' },
-  { pattern: '.team/**', tiers: NONE, rule: 'team notes' },
   { pattern: 'biome.json', tiers: NONE, rule: 'lint settings' },
   { pattern: '.gitignore', tiers: NONE, rule: 'git settings' },
   { pattern: 'audit-allowlist.json', tiers: NONE, rule: 'audit policy' },
