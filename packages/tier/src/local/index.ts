@@ -7,7 +7,7 @@ import type { Backend, EnvironmentStatus, Progress, ReplicaStatus } from '../bac
 import { compose, type Engine, prepareEngine } from './engine.js';
 import { run } from './exec.js';
 import { type ContainerInfo, newMemory, projectContainers, updateLogMap, waitHealthy } from './health.js';
-import { APP_TIERS, appVersion, ensureAppImages, ensureBaseImages, ensureInfraImages } from './images.js';
+import { appVersion, ensureAppImages, ensureBaseImages, ensureInfraImages } from './images.js';
 import { withOperations } from './operations.js';
 import { type LocalPaths, localPaths, PROJECT } from './paths.js';
 import { DEFAULT_PORTS, readSettings, removeSettings, type Settings, writeSettings } from './settings.js';
@@ -103,14 +103,8 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
     }
     // Before compose: `depends_on: service_healthy` waits on healthchecks only the supervisor runs (podman).
     startSupervisor(engine, this.paths);
-    // Keep replica counts set with `tier scale`: a plain `compose up` resets them to the file's default.
-    const running = await projectContainers(engine).catch((): ContainerInfo[] => []);
-    const keepScale = APP_TIERS.flatMap((tier) => {
-      const n = running.filter((c) => c.service === tier && c.running && !c.oneOff).length;
-      return n > 0 ? ['--scale', `${tier}=${n}`] : [];
-    });
     const composeUp = () =>
-      compose(engine, this.paths, ['up', '-d', '--remove-orphans', ...keepScale], (line) => {
+      compose(engine, this.paths, ['up', '-d', '--remove-orphans'], (line) => {
         if (/^(Creating|Recreating|Starting)\b.*done$/.test(line) || /Container .* (Started|Recreated)/.test(line))
           progress.info(line);
       });
