@@ -1,6 +1,6 @@
 // The API's settings, read once from the environment into a frozen, typed object.
 import { readFileSync } from 'node:fs';
-import { type EnvReader, readServiceSettings, type ServiceSettings } from '@tier/runtime';
+import { DEFAULT_ADMIN_PORTS, type EnvReader, readServiceSettings, type ServiceSettings } from '@tier/runtime';
 
 export type DbSslMode = 'off' | 'require' | 'verify-full';
 
@@ -55,7 +55,7 @@ export function readDbSettings(env: EnvReader): DbSettings {
 
 export function readApiConfig(env: EnvReader): ApiConfig {
   // Service settings first, DB second: check() inside readDbSettings reports the problems of both.
-  const service = Object.freeze(readServiceSettings(env));
+  const service = Object.freeze(readServiceSettings(env, { adminPort: DEFAULT_ADMIN_PORTS.api }));
   const db = readDbSettings(env);
   return Object.freeze({ service, db });
 }

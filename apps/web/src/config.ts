@@ -1,5 +1,5 @@
 // The web tier's settings, read once from the environment at start-up (nothing else reads process.env).
-import { EnvReader, readServiceSettings, type ServiceSettings } from '@tier/runtime';
+import { DEFAULT_ADMIN_PORTS, EnvReader, readServiceSettings, type ServiceSettings } from '@tier/runtime';
 
 export interface WebSettings {
   readonly service: ServiceSettings;
@@ -14,7 +14,7 @@ export interface WebSettings {
 export function readWebSettings(source: Record<string, string | undefined> = process.env): WebSettings {
   const env = new EnvReader(source);
   const settings: WebSettings = {
-    service: readServiceSettings(env),
+    service: readServiceSettings(env, { adminPort: DEFAULT_ADMIN_PORTS.web }),
     apiHost: env.url('API_HOST'),
     // Two API calls run in parallel per page, so the page answers within this budget (well under 3 s).
     apiTimeoutMs: env.int('API_TIMEOUT_MS', 2000, 50, 60_000),

@@ -97,11 +97,18 @@ export interface ServiceSettings {
   readonly shutdownTimeoutMs: number;
 }
 
-export function readServiceSettings(env: EnvReader): ServiceSettings {
+/**
+ * Each tier's admin port when ADMIN_PORT is not set. Distinct, so both tiers started on one host with
+ * only PORT set (`npm start -w apps/api` and `-w apps/web`, as the original app runs) do not collide.
+ * Images and task definitions set ADMIN_PORT=9100 explicitly: one port per container, whatever the tier.
+ */
+export const DEFAULT_ADMIN_PORTS = Object.freeze({ api: 9101, web: 9102 });
+
+export function readServiceSettings(env: EnvReader, defaults: { readonly adminPort: number }): ServiceSettings {
   return {
     port: env.port('PORT', 3000),
     host: env.string('HOST', '0.0.0.0'),
-    adminPort: env.port('ADMIN_PORT', 9100),
+    adminPort: env.port('ADMIN_PORT', defaults.adminPort),
     version: env.string('APP_VERSION', 'dev'),
     logLevel: env.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     drainMs: env.int('SHUTDOWN_DRAIN_MS', 3000, 0, 60_000),

@@ -1,4 +1,10 @@
-export { ConfigError, EnvReader, readServiceSettings, type ServiceSettings } from './config.js';
+export {
+  ConfigError,
+  DEFAULT_ADMIN_PORTS,
+  EnvReader,
+  readServiceSettings,
+  type ServiceSettings,
+} from './config.js';
 export { createLogger, type Logger } from './logger.js';
 export { createMetrics, type HttpMetrics } from './metrics.js';
 export { createService, type Service, type ServiceOptions } from './service.js';

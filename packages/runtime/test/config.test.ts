@@ -1,7 +1,7 @@
 // EnvReader and the shared service settings: defaults, bounds, and one error naming every bad variable.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, EnvReader, readServiceSettings } from '../src/index.js';
+import { ConfigError, DEFAULT_ADMIN_PORTS, EnvReader, readServiceSettings } from '../src/index.js';
 
 function problems(read: (env: EnvReader) => void, source: Record<string, string>): string[] {
   const env = new EnvReader(source);
@@ -102,11 +102,11 @@ describe('EnvReader', () => {
 
 describe('readServiceSettings', () => {
   test('defaults follow docs/conventions.md', () => {
-    const settings = readServiceSettings(new EnvReader({}));
+    const settings = readServiceSettings(new EnvReader({}), { adminPort: 9101 });
     assert.deepEqual(settings, {
       port: 3000,
       host: '0.0.0.0',
-      adminPort: 9100,
+      adminPort: 9101,
       version: 'dev',
       logLevel: 'info',
       drainMs: 3000,
@@ -116,8 +116,20 @@ describe('readServiceSettings', () => {
     assert.ok(settings.keepAliveTimeoutMs > 60_000, 'longer than the ALB idle timeout');
   });
 
+  test('each tier has its own default admin port, so two tiers on one host do not collide', () => {
+    assert.deepEqual({ ...DEFAULT_ADMIN_PORTS }, { api: 9101, web: 9102 });
+    const adminPort = (tier: keyof typeof DEFAULT_ADMIN_PORTS) =>
+      readServiceSettings(new EnvReader({ PORT: '8080' }), { adminPort: DEFAULT_ADMIN_PORTS[tier] }).adminPort;
+    assert.notEqual(adminPort('api'), adminPort('web'));
+    assert.equal(
+      readServiceSettings(new EnvReader({ ADMIN_PORT: '9100' }), { adminPort: 9101 }).adminPort,
+      9100,
+      'ADMIN_PORT still wins (the images set 9100)',
+    );
+  });
+
   test('bad values are named', () => {
-    const found = problems(readServiceSettings, {
+    const found = problems((env) => readServiceSettings(env, { adminPort: 9101 }), {
       LOG_LEVEL: 'loud',
       SHUTDOWN_DRAIN_MS: '-5',
       KEEP_ALIVE_TIMEOUT_MS: '10',
