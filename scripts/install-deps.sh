@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every system package the build, the tests and the local environment use (Debian/Ubuntu, as root).
+# Installs the system packages the build and the tests use (Debian/Ubuntu, as root). The container
+# engine is not here: `tier up` installs and checks it (infra/local/engine/setup.sh owns that list).
 # Idempotent: safe to run again. Each part appends the packages it needs.
 set -euo pipefail
 
@@ -11,12 +12,6 @@ APT_PACKAGES=(
   fonts-dejavu-core
   # docs: diagrams as code (graphviz dot renders SVG and PNG)
   graphviz
-  # local environment (infra/local): podman engine, docker-compose 1.29 against its API, offline base images
-  podman
-  runc
-  catatonit
-  docker-compose
-  debootstrap
 )
 
 missing=()
@@ -31,6 +26,7 @@ if ((${#missing[@]} > 0)); then
   fi
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # flock: the engine setup or another tool on this machine may be running apt at the same time.
+  flock /tmp/apt.lock apt-get update -qq
+  flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

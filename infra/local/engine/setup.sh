@@ -8,8 +8,11 @@ set -euo pipefail
 STATE_DIR=${TIER_STATE_DIR:-/tmp/tier-local}
 PODMAN_SOCK=${PODMAN_SOCK:-/run/podman/podman.sock}
 # netavark + aardvark-dns: container name resolution (Debian 12's podman otherwise falls back to CNI
-# without DNS, and compose service names would not resolve).
-APT_PACKAGES=(podman runc catatonit netavark aardvark-dns docker-compose debootstrap)
+# without DNS, and compose service names would not resolve). netavark programs every network through a
+# firewall tool that neither it nor podman depends on: iptables (Debian 12's netavark 1.4) or nft
+# (Debian 13's netavark 1.14 defaults to nftables). Without it the first container start fails with
+# "netavark: No such file or directory" or "unable to execute nft". Both are small: install both.
+APT_PACKAGES=(podman runc catatonit netavark aardvark-dns iptables nftables docker-compose debootstrap)
 
 log() { echo "setup: $*" >&2; }
 
@@ -43,6 +46,23 @@ if ((${#missing[@]} > 0)); then
     flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   }
 fi
+
+# The firewall tool this netavark calls (its version decides: 1.12 made nftables the default driver).
+for netavark_bin in /usr/lib/podman/netavark /usr/libexec/podman/netavark; do
+  [[ -x $netavark_bin ]] || continue
+  version=$("$netavark_bin" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+' | head -n 1 || true)
+  firewall=iptables
+  if [[ $version =~ ^([0-9]+)\.([0-9]+)$ ]] && ((BASH_REMATCH[1] > 1 || BASH_REMATCH[2] >= 12)); then
+    firewall=nft
+  fi
+  if ! command -v "$firewall" >/dev/null 2>&1 && ! [[ -x /usr/sbin/$firewall ]]; then
+    package=$([[ $firewall == nft ]] && echo nftables || echo iptables)
+    echo "setup: netavark $version needs $firewall to set up container networks, and it is not installed" >&2
+    echo "setup: install it with: sudo apt-get install -y $package" >&2
+    exit 2
+  fi
+  break
+done
 
 if [[ $(id -u) -eq 0 ]]; then
   # crun fails on hybrid cgroups and podman's default nofile limit exceeds the sandbox's hard limit;
