@@ -1,5 +1,6 @@
 // Assembles one stage of the platform: which stacks exist, in which region, and what flows between them.
-import { type App, CfnOutput, type Stack, Tags } from 'aws-cdk-lib';
+import { type App, type Stack, Tags } from 'aws-cdk-lib';
+import type { StackConcern } from '../../../packages/contract/src/index.js';
 import type { StageConfig } from '../config/index.js';
 import { PipelineAccessStack } from './access/pipeline-access-stack.js';
 import { DataStack } from './data/data-stack.js';
@@ -10,7 +11,7 @@ import { NetworkStack } from './network/network-stack.js';
 import { RegistryStack } from './registry/registry-stack.js';
 import { ServicesStack } from './services/services-stack.js';
 import { acknowledge, guard } from './shared/acknowledge.js';
-import { logBucketName, stackName } from './shared/naming.js';
+import { emitOutputs, logBucketName, stackName } from './shared/naming.js';
 import { TelemetryStack } from './telemetry/telemetry-stack.js';
 
 export interface Platform {
@@ -27,7 +28,7 @@ export interface Platform {
 
 export function buildPlatform(app: App, config: StageConfig): Platform {
   const env = { account: config.account, region: config.region };
-  const props = (concern: string, description: string) => ({
+  const props = (concern: StackConcern, description: string) => ({
     env,
     config,
     stackName: stackName(config.stage, concern),
@@ -94,21 +95,23 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
   });
   const access = new PipelineAccessStack(app, 'PipelineAccess', props('pipeline-access', 'GitHub OIDC deploy role'));
 
-  output(telemetry, {
+  emitOutputs(telemetry, config.stage, 'telemetry', {
     WebLogGroupName: telemetry.logGroups.web.logGroupName,
     ApiLogGroupName: telemetry.logGroups.api.logGroupName,
     MigrateLogGroupName: telemetry.logGroups.migrate.logGroupName,
     ExecLogGroupName: telemetry.logGroups.exec.logGroupName,
     AlarmTopicArn: telemetry.alarmTopic.topicArn,
   });
-  output(data, {
+  emitOutputs(data, config.stage, 'data', {
     DbInstanceId: data.database.instance.instanceIdentifier,
     DbEndpoint: data.database.instance.dbInstanceEndpointAddress,
     DbSecretArn: data.database.secret.secretArn,
     BackupVaultName: data.backup.vault.backupVaultName,
     BackupPlanId: data.backup.plan.backupPlanId,
+    // `tier backup now` starts on-demand jobs with the role the plan's selection uses.
+    BackupRoleArn: data.backup.role.roleArn,
   });
-  output(registry, {
+  emitOutputs(registry, config.stage, 'registry', {
     WebRepositoryUri: registry.repositories.web.repositoryUri,
     ApiRepositoryUri: registry.repositories.api.repositoryUri,
   });
@@ -119,11 +122,4 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     Tags.of(stack).add('stage', config.stage);
   }
   return { network, telemetry, data, registry, services, firewall, edge, monitoring, access };
-}
-
-function output(stack: Stack, values: Record<string, string>): void {
-  const prefix = stack.stackName.replace(/-[a-z-]+$/, '');
-  for (const [name, value] of Object.entries(values)) {
-    new CfnOutput(stack, name, { value, exportName: `${prefix}-${name}` });
-  }
 }

@@ -17,7 +17,18 @@ import {
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeDBInstancesCommand, StartDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { TierError } from '../src/backend.js';
-import { backend, CLUSTER, DB_ARN, DB_ID, mockAws, recorder, SERVICE, TG, taskDefinition } from './aws-support.js';
+import {
+  backend,
+  CLUSTER,
+  DB_ARN,
+  DB_ID,
+  mockAws,
+  output,
+  recorder,
+  SERVICE,
+  TG,
+  taskDefinition,
+} from './aws-support.js';
 
 let aws: ReturnType<typeof mockAws>;
 beforeEach(() => {
@@ -118,9 +129,9 @@ describe('status', () => {
       { tier: 'db', name: DB_ID, version: 'postgres 17.4', health: 'healthy', address: 'db.internal:5432' },
     ]);
     assert.deepEqual(status.endpoints, {
-      edge: 'https://d111.cloudfront.net',
-      'web-origin': 'web-123.eu-west-1.elb.amazonaws.com',
-      'api-origin': 'api-456.eu-west-1.elb.amazonaws.com',
+      edge: `https://${output('DistributionDomainName')}`,
+      'web-origin': output('WebAlbDnsName'),
+      'api-origin': output('ApiAlbDnsName'),
     });
     assert.deepEqual(status.services[0], {
       tier: 'web',

@@ -1,4 +1,6 @@
-// Shared fixtures for the AWS backend tests: SDK clients mocked at the boundary, a stage's stack outputs, a progress recorder.
+// Shared fixtures for the AWS backend tests: SDK clients mocked at the boundary, the stages' stack outputs (generated
+// from the synthesized templates), a progress recorder.
+import { readFileSync } from 'node:fs';
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { BackupClient } from '@aws-sdk/client-backup';
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
@@ -8,69 +10,48 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type AwsBackendOptions, createAwsBackend } from '../src/aws/index.js';
+import { type AwsBackendOptions, createAwsBackend, type OutputKey } from '../src/aws/index.js';
 import type { Progress } from '../src/backend.js';
 
-export const CLUSTER = 'tier-dev-cluster';
-export const SERVICE = { web: 'tier-dev-web', api: 'tier-dev-api' } as const;
-export const DB_ID = 'tier-dev-db';
+/**
+ * What DescribeStacks returns for the deployed stages, generated from the synthesized templates by
+ * `npm run fixture:cli -w infra/aws` (infra/aws/test/outputs-contract.test.ts fails when it is stale).
+ */
+interface Fixture {
+  readonly stages: Record<
+    string,
+    Array<{ StackName: string; Outputs: Array<{ OutputKey: string; OutputValue: string }> }>
+  >;
+}
+const fixture = JSON.parse(
+  readFileSync(new URL('./fixtures/describe-stacks.json', import.meta.url), 'utf8'),
+) as Fixture;
+
+/** The value of an output of the dev stage, as the generated fixture has it. */
+export function output(key: OutputKey): string {
+  for (const stack of fixture.stages.dev ?? []) {
+    const found = stack.Outputs.find((o) => o.OutputKey === key);
+    if (found) return found.OutputValue;
+  }
+  throw new Error(`the generated fixture has no output ${key}: regenerate it (npm run fixture:cli -w infra/aws)`);
+}
+
+export const CLUSTER = output('ClusterName');
+export const SERVICE = { web: output('WebServiceName'), api: output('ApiServiceName') } as const;
+export const DB_ID = output('DbInstanceId');
 export const DB_ARN = `arn:aws:rds:eu-west-1:123456789012:db:${DB_ID}`;
-export const VAULT = 'tier-dev-vault';
-export const BACKUP_ROLE = 'arn:aws:iam::123456789012:role/tier-dev-backup';
-export const LOG_GROUP = { web: '/tier/dev/web', api: '/tier/dev/api' } as const;
+export const VAULT = output('BackupVaultName');
+export const BACKUP_ROLE = output('BackupRoleArn');
+export const LOG_GROUP = { web: output('WebLogGroupName'), api: output('ApiLogGroupName') } as const;
 export const TG = {
   web: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/1111',
   api: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api/2222',
 } as const;
 
-/** Outputs as the CDK app emits them: some top-level ids, some nested (path prefix + hash suffix). */
-export const STACKS: Stack[] = [
-  {
-    StackName: 'tier-dev-services',
-    StackStatus: 'UPDATE_COMPLETE',
-    CreationTime: new Date(0),
-    Outputs: [
-      { OutputKey: 'ClusterName', OutputValue: CLUSTER },
-      { OutputKey: 'WebServiceName', OutputValue: SERVICE.web },
-      { OutputKey: 'ServicesApiServiceNameA1B2C3D4', OutputValue: SERVICE.api },
-      { OutputKey: 'WebAlbDnsName', OutputValue: 'web-123.eu-west-1.elb.amazonaws.com' },
-      { OutputKey: 'ApiAlbDnsName', OutputValue: 'api-456.eu-west-1.elb.amazonaws.com' },
-    ],
-  },
-  {
-    StackName: 'tier-dev-data',
-    StackStatus: 'CREATE_COMPLETE',
-    CreationTime: new Date(0),
-    Outputs: [
-      { OutputKey: 'DbInstanceId', OutputValue: DB_ID },
-      { OutputKey: 'BackupVaultName', OutputValue: VAULT },
-      { OutputKey: 'BackupPlanId', OutputValue: 'plan-1' },
-      { OutputKey: 'BackupRoleArn', OutputValue: BACKUP_ROLE },
-    ],
-  },
-  {
-    StackName: 'tier-dev-edge',
-    StackStatus: 'CREATE_COMPLETE',
-    CreationTime: new Date(0),
-    Outputs: [{ OutputKey: 'DistributionDomainName', OutputValue: 'd111.cloudfront.net' }],
-  },
-  {
-    StackName: 'tier-dev-observability',
-    StackStatus: 'CREATE_COMPLETE',
-    CreationTime: new Date(0),
-    Outputs: [
-      { OutputKey: 'WebLogGroupName', OutputValue: LOG_GROUP.web },
-      { OutputKey: 'ApiLogGroupName', OutputValue: LOG_GROUP.api },
-    ],
-  },
-  // Another stage in the same account must be ignored.
-  {
-    StackName: 'tier-prod-services',
-    StackStatus: 'CREATE_COMPLETE',
-    CreationTime: new Date(0),
-    Outputs: [{ OutputKey: 'ClusterName', OutputValue: 'tier-prod-cluster' }],
-  },
-];
+/** Both stages' stacks: the dev commands must ignore the prod stacks in the same account. */
+export const STACKS: Stack[] = Object.values(fixture.stages)
+  .flat()
+  .map((s) => ({ ...s, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0) }));
 
 /** Every client the backend uses, mocked; each test starts from clean behaviour and history. */
 export function mockAws() {

@@ -2,6 +2,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { acknowledge } from '../shared/acknowledge.js';
@@ -27,6 +28,8 @@ export interface BackupProps {
 export class Backup extends Construct {
   readonly vault: backup.BackupVault;
   readonly plan: backup.BackupPlan;
+  /** The role AWS Backup assumes for the plan's jobs; on-demand jobs (`tier backup now`) use it too. */
+  readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: BackupProps) {
     super(scope, id);
@@ -86,13 +89,20 @@ export class Backup extends Construct {
       ],
     });
 
+    // Created here rather than inside the selection so its ARN can be an output: StartBackupJob needs a role
+    // (IamRoleArn), and the one scheduled jobs use is the one that is known to work on these resources.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('backup.amazonaws.com'),
+      description: `AWS Backup jobs of ${props.namePrefix} (plan and on-demand)`,
+    });
     // By tag, so storage added later (EFS, DynamoDB, another database) is covered once tagged.
-    const selection = this.plan.addSelection('Tagged', {
+    this.plan.addSelection('Tagged', {
       backupSelectionName: `${tag.key}-${tag.value}`,
       resources: [backup.BackupResource.fromTag(tag.key, tag.value)],
+      role: this.role,
     });
     acknowledge(
-      selection,
+      this.role,
       'AWSBackupServiceRolePolicyForBackup is the AWS-maintained policy AWS Backup needs to snapshot any tagged resource type.',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
     );

@@ -1,5 +1,5 @@
 // CloudFront for both tiers: one distribution, cache policy per path, HTTPS to viewers, WAF, logs, origins locked.
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from '../../config/index.js';
 import { SERVICE_DEFAULTS } from '../services/defaults.js';
 import { acknowledge, guard } from '../shared/acknowledge.js';
+import { emitOutputs } from '../shared/naming.js';
 import { EDGE_DEFAULTS } from './defaults.js';
 
 export interface EdgeStackProps extends StackProps {
@@ -148,13 +149,9 @@ export class EdgeStack extends Stack {
       guard('cloudfront_origin_failover_enabled_check'),
     );
 
-    new CfnOutput(this, 'DistributionDomainName', {
-      value: this.distribution.distributionDomainName,
-      exportName: `${prefix}-DistributionDomainName`,
-    });
-    new CfnOutput(this, 'DistributionId', {
-      value: this.distribution.distributionId,
-      exportName: `${prefix}-DistributionId`,
+    emitOutputs(this, config.stage, 'edge', {
+      DistributionDomainName: this.distribution.distributionDomainName,
+      DistributionId: this.distribution.distributionId,
     });
   }
 }

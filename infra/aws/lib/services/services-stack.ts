@@ -1,7 +1,7 @@
 // The application tiers of one stage: ECS cluster (Container Insights, audited ECS Exec), web and api services, migrations.
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -15,7 +15,7 @@ import type { StageConfig } from '../../config/index.js';
 import type { SecurityGroupChain } from '../network/security-groups.js';
 import { acknowledge } from '../shared/acknowledge.js';
 import { createManagedKey } from '../shared/keys.js';
-import { logBucketName, type Tier } from '../shared/naming.js';
+import { emitOutputs, logBucketName, type Tier } from '../shared/naming.js';
 import type { TelemetryStack } from '../telemetry/telemetry-stack.js';
 import { SERVICE_DEFAULTS } from './defaults.js';
 import { TierService } from './tier-service.js';
@@ -201,7 +201,7 @@ export class ServicesStack extends Stack {
       'NIST.800.53.R5-IAMNoInlinePolicy',
     );
 
-    const outputs: Record<string, string> = {
+    emitOutputs(this, config.stage, 'services', {
       ClusterName: this.cluster.clusterName,
       WebServiceName: this.web.service.serviceName,
       ApiServiceName: this.api.service.serviceName,
@@ -212,8 +212,6 @@ export class ServicesStack extends Stack {
       MigrationSubnetIds: props.vpc
         .selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS })
         .subnetIds.join(','),
-    };
-    for (const [name, value] of Object.entries(outputs))
-      new CfnOutput(this, name, { value, exportName: `${prefix}-${name}` });
+    });
   }
 }

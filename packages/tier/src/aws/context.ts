@@ -7,6 +7,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { stackPrefix as stagePrefix } from '../../../contract/src/index.js';
 import { TierError, type TierName } from '../backend.js';
 import { need, readStackOutputs, type StackOutputs, serviceOutputKey } from './outputs.js';
 
@@ -73,7 +74,7 @@ export function createAwsContext(opts: AwsBackendOptions): AwsContext {
     cloudwatch: given.cloudwatch ?? new CloudWatchClient(config),
     autoscaling: given.autoscaling ?? new ApplicationAutoScalingClient(config),
   };
-  const stackPrefix = opts.stackPrefix ?? `tier-${opts.stage}-`;
+  const stackPrefix = opts.stackPrefix ?? stagePrefix(opts.stage);
   let outputs: Promise<StackOutputs> | undefined;
   const ctx: AwsContext = {
     stage: opts.stage,

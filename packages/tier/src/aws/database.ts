@@ -16,11 +16,11 @@ import {
 import { type BackupInfo, type Progress, type ReplicaStatus, type RestoreTarget, TierError } from '../backend.js';
 import type { AwsContext } from './context.js';
 import { callAws, toTierError } from './errors.js';
-import { need, OUTPUT_KEYS } from './outputs.js';
+import { need } from './outputs.js';
 
 async function dbIdentifier(ctx: AwsContext): Promise<string> {
   const out = await ctx.outputs();
-  return need(out.dbInstanceIdentifier, OUTPUT_KEYS.dbInstanceIdentifier, out);
+  return need(out.dbInstanceIdentifier, 'DbInstanceId', out);
 }
 
 export async function describeDb(ctx: AwsContext, id: string): Promise<DBInstance> {
@@ -101,20 +101,14 @@ function backupInfo(p: { id: string; type: string; started?: Date; finished?: Da
   };
 }
 
-/** Default role AWS Backup creates for on-demand jobs, when the stacks do not output their own. */
-function defaultBackupRole(dbArn: string): string {
-  const account = dbArn.split(':')[4];
-  return `arn:aws:iam::${account}:role/service-role/AWSBackupDefaultServiceRole`;
-}
-
 /** Starts an AWS Backup job on the DB and waits until it has a recovery point. */
 export async function backupNow(ctx: AwsContext, progress: Progress): Promise<BackupInfo> {
   const out = await ctx.outputs();
-  const vault = need(out.backupVaultName, OUTPUT_KEYS.backupVaultName, out);
+  const vault = need(out.backupVaultName, 'BackupVaultName', out);
   const db = await describeDb(ctx, await dbIdentifier(ctx));
   const dbArn = db.DBInstanceArn ?? '';
-  const role = out.backupRoleArn ?? defaultBackupRole(dbArn);
-  if (!out.backupRoleArn) progress.warn(`no ${OUTPUT_KEYS.backupRoleArn} output; using ${role}`);
+  // The role the plan's selection uses (data stack): on-demand jobs get exactly the rights scheduled ones have.
+  const role = need(out.backupRoleArn, 'BackupRoleArn', out);
 
   progress.step(`backing up ${db.DBInstanceIdentifier} into vault ${vault}`);
   const started = await callAws('backup:StartBackupJob', () =>
@@ -169,7 +163,7 @@ export async function backupNow(ctx: AwsContext, progress: Progress): Promise<Ba
 /** Recovery points of the DB in the stage's vault, oldest first (as the CLI lists them). */
 export async function backupList(ctx: AwsContext): Promise<BackupInfo[]> {
   const out = await ctx.outputs();
-  const vault = need(out.backupVaultName, OUTPUT_KEYS.backupVaultName, out);
+  const vault = need(out.backupVaultName, 'BackupVaultName', out);
   const db = await describeDb(ctx, await dbIdentifier(ctx));
   const points: RecoveryPointByBackupVault[] = [];
   try {

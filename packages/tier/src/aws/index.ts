@@ -8,8 +8,7 @@ import { metrics } from './metrics.js';
 import { type AwsEnvironmentStatus, type ScaleBounds, scale, startTier, status, stopTier } from './services.js';
 
 export type { AwsBackendOptions, AwsClients } from './context.js';
-export type { StackOutputs } from './outputs.js';
-export { OUTPUT_KEYS } from './outputs.js';
+export type { OutputKey, StackOutputs } from './outputs.js';
 export type { AwsEnvironmentStatus, ScaleBounds, ServiceSummary } from './services.js';
 
 export interface AwsBackend extends Backend {

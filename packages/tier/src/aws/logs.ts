@@ -8,7 +8,7 @@ import {
 import { type LogQuery, TierError, type TierName } from '../backend.js';
 import { type AwsContext, parseTierArg } from './context.js';
 import { callAws } from './errors.js';
-import { logGroupOutputKey, need, OUTPUT_KEYS } from './outputs.js';
+import { logGroupOutputKey, need } from './outputs.js';
 
 export const DEFAULT_SINCE_MS = 60 * 60_000;
 /** Insights bills by bytes scanned; a week is plenty for incident work and keeps a typo from scanning months. */
@@ -80,7 +80,7 @@ export async function logs(ctx: AwsContext, query: LogQuery): Promise<Record<str
     const group =
       tier === 'db'
         ? // RDS log export names the group after the instance.
-          `/aws/rds/instance/${need(out.dbInstanceIdentifier, OUTPUT_KEYS.dbInstanceIdentifier, out)}/postgresql`
+          `/aws/rds/instance/${need(out.dbInstanceIdentifier, 'DbInstanceId', out)}/postgresql`
         : need(out.logGroups[tier], logGroupOutputKey(tier), out);
     tierOfGroup.set(group, tier);
   }

@@ -1,7 +1,10 @@
 // Reads what the CDK stacks of one stage expose (CloudFormation outputs) into one typed object.
 import { type CloudFormationClient, paginateDescribeStacks, type Stack } from '@aws-sdk/client-cloudformation';
+import { type OutputKey, stackOfOutput } from '../../../contract/src/index.js';
 import { TierError, type TierName } from '../backend.js';
 import { DOCS, toTierError } from './errors.js';
+
+export type { OutputKey } from '../../../contract/src/index.js';
 
 /** Everything tier needs to know about a deployed stage. Absent outputs stay undefined; see `need`. */
 export interface StackOutputs {
@@ -17,35 +20,10 @@ export interface StackOutputs {
   readonly logGroups: Partial<Record<TierName, string>>;
 }
 
-/** The CloudFormation output keys tier reads (CfnOutput ids). Documented in README-aws.md. */
-export const OUTPUT_KEYS = {
-  clusterName: 'ClusterName',
-  webServiceName: 'WebServiceName',
-  apiServiceName: 'ApiServiceName',
-  webLoadBalancerDns: 'WebAlbDnsName',
-  apiLoadBalancerDns: 'ApiAlbDnsName',
-  distributionDomain: 'DistributionDomainName',
-  dbInstanceIdentifier: 'DbInstanceId',
-  backupVaultName: 'BackupVaultName',
-  backupPlanId: 'BackupPlanId',
-  backupRoleArn: 'BackupRoleArn',
-  webLogGroupName: 'WebLogGroupName',
-  apiLogGroupName: 'ApiLogGroupName',
-} as const;
-
-export type OutputKey = (typeof OUTPUT_KEYS)[keyof typeof OUTPUT_KEYS];
-
 /**
- * CDK names a CfnOutput created inside a nested construct `<path><Id><8 hex hash>`; accept that
- * too, so `new CfnOutput(this, 'ClusterName')` works at any depth.
+ * Collects the outputs of the stage's stacks (`<prefix><concern>`, case-insensitive). Each key is read
+ * from the one stack the contract (packages/contract) says emits it, by its exact output id.
  */
-export function matchesOutputKey(actual: string, wanted: OutputKey): boolean {
-  if (actual === wanted) return true;
-  const unhashed = actual.replace(/[0-9A-F]{8}$/, '');
-  return unhashed.endsWith(wanted);
-}
-
-/** Collects the outputs of every stack named `<prefix>*` (case-insensitive). */
 export async function readStackOutputs(
   cfn: CloudFormationClient,
   prefix: string,
@@ -67,21 +45,22 @@ export async function readStackOutputs(
       `deploy first: cd infra/aws && npx cdk deploy --all -c stage=${stage} (or check --stage/--region/AWS_PROFILE)`,
     );
   }
-  const outputs = stacks.flatMap((s) => s.Outputs ?? []);
-  const get = (key: OutputKey) =>
-    outputs.find((o) => o.OutputKey !== undefined && matchesOutputKey(o.OutputKey, key))?.OutputValue;
-  const k = OUTPUT_KEYS;
+  const get = (key: OutputKey) => {
+    const name = `${prefix}${stackOfOutput(key)}`.toLowerCase();
+    const stack = stacks.find((s) => s.StackName?.toLowerCase() === name);
+    return stack?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+  };
   return {
     stacks: stacks.map((s) => s.StackName ?? ''),
-    clusterName: get(k.clusterName),
-    serviceNames: { web: get(k.webServiceName), api: get(k.apiServiceName) },
-    loadBalancerDns: { web: get(k.webLoadBalancerDns), api: get(k.apiLoadBalancerDns) },
-    distributionDomain: get(k.distributionDomain),
-    dbInstanceIdentifier: get(k.dbInstanceIdentifier),
-    backupVaultName: get(k.backupVaultName),
-    backupPlanId: get(k.backupPlanId),
-    backupRoleArn: get(k.backupRoleArn),
-    logGroups: { web: get(k.webLogGroupName), api: get(k.apiLogGroupName) },
+    clusterName: get('ClusterName'),
+    serviceNames: { web: get('WebServiceName'), api: get('ApiServiceName') },
+    loadBalancerDns: { web: get('WebAlbDnsName'), api: get('ApiAlbDnsName') },
+    distributionDomain: get('DistributionDomainName'),
+    dbInstanceIdentifier: get('DbInstanceId'),
+    backupVaultName: get('BackupVaultName'),
+    backupPlanId: get('BackupPlanId'),
+    backupRoleArn: get('BackupRoleArn'),
+    logGroups: { web: get('WebLogGroupName'), api: get('ApiLogGroupName') },
   };
 }
 
@@ -97,9 +76,9 @@ export function need<T>(value: T | undefined, key: OutputKey, outputs: StackOutp
 }
 
 export function serviceOutputKey(tier: TierName): OutputKey {
-  return tier === 'web' ? OUTPUT_KEYS.webServiceName : OUTPUT_KEYS.apiServiceName;
+  return tier === 'web' ? 'WebServiceName' : 'ApiServiceName';
 }
 
 export function logGroupOutputKey(tier: TierName): OutputKey {
-  return tier === 'web' ? OUTPUT_KEYS.webLogGroupName : OUTPUT_KEYS.apiLogGroupName;
+  return tier === 'web' ? 'WebLogGroupName' : 'ApiLogGroupName';
 }

@@ -1,0 +1,74 @@
+// The names infra/aws and the tier CLI must agree on: stacks, their CloudFormation outputs and export names.
+// infra/aws emits every output through `outputsOf`/`exportName` below; packages/tier reads them by the same
+// keys, from the stack this table names. Imported by relative path (infra/aws runs on tsx; packages/tier
+// references this project in its tsconfig), so there is no package to publish or install.
+
+export const APP_NAME = 'tier';
+
+/** The stacks of one stage, by concern; the CloudFormation stack name is `tier-<stage>-<concern>`. */
+export const STACK_CONCERNS = [
+  'network',
+  'telemetry',
+  'data',
+  'registry',
+  'services',
+  'firewall',
+  'edge',
+  'monitoring',
+  'pipeline-access',
+] as const;
+export type StackConcern = (typeof STACK_CONCERNS)[number];
+
+/**
+ * Every CloudFormation output each stack emits (the output's logical id is the key). A stack not listed
+ * emits none. infra/aws/test/outputs-contract.test.ts fails when a synthesized template differs.
+ */
+export const STACK_OUTPUTS = {
+  telemetry: ['WebLogGroupName', 'ApiLogGroupName', 'MigrateLogGroupName', 'ExecLogGroupName', 'AlarmTopicArn'],
+  data: ['DbInstanceId', 'DbEndpoint', 'DbSecretArn', 'BackupVaultName', 'BackupPlanId', 'BackupRoleArn'],
+  registry: ['WebRepositoryUri', 'ApiRepositoryUri'],
+  services: [
+    'ClusterName',
+    'WebServiceName',
+    'ApiServiceName',
+    'WebAlbDnsName',
+    'ApiAlbDnsName',
+    'MigrationTaskDefinitionArn',
+    'MigrationSecurityGroupId',
+    'MigrationSubnetIds',
+  ],
+  edge: ['DistributionDomainName', 'DistributionId'],
+  'pipeline-access': ['DeployRoleArn'],
+} as const satisfies Partial<Record<StackConcern, readonly string[]>>;
+
+type Outputs = typeof STACK_OUTPUTS;
+export type OutputStack = keyof Outputs;
+export type OutputKey = Outputs[OutputStack][number];
+/** The output keys of one stack. */
+export type OutputKeyOf<S extends OutputStack> = Outputs[S][number];
+
+/** `tier-<stage>-<concern>`: the CloudFormation stack name (and the prefix of named resources). */
+export function stackName(stage: string, concern: StackConcern): string {
+  return `${stackPrefix(stage)}${concern}`;
+}
+
+/** `tier-<stage>-`: every stack of the stage starts with it, and no stack of another stage does. */
+export function stackPrefix(stage: string): string {
+  return `${APP_NAME}-${stage}-`;
+}
+
+/**
+ * Export names are unique per account and region, so they carry the stage: two stages may share a
+ * region (CloudFormation refuses a second stack exporting a name that already exists).
+ */
+export function exportName(stage: string, key: OutputKey): string {
+  return `${stackPrefix(stage)}${key}`;
+}
+
+/** The stack that emits an output key. */
+export function stackOfOutput(key: OutputKey): OutputStack {
+  for (const [stack, keys] of Object.entries(STACK_OUTPUTS) as Array<[OutputStack, readonly string[]]>) {
+    if (keys.includes(key)) return stack;
+  }
+  throw new Error(`output ${key} is in no stack of the contract`);
+}
