@@ -6,7 +6,9 @@
 #
 # Usage: bash scripts/fresh-machine.sh [--up-only] [--keep] [bookworm|trixie ...]   (default: both)
 #   --up-only  stop after `tier up` and the first request (about 5 min a release instead of about 20)
-#   --keep     leave the root in /var/tmp/tier-fresh/<release> for a look (still unmounted)
+#   --keep     on failure leave the root mounted and its environment running for a look
+#              (enter it with `chroot /var/tmp/tier-fresh/<release> bash`)
+#   --clean    stop and unmount every root left by --keep, then exit
 #
 # Needs root. The chroot shares this host's network, so the local environment's ports (8080, 8081,
 # 9090) must be free: run `npx tier down` on the host first. Timings go to stdout, full logs to
@@ -15,11 +17,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 base=/var/tmp/tier-fresh
-up_only=0 keep=0 releases=()
+up_only=0 keep=0 clean=0 releases=()
 for arg in "$@"; do
   case $arg in
     --up-only) up_only=1 ;;
     --keep) keep=1 ;;
+    --clean) clean=1 ;;
     bookworm | trixie) releases+=("$arg") ;;
     *) echo "usage: $0 [--up-only] [--keep] [bookworm|trixie ...]" >&2; exit 2 ;;
   esac
@@ -27,12 +30,6 @@ done
 ((${#releases[@]})) || releases=(bookworm trixie)
 
 [[ $(id -u) -eq 0 ]] || { echo "fresh-machine: needs root (debootstrap, mount, chroot)" >&2; exit 2; }
-for port in 8080 8081 9090; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "fresh-machine: port $port is in use on this host (the chroot shares its network): run \`npx tier down\` first" >&2
-    exit 2
-  fi
-done
 command -v debootstrap >/dev/null || flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 
 say() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -49,10 +46,26 @@ release_root() {
   while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done < <(awk -v r="$root" '$2 == r || index($2, r "/") == 1 {print $2}' /proc/mounts | sort -r)
 }
 
+if ((clean)); then
+  for root in "$base"/*/; do
+    root=${root%/}
+    [[ -d $root/root/project ]] && chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+      bash -c 'cd /root/project && npx tier down --volumes' >/dev/null 2>&1 || true
+    release_root "$root" && rm -rf "$root" && say "removed $root"
+  done
+  exit 0
+fi
+for port in 8080 8081 9090; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "fresh-machine: port $port is in use on this host (the chroot shares its network): run \`npx tier down\` first" >&2
+    exit 2
+  fi
+done
+
 # Runs a command in the clean root as a new user's login shell would, with CI's environment.
 in_root() {
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    TERM=dumb LANG=C.UTF-8 CI=true DEBIAN_FRONTEND=noninteractive bash -c "$1"
+    NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/host-bundle.crt TERM=dumb LANG=C.UTF-8 CI=true DEBIAN_FRONTEND=noninteractive bash -c "$1"
 }
 
 timed() { # name, command in the root
@@ -88,8 +101,7 @@ for release in "${releases[@]}"; do
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
   mkdir -p "$root/usr/local/share/ca-certificates"
   cp /etc/ssl/certs/ca-certificates.crt "$root/usr/local/share/ca-certificates/host-bundle.crt"
-  printf 'cafile=/usr/local/share/ca-certificates/host-bundle.crt\n' >"$root/etc/npmrc"
-  mkdir -p "$root/etc/ssl/certs" && cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
+  mkdir -p "$root/usr/etc" && printf 'cafile=/usr/local/share/ca-certificates/host-bundle.crt\n' >"$root/usr/etc/npmrc"
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod +x "$root/usr/sbin/policy-rc.d"
   git clone -q --no-local "$repo" "$root/root/project"
   say "✔ clean $release root with this repository at $(git -C "$repo" rev-parse --short HEAD) ($((SECONDS - start)) s)"
@@ -110,9 +122,13 @@ for release in "${releases[@]}"; do
     ok=0
     tail -25 "$log" | sed 's/^/    /'
   fi
-  in_root "cd /root/project && npx tier down --volumes" >>"$log" 2>&1 || true
-  release_root "$root"
-  ((keep)) || rm -rf "$root"
+  if ((keep && !ok)); then
+    say "   kept $root running: chroot $root bash; remove with: bash $0 --clean"
+  else
+    in_root "cd /root/project && npx tier down --volumes" >>"$log" 2>&1 || true
+    release_root "$root"
+    rm -rf "$root"
+  fi
   say "━━ $release: $([[ $ok == 1 ]] && echo passed || echo FAILED) in $((SECONDS - start)) s"
   ((ok)) || failed+=("$release")
 done
