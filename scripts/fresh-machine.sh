@@ -76,6 +76,9 @@ timed() { # name, command in the root
   return "$rc"
 }
 
+# An error mid-way (set -e) must not leave mounts behind.
+kept=""
+trap '[[ -n ${root:-} && $root != "$kept" ]] && release_root "$root"' EXIT
 failed=()
 for release in "${releases[@]}"; do
   root=$base/$release log=$base/$release.log
@@ -123,6 +126,7 @@ for release in "${releases[@]}"; do
     tail -25 "$log" | sed 's/^/    /'
   fi
   if ((keep && !ok)); then
+    kept=$root
     say "   kept $root running: chroot $root bash; remove with: bash $0 --clean"
   else
     in_root "cd /root/project && npx tier down --volumes" >>"$log" 2>&1 || true
