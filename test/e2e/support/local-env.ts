@@ -8,6 +8,7 @@ import type { Engine } from '../../../packages/tier/src/local/engine.js';
 import { type ContainerInfo, projectContainers } from '../../../packages/tier/src/local/health.js';
 import { LocalBackend } from '../../../packages/tier/src/local/index.js';
 import { PROJECT } from '../../../packages/tier/src/local/paths.js';
+import { FIRST_REQUESTS } from '../../../packages/tier/src/local/served.js';
 import { readSettings, type Settings } from '../../../packages/tier/src/local/settings.js';
 
 const exec = promisify(execFile);
@@ -26,6 +27,8 @@ export interface LocalEnv {
   readonly edge: string;
   readonly apiLb: string;
   readonly prometheus: string;
+  /** What the first look right after `tier up` returned saw, with no wait (undefined when up was skipped). */
+  readonly afterUp?: AfterUp;
   containers(): Promise<ContainerInfo[]>;
   /** Runs the engine CLI; resolves with stdout (rejects on a non-zero exit). */
   cli(args: string[], timeoutMs?: number): Promise<string>;
@@ -35,24 +38,50 @@ export interface LocalEnv {
   inside(container: string, code: string): Promise<string>;
 }
 
+export interface AfterUp {
+  /** Status per first request through the edge. */
+  readonly responses: Record<string, number>;
+  /** Prometheus's active targets at that moment. */
+  readonly targets: { scrapeUrl: string; health: string }[];
+}
+
+/** The first requests a user makes, and Prometheus's targets, at once (no retry, no wait). */
+async function lookRightAfterUp(edge: string, prometheus: string): Promise<AfterUp> {
+  const responses: Record<string, number> = {};
+  for (const path of FIRST_REQUESTS) {
+    const res = await fetch(`${edge}${path}`);
+    await res.arrayBuffer();
+    responses[path] = res.status;
+  }
+  const targets = (await (await fetch(`${prometheus}/api/v1/targets?state=active`)).json()) as {
+    data: { activeTargets: { scrapeUrl: string; health: string }[] };
+  };
+  return { responses, targets: targets.data.activeTargets };
+}
+
 let shared: Promise<LocalEnv> | undefined;
 
 /** Brings the environment up once per test process (skip with TIER_E2E_SKIP_UP=1 when `tier up` already ran). */
 export function localEnv(): Promise<LocalEnv> {
   shared ??= (async () => {
     const backend = new LocalBackend();
-    if (process.env.TIER_E2E_SKIP_UP !== '1') await backend.up(quietProgress);
-    const engine = await backend.engine();
+    const skipUp = process.env.TIER_E2E_SKIP_UP === '1';
+    if (!skipUp) await backend.up(quietProgress);
     const settings = await readSettings(backend.paths);
+    const edge = `http://127.0.0.1:${settings.EDGE_PORT}`;
+    const prometheus = `http://127.0.0.1:${settings.PROM_PORT}`;
+    const afterUp = skipUp ? undefined : await lookRightAfterUp(edge, prometheus);
+    const engine = await backend.engine();
     const cli = async (args: string[], timeoutMs = 120_000) =>
       (await exec(engine.cli, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 })).stdout;
     return {
       backend,
       engine,
       settings,
-      edge: `http://127.0.0.1:${settings.EDGE_PORT}`,
+      edge,
       apiLb: `http://127.0.0.1:${settings.API_PORT}`,
-      prometheus: `http://127.0.0.1:${settings.PROM_PORT}`,
+      prometheus,
+      afterUp,
       containers: () => projectContainers(engine),
       cli,
       client: (code, network = `${PROJECT}_public`) =>

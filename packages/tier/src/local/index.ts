@@ -9,7 +9,9 @@ import { run } from './exec.js';
 import { type ContainerInfo, newMemory, projectContainers, updateLogMap, waitHealthy } from './health.js';
 import { appVersion, ensureAppImages, ensureBaseImages, ensureInfraImages } from './images.js';
 import { withOperations } from './operations.js';
+import { opsEnvFor } from './ops-env.js';
 import { type LocalPaths, localPaths, PROJECT } from './paths.js';
+import { waitServed } from './served.js';
 import { DEFAULT_PORTS, readSettings, removeSettings, type Settings, writeSettings } from './settings.js';
 import { startSupervisor, stopSupervisor } from './supervisor.js';
 
@@ -28,7 +30,10 @@ const STATUS_ORDER = [
   'postgres-exporter',
 ];
 
-export function endpoints(settings: Settings, engine?: Engine): Record<string, string> {
+export function endpoints(
+  settings: Settings,
+  engine?: Engine,
+): { edge: string; api: string; prometheus: string; logs: string } {
   const port = (k: keyof typeof DEFAULT_PORTS) => settings[k] ?? DEFAULT_PORTS[k];
   return {
     edge: `http://127.0.0.1:${port('EDGE_PORT')}`,
@@ -124,6 +129,12 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
     if (edge)
       await run(engine.cli, ['exec', edge.name, 'edge-reload']).catch(() => progress.warn('edge VCL reload failed'));
     progress.done(`${containers.length} containers healthy`);
+
+    progress.step('waiting until served');
+    const served = await waitServed(opsEnvFor(this.paths, engine), endpoints(settings).edge, containers, progress);
+    progress.done(
+      `${served.edge.join(' and ')} answer 200 through the edge; ${served.inRotation}/${served.replicas} replicas in rotation; ${served.targetsUp}/${served.targets} targets scraped`,
+    );
     return this.statusFrom(containers, settings, engine);
   }
 

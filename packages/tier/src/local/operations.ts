@@ -6,7 +6,7 @@ import * as backup from './backup.js';
 import type { Engine } from './engine.js';
 import { queryLogs } from './logs.js';
 import { metrics } from './metrics.js';
-import { createOpsEnv, type OpsEnv } from './ops-env.js';
+import { type OpsEnv, opsEnvFor } from './ops-env.js';
 import type { LocalPaths } from './paths.js';
 import { type Reloadable, reload } from './reload.js';
 import { deploy, history, rollback } from './rollout.js';
@@ -25,16 +25,7 @@ export function withOperations<
 >(backend: B): B & Backend & LocalOperations {
   let ops: Promise<OpsEnv> | undefined;
   const env = () => {
-    ops ??= backend.engine().then((engine) =>
-      createOpsEnv({
-        root: backend.paths.root,
-        envFile: backend.paths.envFile,
-        composeFile: backend.paths.composeFile,
-        engine: engine.cli,
-        composeCmd: engine.compose,
-        composeEnv: { ...process.env, DOCKER_HOST: engine.dockerHost, COMPOSE_INTERACTIVE_NO_CLI: '1' },
-      }),
-    );
+    ops ??= backend.engine().then((engine) => opsEnvFor(backend.paths, engine));
     return ops;
   };
   return Object.assign(backend, {

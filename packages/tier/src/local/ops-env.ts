@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TierError } from '../backend.js';
+import type { Engine } from './engine.js';
+import type { LocalPaths } from './paths.js';
 
 export interface OpsEnv {
   /** Repository root (holds infra/local and .tier/). */
@@ -116,6 +118,18 @@ export function createOpsEnv(overrides: Partial<OpsEnv> = {}): OpsEnv {
     prometheusUrl: process.env.TIER_PROMETHEUS_URL ?? `http://127.0.0.1:${dotenv.PROM_PORT ?? '9090'}`,
     ...overrides,
   };
+}
+
+/** The operations' view of an environment that `tier up` prepared (paths and engine). */
+export function opsEnvFor(paths: LocalPaths, engine: Engine): OpsEnv {
+  return createOpsEnv({
+    root: paths.root,
+    envFile: paths.envFile,
+    composeFile: paths.composeFile,
+    engine: engine.cli,
+    composeCmd: engine.compose,
+    composeEnv: { ...process.env, DOCKER_HOST: engine.dockerHost, COMPOSE_INTERACTIVE_NO_CLI: '1' },
+  });
 }
 
 /** docker-compose with the project's file, name and env file; `extraEnv` overrides .env values. */
