@@ -33,6 +33,7 @@ export const dev: StageConfig = {
   observability: { logRetentionDays: 365, accessLogRetentionDays: 30, alarmEmail: 'ops-dev@example.com' },
   pipeline: {
     githubRepo: 'example-org/three-tier-platform',
-    allowedSubjects: ['ref:refs/heads/main', 'environment:dev'],
+    githubEnvironment: 'staging',
+    bootstrapQualifier: 'tierdev',
   },
 };

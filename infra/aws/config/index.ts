@@ -63,8 +63,30 @@ export function validateStageConfig(c: StageConfig): void {
   if (!/^[\w.-]+\/[\w.-]+$/.test(c.pipeline.githubRepo)) {
     throw new Error(`${where}: pipeline.githubRepo must be "owner/name", got "${c.pipeline.githubRepo}".`);
   }
-  if (c.pipeline.allowedSubjects.length === 0) {
-    throw new Error(`${where}: pipeline.allowedSubjects is empty; name the refs or environments that may deploy.`);
+  const p = c.pipeline;
+  if (!/^[A-Za-z0-9][\w.-]{0,254}$/.test(p.githubEnvironment)) {
+    throw new Error(
+      `${where}: pipeline.githubEnvironment must name a GitHub environment, got "${p.githubEnvironment}".`,
+    );
+  }
+  if (!/^[a-z0-9]{1,10}$/.test(p.bootstrapQualifier)) {
+    throw new Error(
+      `${where}: pipeline.bootstrapQualifier must be 1-10 lowercase letters or digits (cdk bootstrap --qualifier).`,
+    );
+  }
+  for (const other of Object.values(stages)) {
+    if (other.stage === c.stage) continue;
+    if (
+      other.pipeline.githubEnvironment === p.githubEnvironment ||
+      other.pipeline.bootstrapQualifier === p.bootstrapQualifier
+    ) {
+      throw new Error(
+        `${where}: pipeline.githubEnvironment and bootstrapQualifier must differ from config/${other.stage}.ts, or one stage's jobs could act on the other.`,
+      );
+    }
+  }
+  if (p.promoteFrom !== undefined && (p.promoteFrom === c.stage || !stages[p.promoteFrom])) {
+    throw new Error(`${where}: pipeline.promoteFrom must name another stage (${Object.keys(stages).join(', ')}).`);
   }
   if (c.edge.rateLimitPer5Min < 10) throw new Error(`${where}: edge.rateLimitPer5Min must be >= 10 (WAF minimum).`);
 }

@@ -34,7 +34,9 @@ export const prod: StageConfig = {
   observability: { logRetentionDays: 365, accessLogRetentionDays: 365, alarmEmail: 'ops@example.com' },
   pipeline: {
     githubRepo: 'example-org/three-tier-platform',
-    allowedSubjects: ['environment:prod'],
+    githubEnvironment: 'production',
+    bootstrapQualifier: 'tierprod',
+    promoteFrom: 'dev',
     // The dev stage (same account) creates the provider; an account holds one per issuer URL.
     existingOidcProviderArn: 'arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com',
   },

@@ -85,8 +85,23 @@ export interface StageConfig {
   readonly pipeline: {
     /** GitHub repository allowed to deploy, `owner/name`. */
     readonly githubRepo: string;
-    /** Git refs allowed to assume the deploy role, e.g. `refs/heads/main`; environments as `environment:prod`. */
-    readonly allowedSubjects: readonly string[];
+    /**
+     * The GitHub environment whose jobs act on this stage (`environment: <name>` in .github/workflows/main.yml).
+     * The pipeline role trusts exactly `repo:<githubRepo>:environment:<name>`; restrict the environment to `main`
+     * in GitHub (deployment branches), since the subject of an environment job does not carry the branch.
+     */
+    readonly githubEnvironment: string;
+    /**
+     * Qualifier of this stage's own CDK bootstrap (`cdk bootstrap --qualifier <q>`), so the stage's bootstrap roles
+     * (`cdk-<q>-deploy-role-<account>-<region>`, ...) are not shared with another stage in the same account and region.
+     * 1-10 lowercase letters or digits.
+     */
+    readonly bootstrapQualifier: string;
+    /**
+     * Stage whose tested images are promoted into this stage (copied by digest from its ECR repositories, possibly in
+     * another region). The pipeline role may then read, never write, exactly that stage's repositories. @default none
+     */
+    readonly promoteFrom?: 'dev' | 'prod';
     /** ARN of an existing GitHub OIDC provider in the account (one per account); omit to create it. */
     readonly existingOidcProviderArn?: string;
   };

@@ -1,8 +1,8 @@
 // Assembles one stage of the platform: which stacks exist, in which region, and what flows between them.
-import { type App, type Stack, Tags } from 'aws-cdk-lib';
+import { type App, DefaultStackSynthesizer, type Stack, Tags } from 'aws-cdk-lib';
 import type { StackConcern } from '../../../packages/contract/src/index.js';
 import type { StageConfig } from '../config/index.js';
-import { PipelineAccessStack } from './access/pipeline-access-stack.js';
+import { PipelineAccessStack, pipelineRoleName } from './access/pipeline-access-stack.js';
 import { DataStack } from './data/data-stack.js';
 import { EdgeStack } from './edge/edge-stack.js';
 import { FirewallStack } from './edge/firewall-stack.js';
@@ -31,6 +31,8 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
   const props = (concern: StackConcern, description: string) => ({
     env,
     config,
+    // The stage's own bootstrap (cdk bootstrap --qualifier): its deploy roles are not shared with another stage.
+    synthesizer: new DefaultStackSynthesizer({ qualifier: config.pipeline.bootstrapQualifier }),
     stackName: stackName(config.stage, concern),
     description: `tier ${config.stage}: ${description}`,
   });
@@ -58,6 +60,7 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     databaseSecret: data.database.secret,
     databaseKeyArn: data.key.keyArn,
     repositories: registry.repositories,
+    pipelineRoleName: pipelineRoleName(config.stage),
   });
   // CLOUDFRONT-scope WAF exists only in us-east-1; its ARN reaches the edge stack as a cross-region reference.
   const firewall = new FirewallStack(app, 'Firewall', {
@@ -93,7 +96,14 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     distributionId: edge.distribution.distributionId,
     alarmTopic: telemetry.alarmTopic,
   });
-  const access = new PipelineAccessStack(app, 'PipelineAccess', props('pipeline-access', 'GitHub OIDC deploy role'));
+  const deployRegions = [
+    ...new Set([network, telemetry, data, registry, services, firewall, edge, monitoring].map((s) => s.region)),
+  ];
+  const access = new PipelineAccessStack(app, 'PipelineAccess', {
+    ...props('pipeline-access', 'GitHub OIDC pipeline role of the stage'),
+    deployRegions,
+  });
+  services.addStackDependency(access, 'the services stack attaches the deploy grants to the pipeline role');
 
   emitOutputs(telemetry, config.stage, 'telemetry', {
     WebLogGroupName: telemetry.logGroups.web.logGroupName,

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
+import { loadStageConfig } from '../config/index.js';
 import { type Json, platform, resourcesOf, template } from './support/platform.js';
 
 describe('edge', () => {
@@ -194,42 +195,44 @@ describe('observability', () => {
 });
 
 describe('pipeline access', () => {
-  test('GitHub OIDC deploy role trusts only this repository and may only assume the CDK bootstrap roles', () => {
-    const t = template(platform('dev').access);
-    t.resourceCountIs('AWS::IAM::OIDCProvider', 1);
-    t.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: {
-        Statement: [
-          Match.objectLike({
-            Action: 'sts:AssumeRoleWithWebIdentity',
-            Condition: {
-              StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' },
-              StringLike: {
-                'token.actions.githubusercontent.com:sub': [
-                  'repo:example-org/three-tier-platform:ref:refs/heads/main',
-                  'repo:example-org/three-tier-platform:environment:dev',
-                ],
+  test("each stage's pipeline role trusts only its GitHub environment and assumes only its own bootstrap roles", () => {
+    // GIVEN both stages WHEN synthesized THEN the trust names exactly the stage's environment (no branch, no PR)
+    for (const stage of ['dev', 'prod'] as const) {
+      const { pipeline, account } = loadStageConfig(stage);
+      const t = template(platform(stage).access);
+      t.hasResourceProperties('AWS::IAM::Role', {
+        RoleName: `tier-${stage}-github-deploy`,
+        AssumeRolePolicyDocument: {
+          Statement: [
+            Match.objectLike({
+              Action: 'sts:AssumeRoleWithWebIdentity',
+              Condition: {
+                StringEquals: {
+                  'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+                  'token.actions.githubusercontent.com:sub': `repo:${pipeline.githubRepo}:environment:${pipeline.githubEnvironment}`,
+                },
               },
-            },
-          }),
-        ],
-      },
-    });
-    t.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: [
-          {
-            Sid: 'AssumeCdkBootstrapRoles',
-            Effect: 'Allow',
-            Action: 'sts:AssumeRole',
-            Resource: 'arn:aws:iam::111111111111:role/cdk-hnb659fds-*',
-          },
-        ],
-        Version: '2012-10-17',
-      },
-    });
-    t.resourceCountIs('AWS::IAM::User', 0);
-    t.resourceCountIs('AWS::IAM::AccessKey', 0);
+            }),
+          ],
+        },
+      });
+      t.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Sid: 'DeployThroughOwnBootstrapRoles',
+              Resource: Match.arrayWith([
+                `arn:aws:iam::${account}:role/cdk-${pipeline.bootstrapQualifier}-deploy-role-${account}-${platform(stage).services.region}`,
+              ]),
+            }),
+          ]),
+        },
+      });
+      assert.doesNotMatch(JSON.stringify(t.toJSON()), /cdk-hnb659fds-/, 'no role of the shared default bootstrap');
+      t.resourceCountIs('AWS::IAM::User', 0);
+      t.resourceCountIs('AWS::IAM::AccessKey', 0);
+    }
+    template(platform('dev').access).resourceCountIs('AWS::IAM::OIDCProvider', 1);
   });
 
   test('prod reuses the account OIDC provider instead of creating a second one', () => {

@@ -1,5 +1,5 @@
 // Database migrations on AWS as the one-off ECS task: the migration task definition re-tagged to the release, run, awaited.
-import { type CloudFormationClient, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
@@ -8,6 +8,7 @@ import {
   RunTaskCommand,
 } from '@aws-sdk/client-ecs';
 import { nextRevision } from '../../../packages/tier/src/aws/deploy.js';
+import { describeStageStacks } from '../../../packages/tier/src/aws/outputs.js';
 
 export interface MigrationOutputs {
   cluster: string;
@@ -16,14 +17,11 @@ export interface MigrationOutputs {
   subnets: string[];
 }
 
-/** The outputs of the stage's stacks that the migration needs (ids may carry CDK's 8-hex suffix). */
+/** The outputs of the stage's stacks that the migration needs, each stack read by name. */
 export async function readMigrationOutputs(cfn: CloudFormationClient, stage: string): Promise<MigrationOutputs> {
   const outputs = new Map<string, string>();
-  for await (const page of paginateDescribeStacks({ client: cfn }, {})) {
-    for (const stack of page.Stacks ?? []) {
-      if (!stack.StackName?.toLowerCase().startsWith(`tier-${stage}-`)) continue;
-      for (const o of stack.Outputs ?? []) if (o.OutputKey && o.OutputValue) outputs.set(o.OutputKey, o.OutputValue);
-    }
+  for (const stack of await describeStageStacks(cfn, `tier-${stage}-`)) {
+    for (const o of stack.Outputs ?? []) if (o.OutputKey && o.OutputValue) outputs.set(o.OutputKey, o.OutputValue);
   }
   const find = (key: string) => {
     for (const [k, v] of outputs) if (k === key || k.replace(/[0-9A-F]{8}$/, '').endsWith(key)) return v;

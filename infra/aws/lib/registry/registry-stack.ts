@@ -9,6 +9,11 @@ export interface RegistryStackProps extends StackProps {
   readonly config: StageConfig;
 }
 
+/** ECR repository of one tier of one stage; the pipeline role of the stage may push to exactly these. */
+export function repositoryName(stage: string, tier: string): string {
+  return `tier-${stage}/${tier}`;
+}
+
 /** Deployed before the services so the pipeline can push `<sha>` tags that the services then run. */
 export class RegistryStack extends Stack {
   readonly repositories: Readonly<Record<Tier, ecr.Repository>>;
@@ -18,7 +23,7 @@ export class RegistryStack extends Stack {
     const repos = {} as Record<Tier, ecr.Repository>;
     for (const tier of TIERS) {
       repos[tier] = new ecr.Repository(this, `${tier}Repository`, {
-        repositoryName: `tier-${props.config.stage}/${tier}`,
+        repositoryName: repositoryName(props.config.stage, tier),
         imageScanOnPush: true,
         // Immutable tags: a tag is a git sha and always means the same digest, so rollbacks are exact.
         imageTagMutability: ecr.TagMutability.IMMUTABLE,

@@ -18,6 +18,7 @@ import { createManagedKey } from '../shared/keys.js';
 import { emitOutputs, logBucketName, type Tier } from '../shared/naming.js';
 import type { TelemetryStack } from '../telemetry/telemetry-stack.js';
 import { SERVICE_DEFAULTS } from './defaults.js';
+import { PipelineGrants } from './pipeline-grants.js';
 import { TierService } from './tier-service.js';
 
 /** Repository root: the build context of apps/<tier>/Dockerfile (conventions.md). */
@@ -33,6 +34,8 @@ export interface ServicesStackProps extends StackProps {
   /** Key that encrypts the database secret. */
   readonly databaseKeyArn: string;
   readonly repositories: Readonly<Record<Tier, ecr.IRepository>>;
+  /** Name of the stage's pipeline role, granted exactly the rollout of these services. */
+  readonly pipelineRoleName: string;
 }
 
 export class ServicesStack extends Stack {
@@ -200,6 +203,14 @@ export class ServicesStack extends Stack {
       'CDK-generated least-privilege policy that belongs to this one role (its log group, the database secret); a managed policy could be attached elsewhere.',
       'NIST.800.53.R5-IAMNoInlinePolicy',
     );
+
+    new PipelineGrants(this, 'PipelineGrants', {
+      roleName: props.pipelineRoleName,
+      clusterName: prefix,
+      serviceNames: [`${prefix}-web`, `${prefix}-api`],
+      taskDefinitions: [this.web.taskDefinition, this.api.taskDefinition, this.migrationTask],
+      runnableTask: this.migrationTask,
+    });
 
     emitOutputs(this, config.stage, 'services', {
       ClusterName: this.cluster.clusterName,

