@@ -264,6 +264,31 @@ describe('the AWS calls of the workflow jobs against the pipeline roles', () => 
     assert.deepEqual(allowed, []);
   });
 
+  test('the cross-stage check is not vacuous: a role granted ecs:UpdateService on every service would be caught', async () => {
+    const [prod, dev] = [stages.get('prod')!, stages.get('dev')!];
+    const update = jobRequests.get('staging')!.requests.find((r) => r.action === 'ecs:UpdateService')!;
+    assert.notEqual(await decide(prod.role, update), 'Allowed', 'prod may not roll out dev');
+    const widened = {
+      ...prod.role,
+      identityPolicies: [
+        ...prod.role.identityPolicies,
+        {
+          name: 'too-wide',
+          policy: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'ecs:UpdateService', Resource: '*' }],
+          },
+        },
+      ],
+    };
+    assert.equal(
+      await decide(widened, update),
+      'Allowed',
+      `a wildcard grant on the prod role reaches ${update.resource}`,
+    );
+    assert.equal(dev.name, 'dev');
+  });
+
   test('each stack deploys only through the bootstrap roles of its own stage', async () => {
     for (const stage of stages.values()) {
       for (const stack of stage.resolver.stage.stacks) {
