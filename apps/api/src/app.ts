@@ -45,6 +45,16 @@ export async function buildApi(config: ApiConfig, opts: { logger?: Logger } = {}
   // dropped, as Fastify's default would); query strings and headers are text, so they are coerced.
   const strict = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: false, allErrors: false });
   const coercing = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: false });
+  // Ajv coerces "Infinity" and "1e999" to integers and then skips minimum/maximum (ajv#2212,
+  // fastify#6718): `finite: true` in a schema closes that gap until Ajv does.
+  for (const ajv of [strict, coercing]) {
+    ajv.addKeyword({
+      keyword: 'finite',
+      schemaType: 'boolean',
+      errors: false,
+      validate: (wanted: boolean, data: unknown) => !wanted || typeof data !== 'number' || Number.isFinite(data),
+    });
+  }
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
 
   // A JSON API: anything but application/json is 415 (Fastify would otherwise accept text/plain).

@@ -30,6 +30,18 @@ export function sendError(reply: FastifyReply, statusCode: number, message: stri
   return reply.code(statusCode).send({ error: STATUS_CODES[statusCode] ?? 'Error', message });
 }
 
+/**
+ * Text PostgreSQL stores exactly as sent: no NUL (a text value cannot hold one) and no unpaired
+ * UTF-16 surrogate (it has no UTF-8 form: the driver would store U+FFFD instead, silently). Ajv
+ * compiles patterns with the u flag, so a well-formed pair (an emoji) is one code point, outside the class.
+ */
+export const STORABLE_TEXT = '^[^\\u0000\\uD800-\\uDFFF]*$';
+
+/** Patterns the schemas use, in the caller's words (Ajv would quote the regular expression). */
+const PATTERN_WORDS: Readonly<Record<string, string>> = {
+  [STORABLE_TEXT]: 'must not contain NUL (U+0000) or unpaired surrogate characters',
+};
+
 interface ValidationIssue {
   instancePath: string;
   keyword: string;
@@ -44,6 +56,9 @@ export function describeValidation(context: string | undefined, issue: Validatio
   if (issue.keyword === 'additionalProperties') {
     return `${path}.${String(issue.params.additionalProperty)} is not allowed`;
   }
+  if (issue.keyword === 'finite') return `${path} must be a finite number`;
+  const words = issue.keyword === 'pattern' ? PATTERN_WORDS[String(issue.params.pattern)] : undefined;
+  if (words) return `${path} ${words}`;
   return `${path} ${issue.message ?? 'is invalid'}`;
 }
 

@@ -88,6 +88,12 @@ describe('POST /api/messages', () => {
     ['extra field', { author: 'x', text: 'y', admin: true }, /body\.admin is not allowed/],
     ['an array body', [{ author: 'x', text: 'y' }], /body must be object/],
     ['invalid JSON', '{"author": ', /not valid JSON/],
+    // PostgreSQL text cannot hold NUL: without the schema's rule this was a 500.
+    ['NUL in the author', { author: '\u0000evil', text: 'x' }, /^body\.author must not contain NUL/],
+    ['NUL in the text', { author: 'x', text: 'a\u0000b' }, /^body\.text must not contain NUL/],
+    // A lone surrogate has no UTF-8 form: without the rule it was stored as U+FFFD, silently.
+    ['a lone high surrogate', { author: 'x', text: 'a\ud800' }, /^body\.text must not contain .*unpaired surrogate/],
+    ['a lone low surrogate', { author: '\udc00', text: 'x' }, /^body\.author must not contain .*unpaired surrogate/],
   ];
   for (const [name, body, message] of invalid) {
     test(`rejects ${name} with 400 naming the field`, async () => {
@@ -97,6 +103,19 @@ describe('POST /api/messages', () => {
       assert.match(String(res.body.message), message);
     });
   }
+
+  test('stores characters outside the BMP (surrogate pairs) and controls other than NUL as sent', async () => {
+    const res = await postMessage(api.url, { author: 'Zoë 😀', text: 'tab\there, bell \u0007, 👩‍👩‍👧' });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.author, 'Zoë 😀');
+    assert.equal(res.body.text, 'tab\there, bell \u0007, 👩‍👩‍👧');
+  });
+
+  test('a rejected NUL writes nothing', async () => {
+    const before = await countRows();
+    await postMessage(api.url, { author: '\u0000evil', text: 'x' });
+    assert.equal(await countRows(), before);
+  });
 
   test('rejects a malformed Idempotency-Key with 400 naming the header', async () => {
     for (const key of ['k'.repeat(129), 'has space']) {
@@ -206,6 +225,17 @@ describe('GET /api/messages', () => {
     assert.match(((await tooMany.json()) as { message: string }).message, /querystring\.limit/);
   });
 
+  test('accepts cursors at the edges of what PostgreSQL stores (the largest bigint, year 1, a leap day)', async () => {
+    for (const [createdAt, id] of [
+      ['2024-01-01T00:00:00.000000Z', '9223372036854775807'],
+      ['0001-01-01T00:00:00.000000Z', '1'],
+      ['2024-02-29T23:59:59.999999Z', '1'],
+    ] as const) {
+      const res = await fetch(`${api.url}/api/messages?cursor=${cursorOf(createdAt, id)}`);
+      assert.equal(res.status, 200, `${createdAt}|${id}`);
+    }
+  });
+
   test('rejects bad limits and malformed cursors with 400 naming the parameter', async () => {
     const cases: Array<[string, RegExp]> = [
       ['limit=0', /querystring\.limit/],
@@ -214,6 +244,13 @@ describe('GET /api/messages', () => {
       ['cursor=not*base64', /querystring\.cursor/],
       ['cursor=bm9wZQ', /querystring\.cursor is malformed/],
       [`cursor=${Buffer.from('2024-01-01T00:00:00.000000Z|0').toString('base64url')}`, /querystring\.cursor/],
+      // Shaped right but out of PostgreSQL's range: each of these was a 500 (found by fuzz.test.ts).
+      ['limit=Infinity', /querystring\.limit must be a finite number/],
+      ['limit=1e999', /querystring\.limit must be a finite number/],
+      [`cursor=${cursorOf('2024-01-01T00:00:00.000000Z', '9223372036854775808')}`, /querystring\.cursor is malformed/],
+      [`cursor=${cursorOf('2021-02-30T00:00:00.000000Z', '1')}`, /querystring\.cursor is malformed/],
+      [`cursor=${cursorOf('0000-01-01T00:00:00.000000Z', '1')}`, /querystring\.cursor is malformed/],
+      [`cursor=${cursorOf('2024-01-01T24:00:00.000000Z', '1')}`, /querystring\.cursor is malformed/],
     ];
     for (const [query, message] of cases) {
       const res = await fetch(`${api.url}/api/messages?${query}`);
@@ -224,6 +261,10 @@ describe('GET /api/messages', () => {
     }
   });
 });
+
+function cursorOf(createdAt: string, id: string): string {
+  return Buffer.from(`${createdAt}|${id}`).toString('base64url');
+}
 
 describe('errors', () => {
   test('an unknown path is a JSON 404', async () => {

@@ -7,5 +7,5 @@ export {
 } from './config.js';
 export { createLogger, type Logger } from './logger.js';
 export { createMetrics, type HttpMetrics } from './metrics.js';
-export { createService, type Service, type ServiceOptions } from './service.js';
+export { createService, type RouteEntry, type Service, type ServiceOptions } from './service.js';
 export { startOrExit } from './start.js';

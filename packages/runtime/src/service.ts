@@ -1,7 +1,7 @@
 // One place for a tier's lifecycle: public server, admin server (health and metrics, never
 // routed from the internet), request ids, request logs, metrics, and graceful shutdown.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifySchema, type FastifyServerOptions, LogController } from 'fastify';
 import type { ServiceSettings } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type HttpMetrics } from './metrics.js';
@@ -16,8 +16,17 @@ export interface ServiceOptions {
   readonly logger?: Logger;
 }
 
+/** One method of one public route, as Fastify registered it (HEAD included), with its schema. */
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  readonly schema: FastifySchema | undefined;
+}
+
 export interface Service {
   readonly app: FastifyInstance;
+  /** The public server's route table, from Fastify's onRoute hook: the surface tests walk (fuzzing). */
+  readonly routes: readonly RouteEntry[];
   readonly admin: FastifyInstance;
   readonly log: Logger;
   readonly metrics: HttpMetrics;
@@ -57,6 +66,12 @@ export function createService(opts: ServiceOptions): Service {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
   }) as unknown as FastifyInstance;
+
+  // First hook of all, so every route (plugins' included) is recorded as Fastify sees it.
+  const routes: RouteEntry[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, schema: route.schema });
+  });
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -110,6 +125,7 @@ export function createService(opts: ServiceOptions): Service {
 
   return {
     app,
+    routes,
     admin,
     log,
     metrics,

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { errorResponses, HttpError } from '../errors.js';
+import { errorResponses, HttpError, STORABLE_TEXT } from '../errors.js';
 
 export const LIMITS = { author: 64, text: 1000, idempotencyKey: 128, pageDefault: 20, pageMax: 100 } as const;
 
@@ -71,8 +71,8 @@ export function messageRoutes(app: FastifyInstance, pool: pg.Pool): void {
           required: ['author', 'text'],
           additionalProperties: false,
           properties: {
-            author: { type: 'string', minLength: 1, maxLength: LIMITS.author },
-            text: { type: 'string', minLength: 1, maxLength: LIMITS.text },
+            author: { type: 'string', minLength: 1, maxLength: LIMITS.author, pattern: STORABLE_TEXT },
+            text: { type: 'string', minLength: 1, maxLength: LIMITS.text, pattern: STORABLE_TEXT },
           },
         },
         response: { 201: messageSchema, ...errorResponses },
@@ -109,7 +109,7 @@ export function messageRoutes(app: FastifyInstance, pool: pg.Pool): void {
         querystring: {
           type: 'object',
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: LIMITS.pageMax, default: LIMITS.pageDefault },
+            limit: { type: 'integer', finite: true, minimum: 1, maximum: LIMITS.pageMax, default: LIMITS.pageDefault },
             cursor: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' },
           },
         },
