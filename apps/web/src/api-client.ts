@@ -25,7 +25,10 @@ export class ApiUnavailableError extends Error {
     message: string,
     /** Seconds the client should wait, taken from the API's Retry-After when it sent one. */
     readonly retryAfterSeconds: number,
-    /** 503 when the API is down, slow or overloaded; 502 when it answered something we cannot read. */
+    /**
+     * 503 when the API is down, slow or says so itself (503, 429): retrying shortly may work.
+     * 502 when it failed (500 and other 5xx) or answered something we cannot read: a fault, not a wait.
+     */
     readonly statusCode: 502 | 503 = 503,
   ) {
     super(message);
@@ -165,8 +168,11 @@ export class ApiClient {
     }
     const { statusCode } = response;
     if (statusCode >= 200 && statusCode < 300) return body;
-    if (statusCode >= 500 || statusCode === 429) {
+    if (statusCode === 503 || statusCode === 429) {
       throw new ApiUnavailableError(`API answered ${statusCode}`, retryAfterFrom(response.headers));
+    }
+    if (statusCode >= 500) {
+      throw new ApiUnavailableError(`API answered ${statusCode}`, retryAfterFrom(response.headers), 502);
     }
     const apiMessage = isRecord(body) && typeof body.message === 'string' ? body.message : `API answered ${statusCode}`;
     if (statusCode === 400 || statusCode === 413 || statusCode === 422)

@@ -1,6 +1,6 @@
 // When the API is down or never answers, the page still answers: 503, a friendly HTML message and
-// Retry-After, before a 3-second client gives up. The "never answers" stub is the one fake here:
-// a real API cannot be made to hang on demand.
+// Retry-After, before a 3-second client gives up; when the API fails (500) the page says so (502).
+// The stubs are the fakes here: a real API cannot be made to hang, or to fail, on demand.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
@@ -74,4 +74,47 @@ describe('API that accepts connections but never answers', () => {
     assert.equal(css.status, 200);
     assert.equal(page.status, 503);
   });
+});
+
+describe('API that answers an error status', () => {
+  let stub: Server;
+  let web: RunningWeb;
+  let answer = { status: 500, headers: {} as Record<string, string> };
+  before(async () => {
+    stub = createServer((_req, res) => {
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+      res.end(JSON.stringify({ error: 'Error', message: 'unexpected error; reference abc' }));
+    });
+    await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+    const { port } = stub.address() as { port: number };
+    web = await startWeb({ API_HOST: `http://127.0.0.1:${port}` });
+  });
+  after(async () => {
+    await web.close();
+    stub.closeAllConnections();
+    await new Promise((resolve) => stub.close(resolve));
+  });
+
+  const cases: Array<[number, number, string]> = [
+    [500, 502, 'a failure of the API is a bad gateway, not "unavailable"'],
+    [504, 502, 'any other 5xx is a bad gateway too'],
+    [503, 503, 'an API that says it is unavailable stays 503'],
+    [429, 503, 'an overloaded API is 503'],
+  ];
+  for (const [apiStatus, pageStatus, why] of cases) {
+    test(`API ${apiStatus} -> page ${pageStatus} with the request id (${why})`, async () => {
+      answer = { status: apiStatus, headers: apiStatus === 503 ? { 'retry-after': '2' } : {} };
+      for (const res of [
+        await getPage(`${web.url}/`),
+        await postForm(`${web.url}/`, { author: 'Ada', text: 'hello', form_token: 'tok-5xx' }),
+      ]) {
+        assert.equal(res.status, pageStatus);
+        const requestId = res.headers.get('x-request-id') ?? '';
+        const body = await res.text();
+        assert.ok(body.includes(`<code class="request-id">${requestId}</code>`), 'the page shows the request id');
+        assert.doesNotMatch(body, /unexpected error|reference abc/, "the API's own message stays in the logs");
+        if (apiStatus === 503) assert.equal(res.headers.get('retry-after'), '2');
+      }
+    });
+  }
 });

@@ -131,6 +131,25 @@ describe('web tier with the real API', () => {
     assert.equal((await storedMessages(api)).filter((m) => m.author === author).length, 0);
   });
 
+  test('a NUL character in the name is refused with 400 and the field marked, not a 5xx page; nothing is stored', async () => {
+    // The form's encoding of "\u0000evil": PostgreSQL cannot store NUL, so the API's schema refuses it.
+    const res = await postForm(`${web.url}/`, { author: '\u0000evil', text: 'x', form_token: randomUUID() });
+    assert.equal(res.status, 400);
+    const body = await res.text();
+    assert.match(body, /<p class="form-error" role="alert">Your name contains a character that cannot be saved/);
+    assert.match(body, /name="author"[^>]*aria-invalid="true"/);
+    assert.doesNotMatch(body, /<textarea id="text"[^>]*aria-invalid/);
+    assert.equal((await storedMessages(api)).filter((m) => m.author.endsWith('evil')).length, 0);
+  });
+
+  test('a NUL character in the message marks the message field', async () => {
+    const res = await postForm(`${web.url}/messages`, { author: 'Ada', text: 'before\u0000after' });
+    assert.equal(res.status, 400);
+    const body = await res.text();
+    assert.match(body, /Your message contains a character that cannot be saved/);
+    assert.match(body, /<textarea id="text"[^>]*aria-invalid="true"/);
+  });
+
   test('an empty message is refused with the field named', async () => {
     const res = await postForm(`${web.url}/`, { author: 'Empty', text: '   ' });
     assert.equal(res.status, 400);
@@ -156,7 +175,10 @@ describe('web tier with the real API', () => {
       const down = await fetch(`${web.url}/`, { signal: AbortSignal.timeout(3000) });
       assert.equal(down.status, 503);
       assert.match(down.headers.get('retry-after') ?? '', /^\d+$/);
-      assert.match(await down.text(), /We will be right back/);
+      const downPage = await down.text();
+      assert.match(downPage, /We will be right back/);
+      const requestId = down.headers.get('x-request-id') ?? '';
+      assert.ok(downPage.includes(`<code class="request-id">${requestId}</code>`), 'the page shows the request id');
     } finally {
       await api.db.start();
     }

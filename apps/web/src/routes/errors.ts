@@ -1,5 +1,6 @@
 // Every failure becomes an HTML page with the right status and no stack trace: 404 for unknown
-// paths, 503 with Retry-After when the API cannot answer, 4xx for bad requests, 500 otherwise.
+// paths, 503 with Retry-After when the API cannot answer, 502 when it failed, 4xx for bad
+// requests, 500 otherwise; server-side failures show the request id.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ApiUnavailableError } from '../api-client.js';
 import { type PageContext, problemPage } from '../views/pages.js';
@@ -26,6 +27,7 @@ export function errorHandlers(app: FastifyInstance, ctx: PageContext): void {
         problemPage(ctx, {
           heading: 'We will be right back',
           detail: 'The service is busy or briefly unavailable. Please try again in a few seconds.',
+          requestId: req.id,
         }),
       );
     }
@@ -38,7 +40,11 @@ export function errorHandlers(app: FastifyInstance, ctx: PageContext): void {
     return sendHtml(
       reply,
       500,
-      problemPage(ctx, { heading: 'Something went wrong', detail: 'We are looking into it. Please try again.' }),
+      problemPage(ctx, {
+        heading: 'Something went wrong',
+        detail: 'We are looking into it. Please try again.',
+        requestId: req.id,
+      }),
     );
   });
 }

@@ -71,6 +71,7 @@ export function homeRoutes(app: FastifyInstance, api: ApiClient, ctx: PageContex
             detail:
               'The service is busy or briefly unavailable. Your message is kept below: please send it again in a moment.',
             form: { state: { author, text }, token: formToken },
+            requestId: req.id,
           }),
         );
       }

@@ -21,6 +21,12 @@ const FIELD_HINTS: Record<FormField, string> = {
   text: `Please write a message (1 to ${TEXT_MAX} characters).`,
 };
 
+/** For the API's "must not contain NUL (U+0000) or unpaired surrogate characters". */
+const UNSTORABLE_HINTS: Record<FormField, string> = {
+  author: 'Your name contains a character that cannot be saved (such as a NUL character). Please remove it.',
+  text: 'Your message contains a character that cannot be saved (such as a NUL character). Please remove it.',
+};
+
 /**
  * Turns the API's 400 message (e.g. "body.text must NOT have fewer than 1 characters") into words
  * for a visitor, keeping the field it names; messages about anything else are shown as they are.
@@ -28,7 +34,8 @@ const FIELD_HINTS: Record<FormField, string> = {
 export function refusedForm(author: string, text: string, apiMessage: string): FormState {
   const field = /\b(author|text)\b/.exec(apiMessage)?.[1] as FormField | undefined;
   if (!field) return { author, text, error: apiMessage };
-  return { author, text, error: FIELD_HINTS[field], errorField: field };
+  const hints = /must not contain/.test(apiMessage) ? UNSTORABLE_HINTS : FIELD_HINTS;
+  return { author, text, error: hints[field], errorField: field };
 }
 
 export function guestbookForm(state: FormState, formToken: string): SafeHtml {

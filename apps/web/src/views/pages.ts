@@ -57,12 +57,15 @@ export interface ProblemPageData {
   readonly detail: string;
   /** When a submission failed, the form comes back filled in so nothing typed is lost. */
   readonly form?: { readonly state: FormState; readonly token: string };
+  /** The request id, shown on server-side failures so a report can be matched to the logs. */
+  readonly requestId?: string;
 }
 
 export function problemPage(ctx: PageContext, data: ProblemPageData): SafeHtml {
   const body = html`<section class="card problem">
   <h1>${data.heading}</h1>
   <p>${data.detail}</p>
+  ${data.requestId ? html`<p class="request">Reference <code class="request-id">${data.requestId}</code></p>` : ''}
   <p><a class="button-link" href="/">Back to the home page</a></p>
 </section>
 ${data.form ? html`<section class="card guestbook"><h2>Your message</h2>${guestbookForm(data.form.state, data.form.token)}</section>` : ''}`;
