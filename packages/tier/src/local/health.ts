@@ -83,24 +83,40 @@ export const REQUIRED_SERVICES = [
   'postgres-exporter',
 ];
 
+/** What each service still lacks, by service name: "api (2 starting)", "logs (not running)". */
+export function pendingServices(all: readonly ContainerInfo[]): string[] {
+  const pending = new Map<string, string[]>();
+  for (const s of REQUIRED_SERVICES)
+    if (!all.some((c) => c.service === s && c.running)) pending.set(s, ['not running']);
+  for (const c of all) {
+    if (!c.running || c.health === 'healthy' || c.health === 'none') continue;
+    pending.set(c.service, [...(pending.get(c.service) ?? []), c.health]);
+  }
+  return [...pending].map(([service, states]) => {
+    const counts = [...new Set(states)].map((st) => {
+      const n = states.filter((x) => x === st).length;
+      return n > 1 ? `${n} ${st}` : st;
+    });
+    return `${service} (${counts.join(', ')})`;
+  });
+}
+
 /** Waits until every required service runs and every container with a healthcheck is healthy. */
 export async function waitHealthy(engine: Engine, progress: Progress, timeoutMs = 180_000): Promise<ContainerInfo[]> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
     const all = (await projectContainers(engine)).filter((c) => !c.oneOff);
-    const missing = REQUIRED_SERVICES.filter((s) => !all.some((c) => c.service === s && c.running));
-    const waiting = all.filter((c) => c.running && c.health !== 'healthy' && c.health !== 'none');
-    const stopped = all.filter((c) => !c.running);
+    const pending = pendingServices(all);
+    if (pending.length === 0) return all;
     const healthy = all.filter((c) => c.health === 'healthy').length;
-    if (missing.length === 0 && waiting.length === 0) return all;
-    const line = `${healthy}/${all.length} healthy; waiting for ${[...missing, ...waiting.map((c) => c.name)].join(', ')}`;
+    const line = `${healthy}/${all.length} healthy; waiting for ${pending.join(', ')}`;
     if (line !== last) progress.info(line);
     last = line;
     if (Date.now() > deadline) {
       throw new TierError(
-        `not healthy after ${timeoutMs / 1000}s: ${[...missing.map((s) => `${s} (not running)`), ...waiting.map((c) => `${c.name} (${c.health})`), ...stopped.map((c) => `${c.name} (${c.state})`)].join(', ')}`,
-        `look at the logs: ${engine.cli} logs <container>`,
+        `not healthy after ${timeoutMs / 1000}s: ${pending.join(', ')}`,
+        `look at the logs: ${engine.cli} logs <container>, and .tier/local/supervisor.log for restarts`,
       );
     }
     await new Promise((r) => setTimeout(r, 1000));

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ContainerSummary } from '../src/local/engine.js';
+import { describe as describeContainer, pendingServices, REQUIRED_SERVICES } from '../src/local/health.js';
+
+// Compose v2 names replicas tier-api-1, Compose 1.29 tier_api_1: the wait list speaks in services either way.
+const container = (name: string, service: string, state: string, health?: string) =>
+  describeContainer(
+    {
+      Id: name,
+      Names: [`/${name}`],
+      Image: 'localhost/tier-api:v1',
+      State: state,
+      Status: 'Up 1 second',
+      Labels: { 'com.docker.compose.service': service, 'com.docker.compose.container-number': name.slice(-1) },
+    } satisfies ContainerSummary,
+    health,
+  );
+
+describe('pendingServices', () => {
+  it('names services, never container names, whichever compose named the containers', () => {
+    const healthyRest = REQUIRED_SERVICES.filter((s) => !['api', 'logs', 'edge'].includes(s)).map((s) =>
+      container(`tier-${s}-1`, s, 'running', 'healthy'),
+    );
+    const pending = pendingServices([
+      ...healthyRest,
+      container('tier-api-1', 'api', 'running', 'starting'),
+      container('tier_api_2', 'api', 'running', 'starting'),
+      container('tier-edge-1', 'edge', 'running', 'unhealthy'),
+      container('tier-logs-1', 'logs', 'exited'),
+    ]);
+    assert.deepEqual(pending.sort(), ['api (2 starting)', 'edge (unhealthy)', 'logs (not running)']);
+  });
+
+  it('is empty when every required service runs healthy', () => {
+    const all = REQUIRED_SERVICES.map((s) => container(`tier-${s}-1`, s, 'running', 'healthy'));
+    assert.deepEqual(pendingServices(all), []);
+  });
+});
