@@ -270,7 +270,9 @@ function bodyFor(route: PublicRoute): fc.Arbitrary<Body> {
   });
   // A browser's form: strings only, and a browser turns lone surrogates into U+FFFD before sending.
   const form = fc.tuple(mostlyPresent(names.map((name) => [name, hostileText])), extra).chain(([values, more]) => {
-    const wellFormed = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v.toWellFormed()]));
+    const wellFormed = Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [k, v.replace(/[\ud800-\udfff]/gu, '\ufffd')]),
+    );
     const pairs = [...Object.entries(wellFormed), ...(more ? [more] : [])];
     const body = pairs.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&');
     return contentType('application/x-www-form-urlencoded').map((type) => ({
@@ -315,7 +317,7 @@ function requestFor(route: PublicRoute): fc.Arbitrary<FuzzRequest> {
     path: query ? `${path}?${query}` : path,
     headers: { ...hs, ...(b?.contentType ? { 'content-type': b.contentType } : {}) },
     body: b?.body,
-    // Only the route's own method on its own path can accept; anything else must not.
+    // Only the route's own method can accept; another method must not.
     message: m === route.method ? b?.message : undefined,
   }));
 }

@@ -28,7 +28,7 @@ test('fuzzed requests to every API route get 2xx/4xx in time, without stack trac
     apiBaseUrl: running.url,
     routes: running.api.routes,
     budgetMs: connectTimeoutMs + statementTimeoutMs + 300,
-    ...fuzzSettings(1000),
+    ...fuzzSettings(2000),
   });
   t.diagnostic(JSON.stringify(report));
   assert.deepEqual(report.lost, [], 'every acknowledged message is readable');

@@ -28,7 +28,7 @@ test('fuzzed requests to every web route get 2xx/3xx/4xx in time, without stack 
     apiBaseUrl: api.url,
     routes: web.service.routes,
     budgetMs: 2 * apiTimeoutMs,
-    ...fuzzSettings(600),
+    ...fuzzSettings(1000),
   });
   t.diagnostic(JSON.stringify(report));
   assert.deepEqual(report.lost, [], 'every accepted message is readable from the API');
