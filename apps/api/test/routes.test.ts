@@ -250,6 +250,7 @@ describe('GET /api/messages', () => {
       [`cursor=${cursorOf('2024-01-01T00:00:00.000000Z', '9223372036854775808')}`, /querystring\.cursor is malformed/],
       [`cursor=${cursorOf('2021-02-30T00:00:00.000000Z', '1')}`, /querystring\.cursor is malformed/],
       [`cursor=${cursorOf('0000-01-01T00:00:00.000000Z', '1')}`, /querystring\.cursor is malformed/],
+      // Not a cursor the API ever hands out (PostgreSQL would read it as the next midnight).
       [`cursor=${cursorOf('2024-01-01T24:00:00.000000Z', '1')}`, /querystring\.cursor is malformed/],
     ];
     for (const [query, message] of cases) {
