@@ -27,7 +27,8 @@ describe('services', () => {
       assert.equal(svcs.length, 2);
       for (const [, svc] of svcs) {
         assert.equal(svc.Properties.LaunchType, 'FARGATE');
-        assert.ok(svc.Properties.DesiredCount >= 2);
+        // GIVEN autoscaling owns the count THEN no DesiredCount that every update would reset
+        assert.equal(svc.Properties.DesiredCount, undefined);
         assert.equal(svc.Properties.EnableExecuteCommand, true);
         assert.equal(svc.Properties.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, 'DISABLED');
         // One subnet per AZ: Fargate spreads the tasks over them.
@@ -183,7 +184,32 @@ describe('services', () => {
       ImageScanningConfiguration: { ScanOnPush: true },
       ImageTagMutability: 'IMMUTABLE',
     });
-    assert.match(JSON.stringify(services().findResources('AWS::ECS::TaskDefinition')), /:initial/);
+  });
+
+  test('each tier runs the tag in its SSM parameter, resolved at every deployment, and reports it as APP_VERSION', () => {
+    // GIVEN the registry stack holds /tier/<stage>/image/<tier> WHEN the services stack deploys
+    // THEN image tag and APP_VERSION both come from that parameter (a template parameter CloudFormation re-reads)
+    for (const tier of ['web', 'api'] as const) {
+      template(platform('prod').registry).hasResourceProperties('AWS::SSM::Parameter', {
+        Name: `/tier/prod/image/${tier}`,
+        Value: 'initial',
+      });
+    }
+    const t = services().toJSON();
+    const parameterOf = (tier: string) =>
+      Object.entries(t.Parameters).find(
+        ([, p]) => (p as { Default?: string }).Default === `/tier/prod/image/${tier}`,
+      )?.[0];
+    for (const [, td] of resourcesOf(services(), 'AWS::ECS::TaskDefinition')) {
+      for (const c of td.Properties.ContainerDefinitions) {
+        const tier = c.Name === 'web' ? 'web' : 'api';
+        const param = parameterOf(tier);
+        assert.ok(param, `a template parameter reads /tier/prod/image/${tier}`);
+        assert.match(JSON.stringify(c.Image), new RegExp(`"Ref":"${param}"`), `${c.Name} image tag`);
+        const version = c.Environment.find((e: { Name: string }) => e.Name === 'APP_VERSION');
+        assert.deepEqual(version.Value, { Ref: param }, `${c.Name} APP_VERSION`);
+      }
+    }
   });
 
   test('the stack outputs what the CLI needs', () => {

@@ -7,10 +7,13 @@ import {
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
   ListServiceDeploymentsCommand,
   RegisterTaskDefinitionCommand,
+  RunTaskCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import type { TierError } from '../src/backend.js';
 import { backend, CLUSTER, image, mockAws, recorder, SERVICE, taskDefinition } from './aws-support.js';
 
@@ -61,6 +64,23 @@ function ecsService(script: (tier: Tier, target: string) => Deployment[][]) {
     };
   });
   aws.ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => {
+    if (input.taskDefinition.includes('tier-dev-migrate')) {
+      const api = taskDefinition('api', 1, 'abc123');
+      return {
+        taskDefinition: {
+          ...api,
+          family: 'tier-dev-migrate',
+          containerDefinitions: [
+            {
+              ...api.containerDefinitions[0]!,
+              name: 'migrate',
+              environment: [{ name: 'APP_VERSION', value: 'abc123' }],
+            },
+          ],
+        },
+        tags: [],
+      };
+    }
     const [, family, rev] = /task-definition\/tier-dev-(web|api):(\d+)$/.exec(input.taskDefinition) ?? [];
     return {
       taskDefinition: taskDefinition(family as Tier, Number(rev), Number(rev) === 7 ? 'abc123' : 'def456'),
@@ -71,8 +91,18 @@ function ecsService(script: (tier: Tier, target: string) => Deployment[][]) {
     };
   });
   aws.ecs.on(RegisterTaskDefinitionCommand).callsFake((input: { family: string }) => ({
-    taskDefinition: { taskDefinitionArn: td(tierOf(input.family), 8) },
+    taskDefinition: {
+      taskDefinitionArn: input.family.endsWith('-migrate')
+        ? 'arn:aws:ecs:us-east-1:111111111111:task-definition/tier-dev-migrate:2'
+        : td(tierOf(input.family), 8),
+    },
   }));
+  // The migration task: started, then stopped with exit code 0.
+  const migrationTask = `arn:aws:ecs:us-east-1:111111111111:task/${CLUSTER}/migrate1`;
+  aws.ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: migrationTask }], failures: [] });
+  aws.ecs.on(DescribeTasksCommand).resolves({
+    tasks: [{ taskArn: migrationTask, lastStatus: 'STOPPED', containers: [{ name: 'migrate', exitCode: 0 }] }],
+  });
   return state;
 }
 
@@ -97,10 +127,10 @@ describe('deploy', () => {
     const registered = aws.ecs.commandCalls(RegisterTaskDefinitionCommand).map((c) => c.args[0].input);
     assert.deepEqual(
       registered.map((r) => r.family),
-      ['tier-dev-api', 'tier-dev-web'],
-      'the API rolls out before the web tier',
+      ['tier-dev-migrate', 'tier-dev-api', 'tier-dev-web'],
+      'the migrations run first, then the API rolls out before the web tier',
     );
-    const api = registered[0]!;
+    const api = registered[1]!;
     assert.equal(api.containerDefinitions?.[0]?.image, image('api', 'def456'));
     assert.deepEqual(
       api.containerDefinitions?.[0]?.secrets,
@@ -125,6 +155,56 @@ describe('deploy', () => {
     );
     assert.ok(progress.lines.includes('info api: 1/2 running, 0 failed, IN_PROGRESS'));
     assert.ok(progress.lines.includes('info api: 2/2 running, 0 failed, COMPLETED'));
+  });
+
+  it('runs the migration task with the new api image, to exit 0, before the api service is updated', async () => {
+    ecsService((tier, target) => [[{ ...inProgress(tier, target, 2), rolloutState: 'COMPLETED' }]]);
+    await backend().deploy(recorder(), { version: 'def456', tiers: ['api'] });
+    const migrate = aws.ecs.commandCalls(RegisterTaskDefinitionCommand)[0]!.args[0].input;
+    assert.equal(migrate.containerDefinitions?.[0]?.image, image('api', 'def456'));
+    assert.deepEqual(migrate.containerDefinitions?.[0]?.environment, [{ name: 'APP_VERSION', value: 'def456' }]);
+    const run = aws.ecs.commandCalls(RunTaskCommand)[0]!;
+    assert.equal(
+      run.args[0].input.taskDefinition,
+      'arn:aws:ecs:us-east-1:111111111111:task-definition/tier-dev-migrate:2',
+    );
+    assert.equal(run.args[0].input.cluster, CLUSTER);
+    const update = aws.ecs.commandCalls(UpdateServiceCommand)[0]!;
+    assert.ok(run.callId < update.callId, 'the migration ran before traffic shifted');
+  });
+
+  it('a failed migration deploys nothing', async () => {
+    ecsService((tier, target) => [[{ ...inProgress(tier, target, 2), rolloutState: 'COMPLETED' }]]);
+    aws.ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        {
+          taskArn: 'x',
+          lastStatus: 'STOPPED',
+          stoppedReason: 'Essential container exited',
+          containers: [{ name: 'migrate', exitCode: 1 }],
+        },
+      ],
+    });
+    await assert.rejects(
+      backend().deploy(recorder(), { version: 'def456', tiers: ['api', 'web'] }),
+      /migration task stopped/,
+    );
+    assert.equal(aws.ecs.commandCalls(UpdateServiceCommand).length, 0);
+    assert.equal(aws.ssm.commandCalls(PutParameterCommand).length, 0);
+  });
+
+  it('records the tag each tier now runs in its SSM parameter, which the next cdk deploy resolves', async () => {
+    ecsService((tier, target) => [[{ ...inProgress(tier, target, 2), rolloutState: 'COMPLETED' }]]);
+    await backend().deploy(recorder(), { version: 'def456', tiers: ['web', 'api'] });
+    assert.deepEqual(
+      aws.ssm
+        .commandCalls(PutParameterCommand)
+        .map((c) => [c.args[0].input.Name, c.args[0].input.Value, c.args[0].input.Overwrite]),
+      [
+        ['/tier/dev/image/api', 'def456', true],
+        ['/tier/dev/image/web', 'def456', true],
+      ],
+    );
   });
 
   it('reports a circuit-breaker rollback, waits for it to settle and stops before the next tier', async () => {

@@ -9,6 +9,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type AwsBackendOptions, createAwsBackend, type OutputKey } from '../src/aws/index.js';
 import type { Progress } from '../src/backend.js';
@@ -64,9 +65,11 @@ export function mockAws() {
     logs: mockClient(CloudWatchLogsClient),
     cw: mockClient(CloudWatchClient),
     aas: mockClient(ApplicationAutoScalingClient),
+    ssm: mockClient(SSMClient),
   };
   for (const stub of Object.values(m)) stub.reset();
   m.cfn.on(DescribeStacksCommand).resolves({ Stacks: STACKS });
+  m.ssm.on(PutParameterCommand).resolves({ Version: 2 });
   return m;
 }
 

@@ -125,6 +125,12 @@ async function requestsOfJob(job: WorkflowJob, stage: Stage): Promise<IamRequest
       ['succeeded', 'succeeded'],
       'the fake rollout completes',
     );
+    // What the next `cdk deploy` resolves is what was rolled out: the tag parameters hold the release.
+    for (const [name, value] of fake.parameterValues()) assert.equal(value, VERSION, `${name} after tier deploy`);
+    assert.ok(
+      fake.calls.some((c) => c.command === 'RunTaskCommand'),
+      'tier deploy ran the migration task',
+    );
   }
   if (has('ci:smoke')) await backend.status();
   if (has('ci:rollback')) await backend.rollback(quiet, { tiers: ['api', 'web'] });

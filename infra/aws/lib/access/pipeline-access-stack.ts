@@ -3,7 +3,7 @@ import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { type StageConfig, stages } from '../../config/index.js';
-import { repositoryName } from '../registry/registry-stack.js';
+import { imageTagParameterName, repositoryName } from '../registry/registry-stack.js';
 import { acknowledge } from '../shared/acknowledge.js';
 import { emitOutputs, TIERS } from '../shared/naming.js';
 
@@ -103,6 +103,12 @@ export class PipelineAccessStack extends Stack {
         sid: 'PushOwnImages',
         actions: ECR_PUSH,
         resources: TIERS.map((t) => repositoryArn(region, stage, t)),
+      }),
+      new iam.PolicyStatement({
+        // `tier deploy`/`tier rollback` record what each tier runs; the services stack resolves it at every deploy.
+        sid: 'RecordRunningImages',
+        actions: ['ssm:PutParameter'],
+        resources: TIERS.map((t) => `arn:${p}:ssm:${region}:${account}:parameter${imageTagParameterName(stage, t)}`),
       }),
       new iam.PolicyStatement({
         // Infrastructure changes go through this stage's own bootstrap roles (its qualifier), in its regions only.

@@ -214,7 +214,8 @@ export class TierService extends Construct {
       serviceName: name,
       cluster: props.cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: sizing.minTasks,
+      // No DesiredCount in the template: CloudFormation then leaves the count that autoscaling or `tier scale` set
+      // on every update (ECS starts one task at creation; autoscaling raises it to minTasks at once).
       // Fargate spreads the tasks of a service over the subnets (one per AZ) it is given.
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [props.taskSecurityGroup],

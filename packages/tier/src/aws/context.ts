@@ -7,6 +7,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { stackPrefix as stagePrefix } from '../../../contract/src/index.js';
 import { TierError, type TierName } from '../backend.js';
 import { need, readStackOutputs, type StackOutputs, serviceOutputKey } from './outputs.js';
@@ -20,6 +21,8 @@ export interface AwsClients {
   readonly logs: CloudWatchLogsClient;
   readonly cloudwatch: CloudWatchClient;
   readonly autoscaling: ApplicationAutoScalingClient;
+  /** The image tag parameters (`/tier/<stage>/image/<tier>`): what each tier runs. */
+  readonly ssm: SSMClient;
 }
 
 export interface AwsBackendOptions {
@@ -73,6 +76,7 @@ export function createAwsContext(opts: AwsBackendOptions): AwsContext {
     logs: given.logs ?? new CloudWatchLogsClient(config),
     cloudwatch: given.cloudwatch ?? new CloudWatchClient(config),
     autoscaling: given.autoscaling ?? new ApplicationAutoScalingClient(config),
+    ssm: given.ssm ?? new SSMClient(config),
   };
   const stackPrefix = opts.stackPrefix ?? stagePrefix(opts.stage);
   let outputs: Promise<StackOutputs> | undefined;

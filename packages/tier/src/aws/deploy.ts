@@ -1,4 +1,5 @@
 // Rollouts on ECS: a new task definition revision per image tag, watched to COMPLETED or rolled back; rollback and history.
+
 import {
   type Deployment,
   DescribeServiceDeploymentsCommand,
@@ -12,9 +13,11 @@ import {
   type TaskDefinition,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { type DeployOptions, type DeployRecord, type Progress, TierError, type TierName } from '../backend.js';
 import type { AwsContext } from './context.js';
 import { callAws } from './errors.js';
+import { runMigration } from './migrate.js';
 import { appContainer, describeService, imageTag, taskDefinitionReader, versionOf, withTag } from './services.js';
 
 /** Docker's tag grammar: what ECR accepts. */
@@ -31,8 +34,15 @@ export function nextRevision(
   version: string,
 ): RegisterTaskDefinitionCommandInput {
   const app = appContainer(td, tier);
+  // The version the container reports (APP_VERSION) is the tag it runs.
   const containers = (td.containerDefinitions ?? []).map((c) =>
-    c === app ? { ...c, image: withTag(c.image ?? '', version) } : c,
+    c === app
+      ? {
+          ...c,
+          image: withTag(c.image ?? '', version),
+          environment: c.environment?.map((e) => (e.name === 'APP_VERSION' ? { ...e, value: version } : e)),
+        }
+      : c,
   );
   // `aws:` tags (CloudFormation's own) are reserved: RegisterTaskDefinition rejects them.
   const userTags = tags.filter((t) => t.key && !t.key.startsWith('aws:'));
@@ -59,6 +69,25 @@ export function nextRevision(
   return Object.fromEntries(
     Object.entries(input).filter(([, v]) => v !== undefined),
   ) as RegisterTaskDefinitionCommandInput;
+}
+
+/** `/tier/<stage>/image/<tier>`: the tag the services stack resolves at every cdk deploy (infra/aws registry stack). */
+export function imageTagParameter(stage: string, tier: TierName): string {
+  return `/tier/${stage}/image/${tier}`;
+}
+
+/** Records what a tier now runs, so the next `cdk deploy` keeps it instead of resetting to the template's tag. */
+async function recordRunningTag(ctx: AwsContext, tier: TierName, version: string): Promise<void> {
+  await callAws('ssm:PutParameter', () =>
+    ctx.clients.ssm.send(
+      new PutParameterCommand({
+        Name: imageTagParameter(ctx.stage, tier),
+        Value: version,
+        Type: 'String',
+        Overwrite: true,
+      }),
+    ),
+  );
 }
 
 interface RolloutResult {
@@ -163,6 +192,11 @@ export async function deploy(ctx: AwsContext, progress: Progress, opts: DeployOp
       });
       continue;
     }
+    if (tier === 'api') {
+      // Expand-only migrations, once, before any new API task starts: the same gate as the pipeline's.
+      progress.info('api: running the migrations of the new version');
+      await runMigration(ctx, version, (line) => progress.info(`api: ${line}`));
+    }
     const registered = await callAws('ecs:RegisterTaskDefinition', () =>
       ctx.clients.ecs.send(
         new RegisterTaskDefinitionCommand(nextRevision(current.taskDefinition, current.tags, tier, version)),
@@ -187,6 +221,7 @@ export async function deploy(ctx: AwsContext, progress: Progress, opts: DeployOp
       if (rest.length) progress.warn(`not deploying ${rest.join(', ')}: ${tier} did not roll out`);
       break;
     }
+    await recordRunningTag(ctx, tier, version);
     progress.done(`${tier} runs ${version}`);
   }
   return records;
@@ -316,6 +351,7 @@ export async function rollback(
       outcome: result.outcome,
       ...(result.detail ? { detail: result.detail } : {}),
     });
+    if (result.outcome === 'succeeded') await recordRunningTag(ctx, tier, to);
     progress.done(`${tier}: ${result.outcome}`);
     if (result.outcome !== 'succeeded') break;
   }

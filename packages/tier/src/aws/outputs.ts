@@ -18,6 +18,8 @@ export interface StackOutputs {
   readonly backupPlanId?: string;
   readonly backupRoleArn?: string;
   readonly logGroups: Partial<Record<TierName, string>>;
+  /** The one-off migration task: its task definition and where it runs. */
+  readonly migration: { taskDefinition?: string; securityGroup?: string; subnets?: string };
 }
 
 /**
@@ -76,6 +78,11 @@ export async function readStackOutputs(
     backupPlanId: get('BackupPlanId'),
     backupRoleArn: get('BackupRoleArn'),
     logGroups: { web: get('WebLogGroupName'), api: get('ApiLogGroupName') },
+    migration: {
+      taskDefinition: get('MigrationTaskDefinitionArn'),
+      securityGroup: get('MigrationSecurityGroupId'),
+      subnets: get('MigrationSubnetIds'),
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { STACK_ID, type StageResolver } from './resolve.js';
 import type { Json } from './stage-templates.js';
 
@@ -48,6 +49,7 @@ export class FakeAws {
   private readonly taskDefinitions = new Map<string, Json>();
   private readonly services = new Map<string, EcsService>();
   private readonly tasks = new Map<string, Json>();
+  private readonly parameters = new Map<string, string>();
   /** repository ARN -> manifests by digest, tags, blobs. */
   private readonly registry = new Map<
     string,
@@ -108,6 +110,11 @@ export class FakeAws {
   rolesOf(taskDefinitionArn: string): string[] {
     const td = this.taskDefinitions.get(taskDefinitionArn);
     return td ? [td.taskRoleArn, td.executionRoleArn].filter(Boolean) : [];
+  }
+
+  /** What the image tag parameters hold now (what the next cdk deploy resolves). */
+  parameterValues(): Map<string, string> {
+    return this.parameters;
   }
 
   /** An image the build job pushed to a stage's repository (what promotion copies). */
@@ -305,6 +312,21 @@ export class FakeAws {
         },
       ],
     }));
+    // SSM: the image tag parameters the registry stack creates.
+    const parameters = this.parameters;
+    for (const [id, p] of r.resources(r.stackOf('registry'), 'AWS::SSM::Parameter')) {
+      parameters.set(
+        r.value(r.stackOf('registry'), p.Properties.Name),
+        r.value(r.stackOf('registry'), p.Properties.Value),
+      );
+      void id;
+    }
+    h('PutParameterCommand', (i) => {
+      if (!parameters.has(i.Name)) throw awsError('ParameterNotFound', `no parameter ${i.Name} in the templates`);
+      if (!i.Overwrite) throw awsError('ParameterAlreadyExists');
+      parameters.set(i.Name, i.Value);
+      return { Version: 2 };
+    });
     // ECR, by repository ARN.
     h('GetAuthorizationTokenCommand', () => ({ authorizationData: [{ authorizationToken: 'QVdTOng=' }] }));
     h('DescribeImagesCommand', (i, region) => {
@@ -392,6 +414,7 @@ export class FakeAws {
       logs: this.client(CloudWatchLogsClient, region),
       cloudwatch: this.client(CloudWatchClient, region),
       autoscaling: this.client(ApplicationAutoScalingClient, region),
+      ssm: this.client(SSMClient, region),
     };
   }
 

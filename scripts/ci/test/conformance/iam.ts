@@ -119,6 +119,16 @@ export function iamRequestsOf(
       return [req('application-autoscaling:DescribeScalableTargets', '*')];
     case 'RDS:DescribeDBInstances':
       return [req('rds:DescribeDBInstances', `arn:aws:rds:${region}:${account}:db:${i.DBInstanceIdentifier}`)];
+    case 'SSM:PutParameter':
+      return [
+        req(
+          'ssm:PutParameter',
+          `arn:aws:ssm:${region}:${account}:parameter${i.Name.startsWith('/') ? '' : '/'}${i.Name}`,
+          {
+            'ssm:Overwrite': String(Boolean(i.Overwrite)),
+          },
+        ),
+      ];
     case 'ECR:GetAuthorizationToken':
       return [req('ecr:GetAuthorizationToken', '*')];
     case 'ECR:DescribeImages':
