@@ -25,4 +25,13 @@ export const SERVICE_DEFAULTS = {
   /** Header CloudFront adds and the ALB listener requires. */
   originVerifyHeader: 'X-Origin-Verify',
   logLevel: 'info',
+  /**
+   * DBSSL for the api and migration tasks (apps/api/src/config.ts accepts off | require | verify-full; the
+   * parameter group sets rds.force_ssl=1, so off cannot connect). `require` encrypts but cannot verify the
+   * chain: verify-full needs the RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)
+   * in the image as DBSSL_CA_FILE, because Node's built-in roots do not include the RDS CAs. The image is built
+   * offline here (local environment) and a bundle of unknown provenance is not an improvement; to switch, commit
+   * the bundle fetched from that URL, COPY it into apps/api/Dockerfile, and set verify-full plus DBSSL_CA_FILE.
+   */
+  databaseSsl: 'require',
 } as const;

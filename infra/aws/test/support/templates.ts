@@ -13,7 +13,11 @@ export interface SynthesizedStack {
   readonly stackName: string;
   readonly account: string;
   readonly region: string;
-  readonly template: { Resources: Record<string, Json>; Outputs?: Record<string, Json> };
+  readonly template: {
+    Resources: Record<string, Json>;
+    Outputs?: Record<string, Json>;
+    Parameters?: Record<string, Json>;
+  };
 }
 
 /** Every stack of the stage, synthesized in memory (the same app `npm run synth` builds, without the gates). */
@@ -96,6 +100,11 @@ export function makeResolver(stacks: readonly SynthesizedStack[]) {
       'AWS::StackName': stack.stackName,
     };
     if (pseudo[name] !== undefined) return pseudo[name];
+    const parameter = stack.template.Parameters?.[name];
+    // An SSM-backed parameter is read at deploy time: its value is whatever the parameter holds then.
+    if (parameter && String(parameter.Type).startsWith('AWS::SSM::Parameter::Value'))
+      return `{{ssm:${parameter.Default ?? name}}}`;
+    if (parameter?.Default !== undefined) return String(parameter.Default);
     const resource = stack.template.Resources[name];
     if (!resource) throw new UnresolvedValue(`${stack.stackName}: Ref to unknown ${name}`);
     // What Ref returns depends on the type (CloudFormation resource reference, "Return values" of each type).
