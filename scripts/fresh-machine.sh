@@ -6,8 +6,10 @@
 # The root runs in its own mount and PID namespaces with pivot_root, not chroot: under a chroot the
 # container runtime's `exec` (so every healthcheck) enters the host's root instead of the container's,
 # because a joined mount namespace starts at its root mount, which a chroot leaves as the host's.
-# The network stays the host's (the registries must be reachable). Ending the namespace's first
-# process ends every process in it, containers included, and its mounts with it.
+# It has its own network namespace too, reaching the package registries through NAT: the host's
+# ports, bridges and firewall rules stay untouched (so it runs beside a host's own `tier up`).
+# Ending the namespace's first process ends every process in it, containers included, and its
+# mounts with it; deleting the network namespace removes whatever the root's engine set up there.
 #
 # Usage: bash scripts/fresh-machine.sh [--up-only] [--keep] [bookworm|trixie ...]   (default: both)
 #   --up-only  stop after `tier up` and the first request (about 5 min a release instead of about 20)
@@ -15,8 +17,7 @@
 #              says how to enter it)
 #   --clean    end every root left by --keep, then exit
 #
-# Needs root. The local environment's ports (8080, 8081, 9090) must be free: run `npx tier down` on
-# the host first. Timings go to stdout, full logs to /var/tmp/tier-fresh/<release>.log.
+# Needs root. Timings go to stdout, full logs to /var/tmp/tier-fresh/<release>.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -36,7 +37,34 @@ done
 [[ $(id -u) -eq 0 ]] || { echo "fresh-machine: needs root (debootstrap, namespaces, mounts)" >&2; exit 2; }
 say() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 
-# Ends a root's namespace (its first process) and removes the root.
+# One small network per release: the root's side 10.254.N.2/30, the host's 10.254.N.1, NAT out.
+net_index() { [[ $1 == bookworm ]] && echo 12 || echo 13; }
+
+make_network() { # release
+  local ns=fresh-$1 n; n=$(net_index "$1")
+  ip netns add "$ns"
+  ip link add "fresh$n-host" type veth peer name "fresh$n-root"
+  ip link set "fresh$n-root" netns "$ns"
+  ip addr add "10.254.$n.1/30" dev "fresh$n-host" && ip link set "fresh$n-host" up
+  ip -n "$ns" addr add "10.254.$n.2/30" dev "fresh$n-root"
+  ip -n "$ns" link set "fresh$n-root" up && ip -n "$ns" link set lo up
+  ip -n "$ns" route add default via "10.254.$n.1"
+  sysctl -qw net.ipv4.ip_forward=1
+  nft -f - <<NFT
+table ip $ns {
+  chain postrouting { type nat hook postrouting priority srcnat; ip saddr 10.254.$n.0/30 oifname != "fresh$n-host" masquerade; }
+}
+NFT
+}
+
+remove_network() { # release
+  local ns=fresh-$1 n; n=$(net_index "$1")
+  ip netns delete "$ns" 2>/dev/null || true
+  ip link delete "fresh$n-host" 2>/dev/null || true
+  nft delete table ip "$ns" 2>/dev/null || true
+}
+
+# Ends a root's namespaces (its first process, its network) and removes the root.
 end_root() { # release
   local pidfile=$base/$1.pid
   if [[ -f $pidfile ]]; then
@@ -44,6 +72,7 @@ end_root() { # release
     sleep 1
     rm -f "$pidfile"
   fi
+  remove_network "$1"
   rm -rf "${base:?}/$1"
 }
 
@@ -55,13 +84,10 @@ if ((clean)); then
   done
   exit 0
 fi
-for port in 8080 8081 9090; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "fresh-machine: port $port is in use on this host (the new root shares its network): run \`npx tier down\` first" >&2
-    exit 2
-  fi
+for tool in debootstrap:debootstrap nft:nftables; do
+  command -v "${tool%%:*}" >/dev/null ||
+    flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends "${tool#*:}" >/dev/null
 done
-command -v debootstrap >/dev/null || flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 
 # The steps, run inside the new root as its first process. Writes ok/failed to /root/fresh.result.
 steps=$(
@@ -101,11 +127,15 @@ echo "$result" >/root/fresh.result
 STEPS
 )
 
+# An error on the host side (set -e) must not leave a namespace or a network behind.
+current=""
+trap '[[ -n $current ]] && end_root "$current"' EXIT
 failed=()
 for release in "${releases[@]}"; do
   root=$base/$release
   mkdir -p "$base"
   end_root "$release"
+  current=$release
   say "━━ $release: clean root in $root (log: $base/$release.log)"
   start=$SECONDS
   debootstrap --variant=minbase "$release" "$root" >"$base/$release.log" 2>&1
@@ -125,8 +155,9 @@ for release in "${releases[@]}"; do
   printf '%s\n' "$steps" >"$root/root/fresh-steps.sh"
   say "✔ clean $release root with this repository at $(git -C "$repo" rev-parse --short HEAD) ($((SECONDS - start)) s)"
 
-  # New mount + PID namespaces; the root becomes the namespace's own root mount (pivot_root).
-  unshare --mount --pid --fork --propagation private --kill-child -- bash -c '
+  # New network, mount and PID namespaces; the root becomes the mount namespace's own root (pivot_root).
+  make_network "$release"
+  ip netns exec "fresh-$release" unshare --mount --pid --fork --propagation private --kill-child -- bash -c '
     set -e
     cd "$1" && mount --bind . . && cd "$1"
     mount -t proc proc proc
@@ -141,11 +172,12 @@ for release in "${releases[@]}"; do
   cat "$root/root/fresh.log" >>"$base/$release.log" 2>/dev/null || true
   result=$(cat "$root/root/fresh.result" 2>/dev/null || echo failed)
   if [[ $result == failed && $keep == 1 ]]; then
-    ns=$(pgrep -P "$(cat "$base/$release.pid")" | head -n 1)
-    say "   kept it running: nsenter -t $ns -m -p bash; end it with: bash $0 --clean"
+    first=$(pgrep -f 'bash /root/fresh-steps.sh' | head -n 1)
+    say "   kept it running: nsenter -t $first -m -p -n bash; end it with: bash $0 --clean"
   else
     end_root "$release"
   fi
+  current=""
   say "━━ $release: $([[ $result == ok ]] && echo passed || echo FAILED) in $((SECONDS - start)) s"
   [[ $result == ok ]] || failed+=("$release")
 done
