@@ -10,14 +10,17 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../../config/index.js';
 import type { SecurityGroupChain } from '../network/security-groups.js';
+import { imageTagParameterName } from '../registry/registry-stack.js';
 import { acknowledge } from '../shared/acknowledge.js';
 import { createManagedKey } from '../shared/keys.js';
 import { emitOutputs, logBucketName, type Tier } from '../shared/naming.js';
 import type { TelemetryStack } from '../telemetry/telemetry-stack.js';
 import { SERVICE_DEFAULTS } from './defaults.js';
+import { PipelineGrants } from './pipeline-grants.js';
 import { TierService } from './tier-service.js';
 
 /** Repository root: the build context of apps/<tier>/Dockerfile (conventions.md). */
@@ -33,6 +36,8 @@ export interface ServicesStackProps extends StackProps {
   /** Key that encrypts the database secret. */
   readonly databaseKeyArn: string;
   readonly repositories: Readonly<Record<Tier, ecr.IRepository>>;
+  /** Name of the stage's pipeline role, granted exactly the rollout of these services. */
+  readonly pipelineRoleName: string;
 }
 
 export class ServicesStack extends Stack {
@@ -89,15 +94,20 @@ export class ServicesStack extends Stack {
     );
     const originVerifyValue = this.originVerifySecret.secretValue.unsafeUnwrap();
 
+    // The tag each tier runs is read from its SSM parameter at every deployment (a template parameter), so a
+    // `cdk deploy` keeps the release `tier deploy` rolled out and the version the containers report matches it.
+    const runningTag = (tier: Tier): string =>
+      config.services.image.kind === 'ecr'
+        ? ssm.StringParameter.valueForStringParameter(this, imageTagParameterName(config.stage, tier))
+        : 'asset';
     const image = (tier: Tier): ecs.ContainerImage =>
       config.services.image.kind === 'ecr'
-        ? ecs.ContainerImage.fromEcrRepository(props.repositories[tier], config.services.image.tag)
+        ? ecs.ContainerImage.fromEcrRepository(props.repositories[tier], runningTag(tier))
         : ecs.ContainerImage.fromAsset(REPO_ROOT, {
             file: `apps/${tier}/Dockerfile`,
             buildArgs: { NODE_IMAGE: 'node:24-trixie-slim' },
             exclude: ['**/node_modules', '**/cdk.out', '.git', 'bench/results', 'docs/rendered'],
           });
-    const appVersion = config.services.image.kind === 'ecr' ? config.services.image.tag : 'asset';
 
     // Imported by ARN (without its key) so grants land in this stack's IAM policies, not in the data stack's
     // key policy: the stateful stack never depends on the services stack.
@@ -111,7 +121,7 @@ export class ServicesStack extends Stack {
       DBPASS: ecs.Secret.fromSecretsManager(dbSecret, 'password'),
     };
     const dbEnvironment = {
-      APP_VERSION: appVersion,
+      APP_VERSION: runningTag('api'),
       DB: 'tier',
       DBHOST: props.database.dbInstanceEndpointAddress,
       DBPORT: props.database.dbInstanceEndpointPort,
@@ -149,7 +159,10 @@ export class ServicesStack extends Stack {
       albSecurityGroup: sg.webAlb,
       taskSecurityGroup: sg.webTasks,
       // Server-side calls go straight to the api tasks (Cloud Map), not back out through CloudFront.
-      environment: { APP_VERSION: appVersion, API_HOST: `http://api.${namespaceName}:${SERVICE_DEFAULTS.appPort}` },
+      environment: {
+        APP_VERSION: runningTag('web'),
+        API_HOST: `http://api.${namespaceName}:${SERVICE_DEFAULTS.appPort}`,
+      },
       logGroup: telemetry.logGroups.web,
     });
 
@@ -200,6 +213,14 @@ export class ServicesStack extends Stack {
       'CDK-generated least-privilege policy that belongs to this one role (its log group, the database secret); a managed policy could be attached elsewhere.',
       'NIST.800.53.R5-IAMNoInlinePolicy',
     );
+
+    new PipelineGrants(this, 'PipelineGrants', {
+      roleName: props.pipelineRoleName,
+      clusterName: prefix,
+      serviceNames: [`${prefix}-web`, `${prefix}-api`],
+      taskDefinitions: [this.web.taskDefinition, this.api.taskDefinition, this.migrationTask],
+      runnableTask: this.migrationTask,
+    });
 
     emitOutputs(this, config.stage, 'services', {
       ClusterName: this.cluster.clusterName,
