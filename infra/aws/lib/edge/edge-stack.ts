@@ -62,9 +62,11 @@ export class EdgeStack extends Stack {
     });
     const assets = new cloudfront.CachePolicy(this, 'AssetPolicy', {
       cachePolicyName: `${prefix}-assets`,
-      comment: 'Fingerprinted assets: cached for a year, no cookies, headers or query strings in the key',
+      comment: 'Assets: origin Cache-Control decides (a year when fingerprinted); no cookies, headers or query in the key',
       defaultTtl: EDGE_DEFAULTS.longCacheTtl,
-      minTtl: Duration.days(1),
+      // 0, so the origin's max-age=60 on plain asset paths holds: a MinTTL above 0 overrides Cache-Control (even
+      // no-store) per CachePolicyConfig in the CloudFront API reference. Fingerprinted paths say a year themselves.
+      minTtl: Duration.seconds(0),
       maxTtl: EDGE_DEFAULTS.longCacheTtl,
       queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
       cookieBehavior: cloudfront.CacheCookieBehavior.none(),
@@ -98,7 +100,9 @@ export class EdgeStack extends Stack {
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         cachePolicy: pages,
         originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+        // The guestbook form POSTs to / and /messages. CloudFront offers GET+HEAD, +OPTIONS, or all seven methods;
+        // only GET and HEAD are cached, and the web tier answers 404 to the methods it has no route for.
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
         compress: true,
         responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
       },
