@@ -85,7 +85,6 @@ export class PipelineAccessStack extends Stack {
         // These actions have no resource-level permissions; the region condition keeps them to the stage region.
         sid: 'ReadWithoutResourceScope',
         actions: [
-          'cloudformation:ListStacks',
           'ecr:GetAuthorizationToken',
           'ecs:DescribeTaskDefinition',
           'elasticloadbalancing:DescribeTargetHealth',
@@ -136,7 +135,7 @@ export class PipelineAccessStack extends Stack {
 
     acknowledge(
       this.pipelineRole,
-      'ListStacks, GetAuthorizationToken, DescribeTaskDefinition, DescribeTargetHealth and DescribeScalableTargets have no resource-level permissions (read-only, limited to the stage region); DescribeStacks is limited to the tier-<stage>-* stacks whose ids CloudFormation appends.',
+      'GetAuthorizationToken, DescribeTaskDefinition, DescribeTargetHealth and DescribeScalableTargets have no resource-level permissions (read-only, limited to the stage region); DescribeStacks is limited to the tier-<stage>-* stacks whose ids CloudFormation appends.',
       'AwsSolutions-IAM5[Resource::*]',
       `AwsSolutions-IAM5[Resource::arn:${p}:cloudformation:${region}:${account}:stack/tier-${stage}-*/*]`,
     );

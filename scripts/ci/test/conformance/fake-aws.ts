@@ -185,14 +185,6 @@ export class FakeAws {
       CreationTime: new Date(0),
       Outputs: r.outputs(s),
     });
-    h('ListStacksCommand', (_i, region) => ({
-      StackSummaries: stacksIn(region).map((s) => ({
-        StackName: s.stackName,
-        StackId: stackArn(s),
-        StackStatus: 'UPDATE_COMPLETE',
-        CreationTime: new Date(0),
-      })),
-    }));
     h('DescribeStacksCommand', (i, region) => {
       const all = stacksIn(region);
       if (!i.StackName) return { Stacks: all.map(describe) };

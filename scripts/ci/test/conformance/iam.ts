@@ -46,8 +46,6 @@ export function iamRequestsOf(
   };
   const ecrRepo = () => `arn:aws:ecr:${region}:${i.registryId ?? account}:repository/${i.repositoryName}`;
   switch (`${call.service}:${command}`) {
-    case 'CloudFormation:ListStacks':
-      return [req('cloudformation:ListStacks', '*')];
     case 'CloudFormation:DescribeStacks':
       // Without a stack name the call reads every stack of the account and region.
       return [
