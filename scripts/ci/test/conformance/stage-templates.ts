@@ -68,7 +68,7 @@ export function synthesizedStages(): Map<string, SynthesizedStage> {
 /** Replaces CDK's `${AWS::Partition}` / account / region placeholders in an assembly ARN. */
 export function concreteArn(arn: string, stack: SynthesizedStack): string {
   return arn
-    .replaceAll('${AWS::Partition}', 'aws')
-    .replaceAll('${AWS::AccountId}', stack.account)
-    .replaceAll('${AWS::Region}', stack.region);
+    .replace(/\$\{AWS::Partition\}/g, 'aws')
+    .replace(/\$\{AWS::AccountId\}/g, stack.account)
+    .replace(/\$\{AWS::Region\}/g, stack.region);
 }
