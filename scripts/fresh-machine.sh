@@ -157,7 +157,8 @@ for release in "${releases[@]}"; do
 
   # New network, mount and PID namespaces; the root becomes the mount namespace's own root (pivot_root).
   make_network "$release"
-  ip netns exec "fresh-$release" unshare --mount --pid --fork --propagation private --kill-child -- bash -c '
+  # nsenter, not `ip netns exec`: that remounts /sys without the cgroup mounts the runtime needs.
+  nsenter --net="/run/netns/fresh-$release" unshare --mount --pid --fork --propagation private --kill-child -- bash -c '
     set -e
     cd "$1" && mount --bind . . && cd "$1"
     mount -t proc proc proc
