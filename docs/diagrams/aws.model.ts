@@ -171,17 +171,6 @@ export const awsNodes: readonly AwsNode[] = [
     stages: ['prod'],
     shape: 'cylinder',
   },
-  {
-    id: 'rds-replica',
-    title: 'RDS read replica',
-    details: ['asynchronous, another AZ (prod)', 'AWS::RDS::DBInstance'],
-    cfnTypes: ['AWS::RDS::DBInstance'],
-    network: 'isolated',
-    role: 'data',
-    tier: 'db',
-    stages: ['prod'],
-    shape: 'cylinder',
-  },
 
   // Regional services outside the VPC
   {
@@ -292,7 +281,6 @@ export const awsFlows: readonly AwsFlow[] = [
   { from: 'users', to: 'cloudfront', label: 'HTTPS', kind: 'traffic' },
   { from: 'waf', to: 'cloudfront', label: 'filters', kind: 'control' },
   { from: 'rds-primary', to: 'rds-standby', label: 'sync replication', kind: 'backup' },
-  { from: 'rds-primary', to: 'rds-replica', label: 'async replication', kind: 'backup' },
   { from: 'rds-primary', to: 'backup', label: 'daily recovery point', kind: 'backup' },
   { from: 'secret', to: 'ecs-api', label: 'DBUSER / DBPASS (ECS secrets)', kind: 'control' },
   { from: 'kms', to: 'secret', label: 'encrypts', kind: 'control' },

@@ -14,7 +14,6 @@ export const dev: StageConfig = {
     allocatedStorageGiB: 20,
     maxAllocatedStorageGiB: 50,
     backupRetentionDays: 7,
-    readReplica: false,
     iamAuthentication: true,
   },
   backup: {

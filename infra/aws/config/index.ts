@@ -42,11 +42,6 @@ export function validateStageConfig(c: StageConfig): void {
   if (d.maxAllocatedStorageGiB < d.allocatedStorageGiB) {
     throw new Error(`${where}: database.maxAllocatedStorageGiB must be >= allocatedStorageGiB.`);
   }
-  if (d.readReplica && !d.multiAz && c.stage === 'prod') {
-    throw new Error(
-      `${where}: a read replica without multiAz in prod leaves the primary single-AZ; set multiAz: true.`,
-    );
-  }
   for (const tier of ['web', 'api'] as const) {
     const s = c.services[tier];
     if (s.minTasks < 2) throw new Error(`${where}: services.${tier}.minTasks must be >= 2 (one per AZ at least).`);

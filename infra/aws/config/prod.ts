@@ -1,4 +1,4 @@
-// The prod stage: 3 AZs, NAT per AZ, Multi-AZ database with a read replica, longer retention, cross-region backup copy.
+// The prod stage: 3 AZs, NAT per AZ, Multi-AZ database (no read replica: see infra/aws/README.md), longer retention, cross-region backup copy.
 import type { StageConfig } from './stage-config.js';
 
 export const prod: StageConfig = {
@@ -14,7 +14,6 @@ export const prod: StageConfig = {
     allocatedStorageGiB: 100,
     maxAllocatedStorageGiB: 500,
     backupRetentionDays: 35,
-    readReplica: true,
     iamAuthentication: true,
   },
   backup: {

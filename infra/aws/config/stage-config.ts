@@ -39,8 +39,6 @@ export interface StageConfig {
     readonly maxAllocatedStorageGiB: number;
     /** Automated backup (point-in-time recovery) retention in days, 1-35. */
     readonly backupRetentionDays: number;
-    /** Create one read replica in another AZ. */
-    readonly readReplica: boolean;
     /** Allow IAM database authentication in addition to the password. */
     readonly iamAuthentication: boolean;
   };

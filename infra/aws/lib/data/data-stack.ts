@@ -42,7 +42,6 @@ export class DataStack extends Stack {
       allocatedStorageGiB: config.database.allocatedStorageGiB,
       maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
       backupRetentionDays: config.database.backupRetentionDays,
-      readReplica: config.database.readReplica,
       iamAuthentication: config.database.iamAuthentication,
       logRetentionDays: config.observability.logRetentionDays,
     });

@@ -1,4 +1,6 @@
-// The PostgreSQL 17 database: encrypted, TLS-only, rotated credentials, isolated subnets, optional read replica.
+// The PostgreSQL 17 database: encrypted, TLS-only, RDS-rotated credentials, isolated subnets.
+// No read replica: RDS cannot create one from an instance whose master password it manages in Secrets Manager
+// ("Limitations for Secrets Manager integration with Amazon RDS", RDS User Guide); see infra/aws/README.md.
 import { Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -28,8 +30,6 @@ export interface DatabaseProps {
   readonly maxAllocatedStorageGiB?: number;
   /** Automated backups (point-in-time recovery) retention, 1-35 days. @default 7 */
   readonly backupRetentionDays?: number;
-  /** Create a read replica. @default false */
-  readonly readReplica?: boolean;
   /** Allow IAM database authentication. @default false */
   readonly iamAuthentication?: boolean;
   /** Retention of the exported PostgreSQL logs. @default 365 */
@@ -38,7 +38,6 @@ export interface DatabaseProps {
 
 export class Database extends Construct {
   readonly instance: rds.DatabaseInstance;
-  readonly replica?: rds.DatabaseInstanceReadReplica;
   /** The RDS-managed master secret (JSON: username, password), rotated by RDS. */
   readonly secret: secretsmanager.ISecret;
 
@@ -165,50 +164,5 @@ export class Database extends Construct {
     if (!this.instance.secret)
       throw new Error('RDS did not expose the managed master secret; check manageMasterUserPassword.');
     this.secret = this.instance.secret;
-
-    if (props.readReplica) {
-      this.replica = new rds.DatabaseInstanceReadReplica(this, 'ReadReplica', {
-        instanceIdentifier: `${props.instanceIdentifier}-replica`,
-        sourceDatabaseInstance: this.instance,
-        instanceType: new ec2.InstanceType(props.instanceType ?? 't4g.micro'),
-        vpc: props.vpc,
-        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-        securityGroups: [props.securityGroup],
-        publiclyAccessible: false,
-        // Encryption (and its key) is inherited from the source instance.
-        parameterGroup,
-        deletionProtection: true,
-        removalPolicy: RemovalPolicy.DESTROY,
-        autoMinorVersionUpgrade: true,
-        enablePerformanceInsights: true,
-        performanceInsightEncryptionKey: props.key,
-        performanceInsightRetention: DATA_DEFAULTS.performanceInsightRetentionDays,
-        monitoringInterval: Duration.seconds(DATA_DEFAULTS.monitoringIntervalSeconds),
-        monitoringRole,
-        iamAuthentication: props.iamAuthentication ?? false,
-      });
-      acknowledge(
-        this.replica,
-        'Read-scaling copy of the Multi-AZ primary: if its AZ fails, reads fall back to the primary, so a standby for the replica would double its cost for no durability.',
-        'AwsSolutions-RDS3',
-        'NIST.800.53.R5-RDSMultiAZSupport',
-      );
-      acknowledge(
-        this.replica,
-        'A read replica cannot be backed up (RDS rejects backups of replicas); the primary is in the backup plan and its automated backups.',
-        'NIST.800.53.R5-RDSInBackupPlan',
-      );
-      acknowledge(
-        this.replica,
-        'A replica of an encrypted instance is always encrypted with the same key; CloudFormation rejects StorageEncrypted next to SourceDBInstanceIdentifier (F3020), so the rule cannot see it.',
-        'AwsSolutions-RDS2',
-        'NIST.800.53.R5-RDSStorageEncrypted',
-      );
-      acknowledge(
-        this.replica,
-        'Same port as the primary (conventions.md DBPORT); only the api tasks security group can reach it.',
-        'AwsSolutions-RDS11',
-      );
-    }
   }
 }
