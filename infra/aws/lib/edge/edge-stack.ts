@@ -62,7 +62,8 @@ export class EdgeStack extends Stack {
     });
     const assets = new cloudfront.CachePolicy(this, 'AssetPolicy', {
       cachePolicyName: `${prefix}-assets`,
-      comment: 'Assets: origin Cache-Control decides (a year when fingerprinted); no cookies, headers or query in the key',
+      comment:
+        'Assets: origin Cache-Control decides (a year when fingerprinted); no cookies, headers or query in the key',
       defaultTtl: EDGE_DEFAULTS.longCacheTtl,
       // 0, so the origin's max-age=60 on plain asset paths holds: a MinTTL above 0 overrides Cache-Control (even
       // no-store) per CachePolicyConfig in the CloudFront API reference. Fingerprinted paths say a year themselves.
