@@ -62,32 +62,43 @@ describe('failure handling, scaling and reloads (local environment)', { timeout:
     assert.equal(load.failed, 0, describeLoad(load));
   });
 
-  it('a hung replica (SIGSTOP) leaves rotation within 5 s and is replaced', async () => {
+  it('a hung replica of each tier (SIGSTOP): out of rotation within 5 s, replaced, 0 failed requests', async () => {
     const { load } = await underLoad({ baseUrl: edge, tag: `hang-${stamp}` }, async () => {
-      const [victim] = await containers('api');
-      assert.ok(victim);
-      const ip = await ipOf(victim);
-      const pid = await nodePid(victim);
-      await sh('kill', ['-STOP', String(pid)]);
+      const victims = await Promise.all(
+        (['web', 'api'] as const).map(async (t) => {
+          const [name] = await containers(t);
+          assert.ok(name);
+          return { t, name, ip: await ipOf(name), pid: await nodePid(name) };
+        }),
+      );
+      for (const v of victims) await sh('kill', ['-STOP', String(v.pid)]);
       try {
-        await waitFor(
-          'the hung replica out of rotation',
-          async () => (await balancerView('api')).get(ip) !== 'UP',
-          5_000,
-        );
+        for (const v of victims) {
+          await waitFor(
+            `the hung ${v.t} replica out of rotation`,
+            async () => (await balancerView(v.t)).get(v.ip) !== 'UP',
+            5_000,
+          );
+        }
         // The supervisor runs the healthcheck, finds it unhealthy and restarts the container.
-        await waitFor(
-          'the hung replica replaced',
-          async () => (await nodePid(victim).catch(() => pid)) !== pid,
-          60_000,
-        );
-        await waitFor('api back to 2 replicas in rotation', () => allInRotation('api', 2), 30_000);
+        for (const v of victims) {
+          await waitFor(
+            `the hung ${v.t} replica replaced`,
+            async () => (await nodePid(v.name).catch(() => v.pid)) !== v.pid,
+            60_000,
+          );
+          await waitFor(`${v.t} back to 2 replicas in rotation`, () => allInRotation(v.t, 2), 30_000);
+        }
       } finally {
-        await sh('kill', ['-CONT', String(pid)]).catch(() => undefined);
+        for (const v of victims) await sh('kill', ['-CONT', String(v.pid)]).catch(() => undefined);
       }
     });
-    // Requests already inside the hung process time out; the number is recorded, not asserted (see bench).
-    process.stdout.write(`# SIGSTOP: ${describeLoad(load)}\n`);
+    process.stdout.write(`# SIGSTOP web+api: ${describeLoad(load)}\n`);
+    // Requests inside the hung process wait one server timeout, then the balancer retries them on
+    // another replica (writes carry an Idempotency-Key): none fails.
+    assert.equal(load.failed, 0, describeLoad(load));
+    const keys = load.acked.map((a) => a.key);
+    assert.equal((await storedKeys(keys)).size, keys.length, 'every acknowledged write is stored');
   });
 
   it('scales 2 -> 4 -> 2 under load with 0 failed requests', async () => {
@@ -128,28 +139,34 @@ describe('failure handling, scaling and reloads (local environment)', { timeout:
     }
   });
 
-  it('db restart: only 503 while it is down, none after, no acknowledged write lost', async () => {
-    const { load } = await underLoad({ baseUrl: edge, tag: `dbrestart-${stamp}`, allowed: [503] }, async () => {
-      await tierOk(['stop', 'db']);
-      await new Promise((r) => setTimeout(r, 3000));
-      await tierOk(['start', 'db']);
-      // The API reconnects by itself: wait until a status read succeeds again.
-      await waitFor(
-        'the API answering 200 again',
-        async () => (await fetch(`${edge}/api/status`)).status === 200,
-        60_000,
+  // Repeated: the slow answer was intermittent (retried 503s multiplied into client timeouts).
+  for (const run of [1, 2, 3]) {
+    it(`db restart (run ${run}): only 200 or 503, each within 3 s; none after; no acknowledged write lost`, async () => {
+      const { load } = await underLoad({ baseUrl: edge, tag: `dbrestart${run}-${stamp}`, allowed: [503] }, async () => {
+        await tierOk(['stop', 'db']);
+        await new Promise((r) => setTimeout(r, 3000));
+        await tierOk(['start', 'db']);
+        // The API reconnects by itself: wait until a status read succeeds again.
+        await waitFor(
+          'the API answering 200 again',
+          async () => (await fetch(`${edge}/api/status`)).status === 200,
+          60_000,
+        );
+      });
+      process.stdout.write(`# db restart ${run}: ${describeLoad(load)}\n`);
+      const unexpected = Object.keys(load.byStatus).filter((s) => !/^(2\d\d|3\d\d|503)$/.test(s));
+      assert.deepEqual(unexpected, [], describeLoad(load));
+      const slow = Object.entries(load.slowestMs).filter(([, ms]) => ms > 3000);
+      assert.deepEqual(slow, [], `answers slower than 3 s: ${describeLoad(load)}`);
+      // After recovery: a clean run.
+      const { load: after } = await underLoad(
+        { baseUrl: edge, tag: `dbafter${run}-${stamp}` },
+        () => new Promise((r) => setTimeout(r, 5000)),
       );
+      assert.equal(after.failed, 0, describeLoad(after));
+      const keys = load.acked.map((a) => a.key);
+      const stored = await storedKeys(keys);
+      assert.equal(stored.size, keys.length, `${keys.length - stored.size} acknowledged writes lost`);
     });
-    const unexpected = Object.keys(load.byStatus).filter((s) => !/^(2\d\d|3\d\d|503)$/.test(s));
-    assert.deepEqual(unexpected, [], describeLoad(load));
-    // After recovery: a clean run.
-    const { load: after } = await underLoad(
-      { baseUrl: edge, tag: `dbafter-${stamp}` },
-      () => new Promise((r) => setTimeout(r, 5000)),
-    );
-    assert.equal(after.failed, 0, describeLoad(after));
-    const keys = load.acked.map((a) => a.key);
-    const stored = await storedKeys(keys);
-    assert.equal(stored.size, keys.length, `${keys.length - stored.size} acknowledged writes lost`);
-  });
+  }
 });

@@ -35,8 +35,62 @@ export function poolConfig(db: DbSettings, applicationName: string): pg.PoolConf
   };
 }
 
+type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, release: () => void) => void;
+
+/**
+ * A pool that fails fast while the database is unreachable. After a checkout fails for that
+ * reason, checkouts fail at once for `coolOffMs`, with one probe at a time let through to notice
+ * recovery. Without it every request waits a whole connect timeout while the database is gone (its
+ * address answers nothing during a restart), and under load those waits queue up behind each other
+ * in every tier above: 503s in milliseconds instead of seconds.
+ */
+export class FailFastPool extends pg.Pool {
+  #downUntil = 0;
+  #probing = false;
+
+  constructor(
+    config: pg.PoolConfig,
+    private readonly coolOffMs = 1000,
+  ) {
+    super(config);
+  }
+
+  // Overrides both forms: pool.query() checks out through the callback form.
+  // biome-ignore lint/suspicious/noExplicitAny: pg's overloads (promise and callback) in one signature
+  override connect(callback?: ConnectCallback): any {
+    const checkout = this.#checkout();
+    if (!callback) return checkout;
+    checkout.then(
+      (client) => callback(undefined, client, () => client.release()),
+      (err: Error) => callback(err, undefined, () => undefined),
+    );
+  }
+
+  async #checkout(): Promise<pg.PoolClient> {
+    let probe = false;
+    if (Date.now() < this.#downUntil) {
+      if (this.#probing) {
+        throw Object.assign(new Error('database unavailable: failing fast after a failed connection'), {
+          code: '08006', // connection_failure
+        });
+      }
+      this.#probing = probe = true;
+    }
+    try {
+      const client = await super.connect();
+      this.#downUntil = 0;
+      return client;
+    } catch (err) {
+      if (isDbUnavailable(err)) this.#downUntil = Date.now() + this.coolOffMs;
+      throw err;
+    } finally {
+      if (probe) this.#probing = false;
+    }
+  }
+}
+
 export function createPool(db: DbSettings, log: Logger, registry: Registry): pg.Pool {
-  const pool = new pg.Pool(poolConfig(db, 'tier-api'));
+  const pool = new FailFastPool(poolConfig(db, 'tier-api'));
   // An idle connection dropped by the server (restart, failover) must not crash the process.
   pool.on('error', (err) =>
     log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'db: idle connection lost'),

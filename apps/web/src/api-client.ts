@@ -54,6 +54,7 @@ export interface ApiClientOptions {
 }
 
 const DEFAULT_RETRY_AFTER_SECONDS = 5;
+const CONNECT_TIMEOUT_MS = 1000;
 
 function retryAfterFrom(headers: Dispatcher.ResponseData['headers']): number {
   const raw = headers['retry-after'];
@@ -90,16 +91,20 @@ export class ApiClient {
       // Shorter than the API's (and any balancer's) idle timeout, so we close idle sockets first.
       keepAliveTimeout: 10_000,
       keepAliveMaxTimeout: 30_000,
-      connect: { timeout: opts.timeoutMs },
+      // A connection to a balancer next door takes well under a millisecond: waiting the whole
+      // budget for one would leave no time to try again.
+      connect: { timeout: Math.min(CONNECT_TIMEOUT_MS, opts.timeoutMs) },
     });
-    // A keep-alive socket closed by the other side just as we reuse it is retried once, on a fresh
-    // socket. Safe for GET, and for POST because every POST carries an Idempotency-Key.
+    // Retried once, on a fresh socket: a keep-alive socket closed by the other side just as we reuse
+    // it, and a connection that was never made (refused, or no handshake while a balancer reloads).
+    // Nothing reached the API in either case; safe for GET, and for POST because every POST
+    // carries an Idempotency-Key.
     this.dispatcher = this.pool.compose(
       interceptors.retry({
         maxRetries: 1,
         minTimeout: 20,
         methods: ['GET', 'POST'],
-        errorCodes: ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'],
+        errorCodes: ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT'],
         statusCodes: [],
         throwOnError: false,
       }),

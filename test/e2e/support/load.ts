@@ -32,6 +32,8 @@ export interface LoadResult {
   readonly samples: string[];
   /** First and last time (ms since epoch) each non-2xx status (or 'error') was seen: outage windows. */
   readonly windows: Record<string, { first: number; last: number }>;
+  /** The slowest answer (ms from send to the end of the response, or to the error) per status. */
+  readonly slowestMs: Record<string, number>;
 }
 
 export interface LoadOptions {
@@ -62,12 +64,14 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const allowed = new Set(opts.allowed ?? []);
   const tag = opts.tag ?? `load-${Date.now()}`;
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  // One socket per request in flight: a client-side queue would count as server latency.
+  const agent = new Agent({ keepAlive: true, maxSockets: maxInFlight });
   const started = Date.now();
   const byStatus: Record<string, number> = {};
   const acked: AckedWrite[] = [];
   const samples: string[] = [];
   const windows: Record<string, { first: number; last: number }> = {};
+  const slowestMs: Record<string, number> = {};
   let total = 0;
   let failed = 0;
   let skipped = 0;
@@ -78,9 +82,10 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
   let stopped = false;
   let drained: (() => void) | undefined;
 
-  const count = (key: string, bad: boolean, detail: string) => {
+  const count = (key: string, bad: boolean, detail: string, sentAt: number) => {
     total++;
     byStatus[key] = (byStatus[key] ?? 0) + 1;
+    slowestMs[key] = Math.max(slowestMs[key] ?? 0, Date.now() - sentAt);
     if (!/^2/.test(key)) {
       const now = Date.now();
       windows[key] ??= { first: now, last: now };
@@ -127,6 +132,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
             String(status),
             !ok,
             `${write ? 'POST' : 'GET'} ${path} -> ${status} ${Buffer.concat(chunks).toString().slice(0, 120)}`,
+            sentAt,
           );
           if (write && status === 201) {
             const row = JSON.parse(Buffer.concat(chunks).toString()) as { id: number; author: string; text: string };
@@ -136,7 +142,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
           done();
         });
         res.on('error', (err) => {
-          count('error', true, `${path} response error ${err.message}`);
+          count('error', true, `${path} response error ${err.message}`, sentAt);
           done();
         });
       },
@@ -152,7 +158,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
         send(n, 1);
         return;
       }
-      count('error', true, `${write ? 'POST' : 'GET'} ${path} ${err.message}`);
+      count('error', true, `${write ? 'POST' : 'GET'} ${path} ${err.message}`, sentAt);
       done();
     });
     req.end(body);
@@ -183,6 +189,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
     staleRetries,
     samples: [...samples],
     windows: structuredClone(windows),
+    slowestMs: { ...slowestMs },
   });
 
   return {
@@ -217,5 +224,5 @@ export async function underLoad<T>(
 
 export const describeLoad = (r: LoadResult) =>
   `${r.total} requests in ${(r.durationMs / 1000).toFixed(1)}s (${Math.round((r.total * 1000) / r.durationMs)}/s), ` +
-  `${r.failed} failed, statuses ${JSON.stringify(r.byStatus)}, ${r.acked.length} writes acknowledged, ${r.skipped} skipped, ${r.staleRetries} resent after a stale keep-alive` +
+  `${r.failed} failed, statuses ${JSON.stringify(r.byStatus)}, slowest ms ${JSON.stringify(r.slowestMs)}, ${r.acked.length} writes acknowledged, ${r.skipped} skipped, ${r.staleRetries} resent after a stale keep-alive` +
   (r.samples.length ? `\n  first failures:\n  ${r.samples.join('\n  ')}` : '');
