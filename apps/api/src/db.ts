@@ -35,6 +35,15 @@ export function poolConfig(db: DbSettings, applicationName: string): pg.PoolConf
   };
 }
 
+/**
+ * A failed attempt to reach the database, as opposed to waiting too long for a free connection of
+ * a busy pool (pg-pool's "timeout exceeded when trying to connect"): a burst must not look like an
+ * outage, or the breaker would turn a moment of saturation into a second of 503s for everyone.
+ */
+function isUnreachable(err: unknown): boolean {
+  return isDbUnavailable(err) && !/timeout exceeded when trying to connect/i.test((err as Error).message);
+}
+
 type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, release: () => void) => void;
 
 /**
@@ -81,7 +90,7 @@ export class FailFastPool extends pg.Pool {
       this.#downUntil = 0;
       return client;
     } catch (err) {
-      if (isDbUnavailable(err)) this.#downUntil = Date.now() + this.coolOffMs;
+      if (isUnreachable(err)) this.#downUntil = Date.now() + this.coolOffMs;
       throw err;
     } finally {
       if (probe) this.#probing = false;

@@ -81,3 +81,22 @@ test('recovers as soon as a probe connects', async () => {
     await pool.end();
   }
 });
+
+test('a busy pool (waiting past the timeout for a free connection) is not an outage', async () => {
+  const { host, port, user, password, database } = db;
+  const pool = new FailFastPool({ host, port, user, password, database, max: 1, connectionTimeoutMillis: 200 }, 5000);
+  try {
+    const held = await pool.connect();
+    await assert.rejects(pool.query('SELECT 1'), /timeout exceeded when trying to connect/);
+    held.release();
+    // Several at once: in a cool-off only one of them (the probe) would run.
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => pool.query('SELECT 1 AS one')));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      Array(5).fill('fulfilled'),
+      'the next queries all run: no cool-off after a busy moment',
+    );
+  } finally {
+    await pool.end();
+  }
+});
