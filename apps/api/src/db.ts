@@ -54,7 +54,8 @@ type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefine
  * in every tier above: 503s in milliseconds instead of seconds.
  */
 export class FailFastPool extends pg.Pool {
-  #downUntil = 0;
+  /** When the last attempt to reach the database failed; undefined while it is reachable. */
+  #downSince: number | undefined;
   #probing = false;
 
   constructor(
@@ -70,15 +71,17 @@ export class FailFastPool extends pg.Pool {
     const checkout = this.#checkout();
     if (!callback) return checkout;
     checkout.then(
-      (client) => callback(undefined, client, () => client.release()),
+      (client) => callback(undefined, client, (err?: Error | boolean) => client.release(err)),
       (err: Error) => callback(err, undefined, () => undefined),
     );
   }
 
   async #checkout(): Promise<pg.PoolClient> {
     let probe = false;
-    if (Date.now() < this.#downUntil) {
-      if (this.#probing) {
+    if (this.#downSince !== undefined) {
+      // Down until a probe connects: one probe at a time, once per cool-off (a probe may take a
+      // whole connect timeout, longer than the cool-off).
+      if (this.#probing || Date.now() - this.#downSince < this.coolOffMs) {
         throw Object.assign(new Error('database unavailable: failing fast after a failed connection'), {
           code: '08006', // connection_failure
         });
@@ -87,10 +90,10 @@ export class FailFastPool extends pg.Pool {
     }
     try {
       const client = await super.connect();
-      this.#downUntil = 0;
+      this.#downSince = undefined;
       return client;
     } catch (err) {
-      if (isUnreachable(err)) this.#downUntil = Date.now() + this.coolOffMs;
+      if (isUnreachable(err)) this.#downSince = Date.now();
       throw err;
     } finally {
       if (probe) this.#probing = false;

@@ -100,3 +100,27 @@ test('a busy pool (waiting past the timeout for a free connection) is not an out
     await pool.end();
   }
 });
+
+test('a probe slower than the cool-off still keeps the others failing fast', async () => {
+  const hole = await blackHole();
+  // Production's shape: the cool-off (here 100 ms) is shorter than a connect timeout (500 ms).
+  const pool = new FailFastPool(
+    { host: '127.0.0.1', port: hole.port, user: 'x', database: 'x', connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
+    100,
+  );
+  try {
+    await timed(pool); // trips
+    await new Promise((r) => setTimeout(r, 150)); // cool-off over: the next checkout is the probe
+    const probe = timed(pool);
+    await new Promise((r) => setTimeout(r, 150)); // past the cool-off again, probe still connecting
+    const during = await Promise.all(Array.from({ length: 10 }, () => timed(pool)));
+    assert.ok(
+      during.every((r) => r.unavailable && r.ms < 100),
+      `while the probe connects, the others fail at once: ${during.map((r) => Math.round(r.ms))}`,
+    );
+    assert.equal((await probe).unavailable, true);
+  } finally {
+    await pool.end().catch(() => undefined);
+    await hole.close();
+  }
+});
