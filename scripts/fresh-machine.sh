@@ -50,6 +50,11 @@ make_network() { # release
   ip -n "$ns" link set "fresh$n-root" up && ip -n "$ns" link set lo up
   ip -n "$ns" route add default via "10.254.$n.1"
   sysctl -qw net.ipv4.ip_forward=1
+  # Docker (and ufw, firewalld) drop forwarded traffic by default: let this network's through.
+  if command -v iptables >/dev/null; then
+    iptables -I FORWARD -i "fresh$n-host" -j ACCEPT
+    iptables -I FORWARD -o "fresh$n-host" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+  fi
   nft -f - <<NFT
 table ip $ns {
   chain postrouting { type nat hook postrouting priority srcnat; ip saddr 10.254.$n.0/30 oifname != "fresh$n-host" masquerade; }
@@ -62,18 +67,24 @@ remove_network() { # release
   ip netns delete "$ns" 2>/dev/null || true
   ip link delete "fresh$n-host" 2>/dev/null || true
   nft delete table ip "$ns" 2>/dev/null || true
+  if command -v iptables >/dev/null; then
+    iptables -D FORWARD -i "fresh$n-host" -j ACCEPT 2>/dev/null || true
+    iptables -D FORWARD -o "fresh$n-host" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null || true
+  fi
 }
 
 # Ends a root's namespaces (its first process, its network) and removes the root.
 end_root() { # release
   local pidfile=$base/$1.pid
   if [[ -f $pidfile ]]; then
-    kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+    # Only our own namespace's first process: the file outlives reboots, the number may not be ours.
+    pid=$(cat "$pidfile")
+    [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == unshare*fresh-steps* ]] && kill -9 "$pid"
     sleep 1
     rm -f "$pidfile"
   fi
   remove_network "$1"
-  rm -rf "${base:?}/$1"
+  rm -rf --one-file-system "${base:?}/$1"
 }
 
 if ((clean)); then
@@ -83,6 +94,18 @@ if ((clean)); then
     end_root "$release" && say "removed $base/$release"
   done
   exit 0
+fi
+# The root gets its own network: a loopback resolver of the host's would be the root's own loopback.
+resolv=/etc/resolv.conf
+[[ -f /run/systemd/resolve/resolv.conf ]] && resolv=/run/systemd/resolve/resolv.conf
+if grep -qE '^nameserver 127\.' "$resolv"; then
+  echo "fresh-machine: $resolv names a loopback resolver, which the root's own network cannot reach" >&2
+  exit 2
+fi
+# Node as a new machine of this kind has it: one binary and npm's own folder (not Debian's nodejs).
+if [[ ! -x /usr/bin/node || ! -d /usr/lib/node_modules/npm ]]; then
+  echo "fresh-machine: needs Node at /usr/bin/node with npm in /usr/lib/node_modules/npm (an official or NodeSource build)" >&2
+  exit 2
 fi
 for tool in debootstrap:debootstrap nft:nftables; do
   command -v "${tool%%:*}" >/dev/null ||
@@ -138,10 +161,11 @@ for release in "${releases[@]}"; do
   current=$release
   say "━━ $release: clean root in $root (log: $base/$release.log)"
   start=$SECONDS
-  debootstrap --variant=minbase "$release" "$root" >"$base/$release.log" 2>&1
+  debootstrap --variant=minbase "$release" "$root" >"$base/$release.log" 2>&1 ||
+    { tail -5 "$base/$release.log" >&2; echo "fresh-machine: debootstrap failed (log: $base/$release.log)" >&2; exit 1; }
   # What a new machine of this kind has: Node and npm, the sandbox's CA (the registries are reached
   # through a TLS-inspecting proxy), and apt that does not start services.
-  cp /etc/resolv.conf "$root/etc/"
+  cp "$resolv" "$root/etc/resolv.conf"
   cp /usr/bin/node "$root/usr/bin/"
   mkdir -p "$root/usr/lib/node_modules" && cp -a /usr/lib/node_modules/npm "$root/usr/lib/node_modules/"
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/bin/npm"
@@ -173,8 +197,8 @@ for release in "${releases[@]}"; do
   cat "$root/root/fresh.log" >>"$base/$release.log" 2>/dev/null || true
   result=$(cat "$root/root/fresh.result" 2>/dev/null || echo failed)
   if [[ $result == failed && $keep == 1 ]]; then
-    first=$(pgrep -f 'bash /root/fresh-steps.sh' | head -n 1)
-    say "   kept it running: nsenter -t $first -m -p -n bash; end it with: bash $0 --clean"
+    first=$(pgrep -P "$(cat "$base/$release.pid")" || true)
+    say "   kept it running: nsenter -t ${first:-?} -a bash; end it with: bash $0 --clean"
   else
     end_root "$release"
   fi

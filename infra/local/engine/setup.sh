@@ -111,6 +111,12 @@ if [[ ${conf_changed:-0} == 1 && -f $STATE_DIR/podman-service.pid ]]; then
   fi
 fi
 
+if ! ping_socket && [[ $(id -u) -ne 0 ]]; then
+  log "podman's API socket $PODMAN_SOCK is not running, and only root can start it"
+  log "run \`sudo npx tier up\` once (it starts the socket), or use Docker Engine with 'docker compose' v2"
+  log "(with Docker installed but not usable: add yourself to the docker group, then log in again)"
+  exit 2
+fi
 if ! ping_socket; then
   mkdir -p "$(dirname "$PODMAN_SOCK")" "$STATE_DIR"
   log "starting podman system service on $PODMAN_SOCK"
