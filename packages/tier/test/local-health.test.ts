@@ -29,7 +29,14 @@ describe('pendingServices', () => {
       container('tier-edge-1', 'edge', 'running', 'unhealthy'),
       container('tier-logs-1', 'logs', 'exited'),
     ]);
-    assert.deepEqual(pending.sort(), ['api (2 starting)', 'edge (unhealthy)', 'logs (not running)']);
+    assert.deepEqual(pending.sort(), ['api (2 starting)', 'edge (unhealthy)', 'logs (exited)']);
+  });
+
+  it('says "not running" for a required service that has no container at all', () => {
+    const all = REQUIRED_SERVICES.filter((s) => s !== 'db').map((s) =>
+      container(`tier-${s}-1`, s, 'running', 'healthy'),
+    );
+    assert.deepEqual(pendingServices(all), ['db (not running)']);
   });
 
   it('is empty when every required service runs healthy', () => {

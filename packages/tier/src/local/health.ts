@@ -86,8 +86,11 @@ export const REQUIRED_SERVICES = [
 /** What each service still lacks, by service name: "api (2 starting)", "logs (not running)". */
 export function pendingServices(all: readonly ContainerInfo[]): string[] {
   const pending = new Map<string, string[]>();
-  for (const s of REQUIRED_SERVICES)
-    if (!all.some((c) => c.service === s && c.running)) pending.set(s, ['not running']);
+  for (const s of REQUIRED_SERVICES) {
+    if (all.some((c) => c.service === s && c.running)) continue;
+    const states = all.filter((c) => c.service === s).map((c) => c.state);
+    pending.set(s, states.length ? states : ['not running']);
+  }
   for (const c of all) {
     if (!c.running || c.health === 'healthy' || c.health === 'none') continue;
     pending.set(c.service, [...(pending.get(c.service) ?? []), c.health]);
