@@ -47,20 +47,22 @@ function isUnreachable(err: unknown): boolean {
 type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, release: () => void) => void;
 
 /**
- * A pool that fails fast while the database is unreachable. After a checkout fails for that
- * reason, checkouts fail at once for `coolOffMs`, with one probe at a time let through to notice
- * recovery. Without it every request waits a whole connect timeout while the database is gone (its
- * address answers nothing during a restart), and under load those waits queue up behind each other
- * in every tier above: 503s in milliseconds instead of seconds.
+ * A pool that fails fast while the database is unreachable. After `tripAfter` attempts in a row
+ * failed to reach it, checkouts fail at once for `coolOffMs`; then connections are tried again.
+ * Without it every request waits a whole connect timeout while the database is gone (its address
+ * answers nothing during a restart), and under load those waits queue up behind each other in
+ * every tier above: 503s in milliseconds instead of seconds. Several failures, not one: a single
+ * slow connect (a new replica on a busy host) must not turn a healthy database into a second of
+ * 503s for a whole replica.
  */
 export class FailFastPool extends pg.Pool {
-  /** When the last attempt to reach the database failed; undefined while it is reachable. */
-  #downSince: number | undefined;
-  #probing = false;
+  #failures = 0;
+  #downUntil = 0;
 
   constructor(
     config: pg.PoolConfig,
     private readonly coolOffMs = 1000,
+    private readonly tripAfter = 3,
   ) {
     super(config);
   }
@@ -77,26 +79,21 @@ export class FailFastPool extends pg.Pool {
   }
 
   async #checkout(): Promise<pg.PoolClient> {
-    let probe = false;
-    if (this.#downSince !== undefined) {
-      // Down until a probe connects: one probe at a time, once per cool-off (a probe may take a
-      // whole connect timeout, longer than the cool-off).
-      if (this.#probing || Date.now() - this.#downSince < this.coolOffMs) {
-        throw Object.assign(new Error('database unavailable: failing fast after a failed connection'), {
-          code: '08006', // connection_failure
-        });
-      }
-      this.#probing = probe = true;
+    if (Date.now() < this.#downUntil) {
+      throw Object.assign(new Error('database unavailable: failing fast after failed connections'), {
+        code: '08006', // connection_failure
+      });
     }
     try {
       const client = await super.connect();
-      this.#downSince = undefined;
+      this.#failures = 0;
       return client;
     } catch (err) {
-      if (isUnreachable(err)) this.#downSince = Date.now();
+      if (isUnreachable(err) && ++this.#failures >= this.tripAfter) {
+        this.#downUntil = Date.now() + this.coolOffMs;
+        this.#failures = 0;
+      }
       throw err;
-    } finally {
-      if (probe) this.#probing = false;
     }
   }
 }

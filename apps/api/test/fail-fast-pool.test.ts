@@ -39,24 +39,22 @@ async function timed(pool: FailFastPool): Promise<{ ms: number; unavailable: boo
   }
 }
 
-test('after one connect timeout, queries fail at once as unavailable (one probe at a time)', async () => {
+test('after a few connect timeouts, queries fail at once as unavailable', async () => {
   const hole = await blackHole();
   const pool = new FailFastPool(
     { host: '127.0.0.1', port: hole.port, user: 'x', database: 'x', connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
     2000,
   );
   try {
-    const first = await timed(pool);
-    assert.ok(first.unavailable && first.ms >= CONNECT_TIMEOUT_MS * 0.9, `first waits the timeout (${first.ms} ms)`);
-    const next = await Promise.all(Array.from({ length: 20 }, () => timed(pool)));
-    const waited = next.filter((r) => r.ms > 100);
+    const first = await Promise.all(Array.from({ length: 3 }, () => timed(pool)));
     assert.ok(
-      next.every((r) => r.unavailable),
-      'every query is reported as database unavailable',
+      first.every((r) => r.unavailable && r.ms >= CONNECT_TIMEOUT_MS * 0.9),
+      `the first ones wait the timeout (${first.map((r) => Math.round(r.ms))} ms)`,
     );
+    const next = await Promise.all(Array.from({ length: 20 }, () => timed(pool)));
     assert.ok(
-      waited.length <= 1,
-      `only the probe waits; ${waited.length} of 20 waited: ${waited.map((r) => Math.round(r.ms))}`,
+      next.every((r) => r.unavailable && r.ms < 100),
+      `then every query fails at once as unavailable: ${next.map((r) => Math.round(r.ms))} ms`,
     );
   } finally {
     await pool.end().catch(() => undefined);
@@ -101,24 +99,16 @@ test('a busy pool (waiting past the timeout for a free connection) is not an out
   }
 });
 
-test('a probe slower than the cool-off still keeps the others failing fast', async () => {
+test('one failed connection is not an outage: the next queries still try', async () => {
   const hole = await blackHole();
-  // Production's shape: the cool-off (here 100 ms) is shorter than a connect timeout (500 ms).
   const pool = new FailFastPool(
     { host: '127.0.0.1', port: hole.port, user: 'x', database: 'x', connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
-    100,
+    5000,
   );
   try {
-    await timed(pool); // trips
-    await new Promise((r) => setTimeout(r, 150)); // cool-off over: the next checkout is the probe
-    const probe = timed(pool);
-    await new Promise((r) => setTimeout(r, 150)); // past the cool-off again, probe still connecting
-    const during = await Promise.all(Array.from({ length: 10 }, () => timed(pool)));
-    assert.ok(
-      during.every((r) => r.unavailable && r.ms < 100),
-      `while the probe connects, the others fail at once: ${during.map((r) => Math.round(r.ms))}`,
-    );
-    assert.equal((await probe).unavailable, true);
+    await timed(pool);
+    const second = await timed(pool);
+    assert.ok(second.ms >= CONNECT_TIMEOUT_MS * 0.9, `the second query really tried (${Math.round(second.ms)} ms)`);
   } finally {
     await pool.end().catch(() => undefined);
     await hole.close();
