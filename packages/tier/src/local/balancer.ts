@@ -103,14 +103,18 @@ export async function reloadBalancer(env: OpsEnv, tier: string): Promise<void> {
   await engineRun(env, ['exec', '-i', lb.name, 'bash', '-c', 'cat > /run/haproxy/state/servers.state'], {
     input: state,
   });
-  // The master socket sometimes answers nothing while a previous worker is still leaving; ask again
+  // The master socket sometimes answers nothing while a previous worker is still leaving, and
+  // refuses connections while the master re-executes itself after the previous reload; ask again
   // (a second reload is as hitless as the first: the server state was saved above).
   let answer = '';
-  for (let attempt = 0; attempt < 3 && answer.trim() === ''; attempt++) {
+  for (let attempt = 0; attempt < 5 && answer.trim() === ''; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, 1000));
     answer = await engineRun(env, ['exec', '-i', lb.name, 'socat', '-t', '10', 'stdio', '/run/haproxy/master.sock'], {
       input: 'reload\n',
       timeoutMs: 30_000,
+    }).catch((err: Error) => {
+      if (/Connection refused/.test(err.message)) return '';
+      throw err;
     });
   }
   if (!/Success=1/.test(answer)) {
