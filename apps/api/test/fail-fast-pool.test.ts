@@ -29,6 +29,21 @@ async function blackHole(): Promise<{ port: number; close: () => Promise<void> }
   };
 }
 
+/** Runs `use` with a pool whose database swallows every connection attempt. */
+async function withBlackHolePool(coolOffMs: number, use: (pool: FailFastPool) => Promise<void>): Promise<void> {
+  const hole = await blackHole();
+  const pool = new FailFastPool(
+    { host: '127.0.0.1', port: hole.port, user: 'x', database: 'x', connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
+    coolOffMs,
+  );
+  try {
+    await use(pool);
+  } finally {
+    await pool.end().catch(() => undefined);
+    await hole.close();
+  }
+}
+
 async function timed(pool: FailFastPool): Promise<{ ms: number; unavailable: boolean }> {
   const start = performance.now();
   try {
@@ -40,12 +55,7 @@ async function timed(pool: FailFastPool): Promise<{ ms: number; unavailable: boo
 }
 
 test('after a few connect timeouts, queries fail at once as unavailable', async () => {
-  const hole = await blackHole();
-  const pool = new FailFastPool(
-    { host: '127.0.0.1', port: hole.port, user: 'x', database: 'x', connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
-    2000,
-  );
-  try {
+  await withBlackHolePool(2000, async (pool) => {
     const first = await Promise.all(Array.from({ length: 3 }, () => timed(pool)));
     assert.ok(
       first.every((r) => r.unavailable && r.ms >= CONNECT_TIMEOUT_MS * 0.9),
@@ -56,13 +66,10 @@ test('after a few connect timeouts, queries fail at once as unavailable', async 
       next.every((r) => r.unavailable && r.ms < 100),
       `then every query fails at once as unavailable: ${next.map((r) => Math.round(r.ms))} ms`,
     );
-  } finally {
-    await pool.end().catch(() => undefined);
-    await hole.close();
-  }
+  });
 });
 
-test('recovers as soon as a probe connects', async () => {
+test('serves again as soon as the database is back', async () => {
   const { host, port, user, password, database } = db;
   const pool = new FailFastPool(
     { host, port, user, password, database, connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
@@ -87,7 +94,7 @@ test('a busy pool (waiting past the timeout for a free connection) is not an out
     const held = await pool.connect();
     await assert.rejects(pool.query('SELECT 1'), /timeout exceeded when trying to connect/);
     held.release();
-    // Several at once: in a cool-off only one of them (the probe) would run.
+    // Several at once: in a cool-off every one of them would fail.
     const results = await Promise.allSettled(Array.from({ length: 5 }, () => pool.query('SELECT 1 AS one')));
     assert.deepEqual(
       results.map((r) => r.status),
@@ -100,17 +107,9 @@ test('a busy pool (waiting past the timeout for a free connection) is not an out
 });
 
 test('one failed connection is not an outage: the next queries still try', async () => {
-  const hole = await blackHole();
-  const pool = new FailFastPool(
-    { host: '127.0.0.1', port: hole.port, user: 'x', database: 'x', connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
-    5000,
-  );
-  try {
+  await withBlackHolePool(5000, async (pool) => {
     await timed(pool);
     const second = await timed(pool);
     assert.ok(second.ms >= CONNECT_TIMEOUT_MS * 0.9, `the second query really tried (${Math.round(second.ms)} ms)`);
-  } finally {
-    await pool.end().catch(() => undefined);
-    await hole.close();
-  }
+  });
 });
