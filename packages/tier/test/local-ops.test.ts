@@ -1,10 +1,11 @@
 // The local operations' pure parts: HAProxy stat parsing, restore options, log parsing, rollback target.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { DeployRecord } from '../src/backend.js';
 import { TierError } from '../src/backend.js';
 import { restoreOptions } from '../src/local/backup.js';
-import { inRotation, parseShowStat, slotFor, totals } from '../src/local/balancer.js';
+import { inRotation, parseShowProc, parseShowStat, slotFor, totals } from '../src/local/balancer.js';
 import { previousVersion } from '../src/local/history.js';
 import { dayFiles, matches, parseLine } from '../src/local/logs.js';
 import { versionOf } from '../src/local/replicas.js';
@@ -26,6 +27,23 @@ describe('balancer stats', () => {
     assert.ok(!inRotation(slotFor(stats, '10.89.1.6')));
     assert.equal(slotFor(stats, '10.89.1.9'), undefined);
     assert.deepEqual(totals(stats), { responses: 101, errors5xx: 1 });
+  });
+});
+
+describe('balancer reload counters', () => {
+  // Recorded from HAProxy 3.0.11's master CLI: after reloads, and after a reload that failed (a
+  // failed reload counts as a reload too, so the failed count decides).
+  const recorded = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
+  it('reads the master line of show proc', () => {
+    assert.deepEqual(parseShowProc(recorded('haproxy-3.0-show-proc.txt')), { reloads: 8, failed: 0 });
+    assert.deepEqual(parseShowProc(recorded('haproxy-3.0-show-proc-after-failed-reload.txt')), {
+      reloads: 9,
+      failed: 1,
+    });
+  });
+  it('finds no counters in an empty or foreign answer', () => {
+    assert.equal(parseShowProc(''), undefined);
+    assert.equal(parseShowProc('Unknown command'), undefined);
   });
 });
 

@@ -1,7 +1,7 @@
 // HAProxy's runtime API (admin socket inside each balancer container): which replicas are in
 // rotation, per-server response counters (for the rollout's error-rate guard), and hitless reloads.
 import { TierError } from '../backend.js';
-import { engineRun, type OpsEnv } from './ops-env.js';
+import { engineRun, type OpsEnv, sleep } from './ops-env.js';
 import { serviceContainer } from './replicas.js';
 
 export interface ServerStat {
@@ -86,12 +86,19 @@ export function totals(stats: ServerStat[]): { responses: number; errors5xx: num
   };
 }
 
+/** The master's reload counters from `show proc` (master line: `<pid> master <reloads> [failed: <n>] …`). */
+export function parseShowProc(text: string): { reloads: number; failed: number } | undefined {
+  const m = /^\d+\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]/m.exec(text);
+  return m ? { reloads: Number(m[1]), failed: Number(m[2]) } : undefined;
+}
+
 /**
- * Hitless reload (recipes/containers.md), the steps of the image's lb-reload done from here (its
- * `socat | grep -q` pipeline fails with EPIPE on HAProxy 3.0's long reload answer): validate the
- * mounted configuration, save `show servers state` to the server-state-file so the new worker
- * starts with the discovered replicas UP (not MAINT), then ask the master to reload and check
- * that it says Success.
+ * Hitless reload (the image's lb-reload, done from here): validate the mounted configuration, save
+ * `show servers state` to the server-state-file so the new worker starts with the discovered
+ * replicas UP (not MAINT), ask the master to reload, and confirm it by the master's own reload
+ * counter. The master's synchronous answer ("Success=1") is not enough: it sometimes closes the
+ * connection without one (while it re-executes itself or an old worker is leaving), which says
+ * nothing about whether the reload happened.
  */
 export async function reloadBalancer(env: OpsEnv, tier: string): Promise<void> {
   const lb = await serviceContainer(env, balancerOf(tier));
@@ -103,24 +110,42 @@ export async function reloadBalancer(env: OpsEnv, tier: string): Promise<void> {
   await engineRun(env, ['exec', '-i', lb.name, 'bash', '-c', 'cat > /run/haproxy/state/servers.state'], {
     input: state,
   });
-  // The master socket sometimes answers nothing while a previous worker is still leaving, and
-  // refuses connections while the master re-executes itself after the previous reload; ask again
-  // (a second reload is as hitless as the first: the server state was saved above).
-  let answer = '';
-  for (let attempt = 0; attempt < 5 && answer.trim() === ''; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 1000));
-    answer = await engineRun(env, ['exec', '-i', lb.name, 'socat', '-t', '10', 'stdio', '/run/haproxy/master.sock'], {
-      input: 'reload\n',
+  // The master socket refuses connections while the master re-executes; ask again.
+  const master = async (command: string, wait = 10): Promise<string> =>
+    engineRun(env, ['exec', '-i', lb.name, 'socat', '-t', String(wait), 'stdio', '/run/haproxy/master.sock'], {
+      input: `${command}\n`,
       timeoutMs: 30_000,
     }).catch((err: Error) => {
-      if (/Connection refused/.test(err.message)) return '';
+      if (/Connection refused|No such file/.test(err.message)) return '';
       throw err;
     });
-  }
-  if (!/Success=1/.test(answer)) {
+  const counters = async () => {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const found = parseShowProc(await master('show proc', 1));
+      if (found) return found;
+      await sleep(500);
+    }
     throw new TierError(
-      `${tier}-lb did not reload: ${answer.trim().split('\n').slice(0, 3).join(' | ')}`,
+      `${tier}-lb's master does not answer \`show proc\``,
       `see \`tier logs ${tier}-lb --since 5m\`; the old workers keep serving`,
     );
+  };
+  const before = await counters();
+  let answer = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    answer = await master('reload');
+    if (/Success=0/.test(answer)) break;
+    // Done when the counter moved: the answer may be missing even then.
+    for (let poll = 0; poll < 10; poll++) {
+      const now = await counters();
+      if (now.failed > before.failed) break;
+      if (now.reloads > before.reloads) return;
+      await sleep(500);
+    }
+    if ((await counters()).failed > before.failed) break;
   }
+  throw new TierError(
+    `${tier}-lb did not reload: ${answer.trim().split('\n').slice(0, 3).join(' | ') || 'the master answered nothing and its reload counter did not move'}`,
+    `see \`tier logs ${tier}-lb --since 5m\`; the old workers keep serving`,
+  );
 }
