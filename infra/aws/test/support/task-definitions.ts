@@ -1,0 +1,255 @@
+// The containers of a stage's synthesized ECS task definitions as ECS would start them (image, command, the
+// environment it hands the process, user, filesystem, health checks, the target group that decides readiness),
+// and the stage's database as RDS would run it. Read by the conformance tests in infra/aws/test and test/e2e.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Json } from './platform.js';
+import { makeResolver, type SynthesizedStack } from './templates.js';
+
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export type AppTier = 'web' | 'api';
+
+/** The final stage's ENV and CMD of apps/<tier>/Dockerfile, with ARG defaults substituted. */
+export function imageDefaults(tier: AppTier): { env: Record<string, string>; cmd: string[] } {
+  const lines = readFileSync(`${REPO}apps/${tier}/Dockerfile`, 'utf8').replace(/\\\n/g, ' ').split('\n');
+  const finalStage = lines.findLastIndex((l) => /^FROM\s/.test(l));
+  const args: Record<string, string> = {};
+  const env: Record<string, string> = {};
+  let cmd: string[] = [];
+  for (const line of lines.slice(finalStage)) {
+    const [, instruction = '', rest = ''] = /^(\w+)\s+(.*)$/.exec(line.trim()) ?? [];
+    const expand = (v: string) => v.replace(/\$\{(\w+)\}/g, (_, name: string) => args[name] ?? env[name] ?? '');
+    if (instruction === 'ARG') {
+      const [name = '', value = ''] = rest.split('=');
+      args[name] = value;
+    } else if (instruction === 'ENV') {
+      for (const pair of rest.split(/\s+/)) {
+        const [name = '', value = ''] = pair.split('=');
+        env[name] = expand(value);
+      }
+    } else if (instruction === 'CMD') {
+      cmd = JSON.parse(rest) as string[];
+    }
+  }
+  assert.ok(cmd.length > 0, `apps/${tier}/Dockerfile has no exec-form CMD in its final stage`);
+  return { env, cmd };
+}
+
+/** The password field of the RDS-managed master secret, as a test value of its shape. */
+export const TEST_MASTER_PASSWORD = 'Zx9-generated-by-rds-0123456789abcdef';
+
+/** The stage's database instance as RDS would run it: endpoint, port, initial database and master user. */
+export interface StageDatabase {
+  readonly where: string;
+  /** Endpoint.Address, shaped like RDS's (`<id>.<hash>.<region>.rds.amazonaws.com`); known only at deploy time. */
+  readonly host: string;
+  readonly port: number;
+  /** DBName: the database RDS creates, owned by the master user. */
+  readonly name: string;
+  readonly masterUsername: string;
+  /** rds.force_ssl=1 in the instance's parameter group: the server refuses sessions without TLS. */
+  readonly forceSsl: boolean;
+}
+
+export function stageDatabases(stacks: readonly SynthesizedStack[]): StageDatabase[] {
+  const resolve = makeResolver(stacks);
+  const found: StageDatabase[] = [];
+  for (const stack of stacks) {
+    for (const [id, resource] of Object.entries(stack.template.Resources)) {
+      if (resource.Type !== 'AWS::RDS::DBInstance') continue;
+      const props = resource.Properties ?? {};
+      const groupId = props.DBParameterGroupName?.Ref;
+      const group = groupId ? stack.template.Resources[groupId] : undefined;
+      found.push({
+        where: `${stack.stackName} ${id}`,
+        host: resolve(stack, { 'Fn::GetAtt': [id, 'Endpoint.Address'] }),
+        port: Number(resolve(stack, { 'Fn::GetAtt': [id, 'Endpoint.Port'] })),
+        name: props.DBName,
+        masterUsername: props.MasterUsername,
+        forceSsl: String(group?.Properties?.Parameters?.['rds.force_ssl']) === '1',
+      });
+    }
+  }
+  return found;
+}
+
+/**
+ * Test values shaped like the secrets the tasks read. The only kind today is the RDS-managed master secret
+ * (JSON `{"username": <MasterUsername>, "password": <generated>}`), read field by field (`<arn>:<key>::`).
+ */
+function secretValue(stacks: readonly SynthesizedStack[], valueFrom: Json): string {
+  const text = JSON.stringify(valueFrom);
+  const managed = stacks.flatMap((s) =>
+    Object.values(s.template.Resources).filter(
+      (r: Json) => r.Type === 'AWS::RDS::DBInstance' && r.Properties?.ManageMasterUserPassword === true,
+    ),
+  );
+  if (/MasterUserSecret/.test(text) && managed.length === 1) {
+    if (text.includes(':username::')) return managed[0].Properties.MasterUsername;
+    if (text.includes(':password::')) return TEST_MASTER_PASSWORD;
+  }
+  throw new Error(`secret ${text}: no test value of its shape (add one in infra/aws/test/support/task-definitions.ts)`);
+}
+
+/** How a target group probes a target (AWS::ElasticLoadBalancingV2::TargetGroup health check settings). */
+export interface TargetHealthCheck {
+  /** The container port the service registers in the target group: where requests go. */
+  readonly trafficPort: number;
+  readonly path: string;
+  /** The port probed on the target: HealthCheckPort, or the container port the service registers. */
+  readonly port: number;
+  /** Matcher.HttpCode as written (`200`, `200-299`, `200,302`). */
+  readonly httpCodes: string;
+  readonly healthyThreshold: number;
+  readonly timeoutSeconds: number;
+}
+
+export function httpCodeMatches(httpCodes: string, status: number): boolean {
+  return httpCodes.split(',').some((part) => {
+    const [low = '', high = low] = part.trim().split('-');
+    return status >= Number(low) && status <= Number(high);
+  });
+}
+
+/** The ECS service that runs a container, with what decides when its tasks take traffic. */
+export interface ServiceOfContainer {
+  readonly serviceName: string;
+  /** ECS ignores failing load-balancer health checks this long after a task starts. */
+  readonly gracePeriodSeconds: number;
+  readonly targetGroups: readonly TargetHealthCheck[];
+  /** Cloud Map names (`<service>.<namespace>`) that resolve to the task's address. */
+  readonly discoveryNames: readonly string[];
+}
+
+export interface TaskContainer {
+  /** `<stack> <task definition id> container <name>`, for messages. */
+  readonly where: string;
+  readonly stackName: string;
+  readonly family: string;
+  readonly name: string;
+  readonly tier: AppTier;
+  /** Image as the template names it (a tag read from SSM shows as `{{ssm:<parameter>}}`). */
+  readonly image: string;
+  /** What the container runs: the template's Command, else the image's CMD. */
+  readonly command: readonly string[];
+  /** The script it runs (`apps/api/dist/server.js`); decides which config parser applies. */
+  readonly program: string;
+  /** What ECS hands the container: the template's Environment, then its Secrets as test values. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** What the process sees: the image's ENV (from apps/<tier>/Dockerfile) overlaid with `environment`. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly user?: string;
+  readonly readonlyRootFilesystem: boolean;
+  readonly initProcessEnabled: boolean;
+  /** Hard memory limit: the container's Memory, else the task's. */
+  readonly memoryMiB?: number;
+  /** The task's CPU units (1024 = one vCPU). */
+  readonly cpuUnits?: number;
+  /** Mount points onto task volumes; a volume without Host/EFS settings is a Fargate bind mount (ephemeral). */
+  readonly mounts: readonly { containerPath: string; readOnly: boolean; ephemeral: boolean }[];
+  readonly healthCheck?: {
+    readonly command: readonly string[];
+    readonly timeoutSeconds: number;
+    readonly retries: number;
+  };
+  /** Set when an ECS service runs this task definition. */
+  readonly service?: ServiceOfContainer;
+}
+
+function servicesOf(stack: SynthesizedStack, taskId: string, containerName: string, containerPort: number[]) {
+  const resources = stack.template.Resources;
+  const found: ServiceOfContainer[] = [];
+  for (const service of Object.values(resources) as Json[]) {
+    if (service.Type !== 'AWS::ECS::Service' || service.Properties.TaskDefinition?.Ref !== taskId) continue;
+    const props = service.Properties;
+    const targetGroups = (props.LoadBalancers ?? [])
+      .filter((lb: Json) => lb.ContainerName === containerName)
+      .map((lb: Json): TargetHealthCheck => {
+        const tg = resources[lb.TargetGroupArn?.Ref]?.Properties;
+        assert.ok(tg, `${stack.stackName}: service ${props.ServiceName} names a target group the template lacks`);
+        const port = tg.HealthCheckPort ?? 'traffic-port';
+        const trafficPort = Number(lb.ContainerPort ?? containerPort[0]);
+        return {
+          trafficPort,
+          path: tg.HealthCheckPath ?? '/',
+          port: port === 'traffic-port' ? trafficPort : Number(port),
+          httpCodes: tg.Matcher?.HttpCode ?? '200',
+          healthyThreshold: tg.HealthyThresholdCount ?? 5,
+          timeoutSeconds: tg.HealthCheckTimeoutSeconds ?? 5,
+        };
+      });
+    const discoveryNames = (props.ServiceRegistries ?? []).map((registry: Json) => {
+      const discovery = resources[registry.RegistryArn?.['Fn::GetAtt']?.[0]]?.Properties;
+      const namespace = resources[discovery?.NamespaceId?.['Fn::GetAtt']?.[0]]?.Properties;
+      assert.ok(discovery?.Name && namespace?.Name, `${stack.stackName}: ${props.ServiceName}: unresolved Cloud Map`);
+      return `${discovery.Name}.${namespace.Name}`;
+    });
+    found.push({
+      serviceName: props.ServiceName,
+      gracePeriodSeconds: props.HealthCheckGracePeriodSeconds ?? 0,
+      targetGroups,
+      discoveryNames,
+    });
+  }
+  return found;
+}
+
+export function taskContainers(stacks: readonly SynthesizedStack[]): TaskContainer[] {
+  const resolve = makeResolver(stacks);
+  const found: TaskContainer[] = [];
+  for (const stack of stacks) {
+    for (const [id, resource] of Object.entries(stack.template.Resources)) {
+      if (resource.Type !== 'AWS::ECS::TaskDefinition') continue;
+      const task = resource.Properties;
+      const volumes = new Map<string, Json>((task.Volumes ?? []).map((v: Json) => [v.Name, v]));
+      for (const def of task.ContainerDefinitions as Json[]) {
+        const where = `${stack.stackName} ${id} container ${def.Name}`;
+        const image = resolve(stack, def.Image);
+        // A repository tier-<stage>/<tier>, or the SSM parameter that names the running image of <tier>.
+        const tier = /(?:\/tier-[a-z0-9-]+\/|\/image\/)(web|api)\b/.exec(image)?.[1] as AppTier | undefined;
+        assert.ok(tier, `${where}: image ${image} is not one of the stage's tier repositories`);
+        const defaults = imageDefaults(tier);
+        const command: string[] = def.Command ?? defaults.cmd;
+        const environment: Record<string, string> = {};
+        for (const e of def.Environment ?? []) environment[e.Name] = resolve(stack, e.Value);
+        for (const s of def.Secrets ?? []) environment[s.Name] = secretValue(stacks, s.ValueFrom);
+        const ports = (def.PortMappings ?? []).map((p: Json) => Number(p.ContainerPort));
+        const services = servicesOf(stack, id, def.Name, ports);
+        assert.ok(services.length <= 1, `${where}: run by ${services.length} services; expected at most one`);
+        const memory = def.Memory ?? task.Memory;
+        found.push({
+          where,
+          stackName: stack.stackName,
+          family: task.Family ?? id,
+          name: def.Name,
+          tier,
+          image,
+          command,
+          program: command.find((part) => part.endsWith('.js')) ?? command.join(' '),
+          environment,
+          env: { ...defaults.env, ...environment },
+          user: def.User,
+          readonlyRootFilesystem: def.ReadonlyRootFilesystem === true,
+          initProcessEnabled: def.LinuxParameters?.InitProcessEnabled === true,
+          memoryMiB: memory === undefined ? undefined : Number(memory),
+          cpuUnits: task.Cpu === undefined ? undefined : Number(task.Cpu),
+          mounts: (def.MountPoints ?? []).map((m: Json) => {
+            const volume = volumes.get(m.SourceVolume);
+            assert.ok(volume, `${where}: mounts volume ${m.SourceVolume}, which the task does not declare`);
+            const ephemeral = !volume.Host && !volume.EFSVolumeConfiguration && !volume.DockerVolumeConfiguration;
+            return { containerPath: m.ContainerPath, readOnly: m.ReadOnly === true, ephemeral };
+          }),
+          healthCheck: def.HealthCheck && {
+            command: def.HealthCheck.Command,
+            timeoutSeconds: def.HealthCheck.Timeout ?? 5,
+            retries: def.HealthCheck.Retries ?? 3,
+          },
+          service: services[0],
+        });
+      }
+    }
+  }
+  return found;
+}

@@ -1,0 +1,364 @@
+// Conformance, in containers: every ECS task definition of every stage's synthesized templates, started as ECS
+// would start it (this repo's image, the template's command, user, read-only root, init, memory/CPU, volumes and
+// environment, secrets as test values of the same shape), against a PostgreSQL that refuses sessions without TLS
+// like RDS with rds.force_ssl=1. Services must pass their target group's health check and their container health
+// check; the migration task must exit 0.
+//
+// Why in the e2e stage rather than a file that builds its own images: the app images are the local environment's
+// (packages/tier/src/local/images.ts: debootstrapped base images, then apps/<tier>/Dockerfile), minutes of work and
+// root on a clean machine. The e2e stage's earlier files run `tier up`, which builds exactly these images for this
+// checkout, on a fresh CI clone too (.ci/run -> npm test -> scripts/test-all.sh, stage e2e). This file needs none of
+// the environment running, only those images; when one is missing it fails and says how to build it.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { imageTagParameterName } from '../../infra/aws/lib/registry/registry-stack.js';
+import {
+  httpCodeMatches,
+  type StageDatabase,
+  stageDatabases,
+  type TaskContainer,
+  TEST_MASTER_PASSWORD,
+  taskContainers,
+} from '../../infra/aws/test/support/task-definitions.js';
+import { STAGES, type StageName, stageStacks } from '../../infra/aws/test/support/templates.js';
+import { appImageRef, appVersion } from '../../packages/tier/src/local/images.js';
+import { localPaths } from '../../packages/tier/src/local/paths.js';
+import { readSettings } from '../../packages/tier/src/local/settings.js';
+import { eventually } from './support/local-env.js';
+import { ENGINE, engine } from './support/ops.js';
+
+/** Our containers and networks carry this prefix (never the compose project's `tier_*`), one run apart from another. */
+const RUN = `tdconf-${Date.now().toString(36)}`;
+const UP_HINT = 'run `npx tier up` (or the whole e2e stage: npm run test:e2e), which builds the local images';
+
+/**
+ * The stand-in for RDS: the local environment's PostgreSQL image with a throwaway self-signed certificate, TLS on,
+ * and pg_hba accepting only `hostssl` (a plain `host` session is rejected), which is what rds.force_ssl=1 enforces.
+ * The database and master user are the template's DBName and MasterUsername, as RDS creates them.
+ */
+const RDS_LIKE_POSTGRES = `set -euo pipefail
+initdb -D "$PGDATA" --encoding=UTF8 --locale=C.UTF-8 --auth-local=peer --auth-host=scram-sha-256 >/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$TLS_CN" \\
+  -keyout "$PGDATA/server.key" -out "$PGDATA/server.crt" 2>/dev/null
+chmod 600 "$PGDATA/server.key"
+printf '%s\\n' 'local all all peer' 'hostssl all all all scram-sha-256' 'host all all all reject' >"$PGDATA/pg_hba.conf"
+printf '%s\\n' "listen_addresses = '*'" "port = $PGPORT" 'ssl = on' "ssl_cert_file = 'server.crt'" \\
+  "ssl_key_file = 'server.key'" 'fsync = off' >>"$PGDATA/postgresql.conf"
+pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+psql -v ON_ERROR_STOP=1 -q -d postgres --set=user="$MASTER_USER" --set=pass="$MASTER_PASS" --set=db="$DB_NAME" <<'SQL'
+CREATE ROLE :"user" LOGIN CREATEDB CREATEROLE PASSWORD :'pass';
+CREATE DATABASE :"db" OWNER :"user";
+SQL
+pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+exec postgres -D "$PGDATA"`;
+
+/** A client in the VPC: one session without TLS, one with it (run with the api image, which carries pg). */
+const TLS_PROBE = `const pg = require('pg');
+const [host, port, database, user, password] = process.argv.slice(1);
+const attempt = async (ssl) => {
+  const c = new pg.Client({ host, port: Number(port), database, user, password, ssl, connectionTimeoutMillis: 5000 });
+  try {
+    await c.connect();
+    const { rows } = await c.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+    await c.end();
+    return 'connected, ssl=' + rows[0].ssl;
+  } catch (e) { return 'refused: ' + e.message; }
+};
+(async () => console.log(JSON.stringify({ plain: await attempt(false), tls: await attempt({ rejectUnauthorized: false }) })))();`;
+
+/** A request per tier that needs what the tier depends on (api: the database; web: the api by its Cloud Map name). */
+const THROUGH_REQUEST: Record<TaskContainer['tier'], string> = { api: '/api/status', web: '/' };
+
+/**
+ * What the template leaves to deploy time, and what stands in for it here. Each stage gets its own network, so the
+ * names below resolve there as they would in the stage's VPC.
+ */
+interface DeployTimeMapping {
+  /** SSM parameter -> value: the image tag parameters hold the tag `tier deploy` released; here, this checkout's. */
+  readonly ssm: Record<string, string>;
+  /** The stage's ECR repository image -> the local environment's image of the same tier and tag. */
+  readonly image: (c: TaskContainer) => string;
+  /** RDS endpoint address (DBHOST) -> network alias of the PostgreSQL container. */
+  readonly dbAlias: string;
+  /** Cloud Map names of a service -> network aliases of its container. */
+  readonly aliases: (c: TaskContainer) => readonly string[];
+}
+
+function deployTimeMapping(stage: StageName, version: string, db: StageDatabase): DeployTimeMapping {
+  const ssm = Object.fromEntries(
+    (['api', 'web'] as const).map((tier) => [imageTagParameterName(stage, tier), version] as const),
+  );
+  return {
+    ssm,
+    image: (c) => {
+      const image = substituteSsm(ssm, c.image);
+      const match = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/tier-[a-z0-9]+\/(web|api):([\w.-]+)$/.exec(image);
+      assert.ok(match, `${c.where}: image ${image} is not the stage's ECR repository of its tier`);
+      return appImageRef(match[1] as 'web' | 'api', match[2]!);
+    },
+    dbAlias: db.host,
+    aliases: (c) => c.service?.discoveryNames ?? [],
+  };
+}
+
+/** Replaces `{{ssm:<parameter>}}` as CloudFormation would; a parameter with no stand-in fails the test. */
+function substituteSsm(ssm: Record<string, string>, value: string): string {
+  return value.replace(/\{\{ssm:([^}]+)\}\}/g, (_, name: string) => {
+    assert.ok(name in ssm, `SSM parameter ${name} has no test value (add it to deployTimeMapping)`);
+    return ssm[name]!;
+  });
+}
+
+async function imageExists(ref: string): Promise<boolean> {
+  return engine('image', 'inspect', '--format', '{{.Id}}', ref).then(
+    () => true,
+    () => false,
+  );
+}
+
+const logsOf = (name: string) =>
+  engine('logs', '--tail', '40', name).then(
+    (out) => out,
+    (err: { stdout?: string; stderr?: string }) => `${err.stdout ?? ''}${err.stderr ?? ''}`,
+  );
+
+async function stateOf(name: string): Promise<{ running: boolean; exitCode: number }> {
+  const [status = '', code = ''] = (await engine('inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name))
+    .trim()
+    .split(' ');
+  return { running: status === 'running', exitCode: Number(code) };
+}
+
+/** `podman run` arguments that give the container what ECS/Fargate gives it. */
+async function ecsRunArgs(c: TaskContainer, image: string, env: Record<string, string>): Promise<string[]> {
+  const args: string[] = [];
+  if (c.user) args.push('--user', c.user);
+  if (c.readonlyRootFilesystem) {
+    // Fargate adds no writable /tmp or /run of its own (podman would, by default).
+    args.push('--read-only', ...(ENGINE === 'podman' ? ['--read-only-tmpfs=false'] : []));
+  }
+  if (c.initProcessEnabled) args.push('--init');
+  if (c.memoryMiB) args.push('--memory', `${c.memoryMiB}m`);
+  if (c.cpuUnits) args.push('--cpus', String(c.cpuUnits / 1024));
+  const declared = JSON.parse(
+    (await engine('image', 'inspect', '--format', '{{json .Config.Volumes}}', image)).trim() || 'null',
+  ) as Record<string, unknown> | null;
+  for (const m of c.mounts) {
+    assert.ok(m.ephemeral, `${c.where}: mounts a host or EFS volume at ${m.containerPath}; not modelled here`);
+    // A Fargate bind mount starts empty, owned by root, mode 0755, unless the image declares VOLUME at that path
+    // (then its contents are copied in): AWS docs, "Use bind mounts with Amazon ECS".
+    const ro = m.readOnly ? ',readonly' : '';
+    args.push(
+      '--mount',
+      declared && m.containerPath in declared
+        ? `type=volume,destination=${m.containerPath}${ro}`
+        : `type=tmpfs,destination=${m.containerPath},tmpfs-mode=0755${ro}`,
+    );
+  }
+  for (const [name, value] of Object.entries(env)) args.push('--env', `${name}=${value}`);
+  return args;
+}
+
+/** The host port that a container port of a started container is published on (loopback). */
+async function hostPort(name: string, containerPort: number): Promise<number> {
+  const out = (await engine('port', name, `${containerPort}/tcp`)).trim().split('\n')[0] ?? '';
+  const port = Number(out.split(':').pop());
+  assert.ok(port > 0, `${name}: container port ${containerPort} is not published (${out})`);
+  return port;
+}
+
+for (const stage of STAGES) {
+  describe(`${stage}: task definitions run as ECS would start them`, { timeout: 120_000 }, () => {
+    const stacks = stageStacks(stage);
+    // One-off tasks (the migration) first: `tier deploy` runs them before it shifts traffic to new service tasks.
+    const containers = taskContainers(stacks).sort((a, b) => Number(!!a.service) - Number(!!b.service));
+    const [db] = stageDatabases(stacks);
+    const network = `${RUN}-${stage}`;
+    const dbName = `${network}-db`;
+    const started: string[] = [];
+    let mapping: DeployTimeMapping;
+    let apiImage: string;
+
+    before(async () => {
+      assert.ok(db, `${stage}: the templates have no database instance`);
+      const paths = localPaths();
+      const version = await appVersion(paths);
+      mapping = deployTimeMapping(stage, version, db);
+      const images = [...new Set(containers.map((c) => mapping.image(c)))];
+      const dbImage = (await readSettings(paths)).DB_IMAGE;
+      assert.ok(dbImage, `no PostgreSQL image recorded in infra/local/.env: ${UP_HINT}`);
+      for (const ref of [...images, dbImage]) assert.ok(await imageExists(ref), `image ${ref} is missing: ${UP_HINT}`);
+      apiImage = images.find((ref) => ref.includes('/tier-api:'))!;
+      process.stderr.write(
+        `${stage}: deploy-time values -> test: ${JSON.stringify({
+          ssm: mapping.ssm,
+          images: Object.fromEntries(containers.map((c) => [c.image, mapping.image(c)])),
+          [`DBHOST ${db.host}`]: `network alias of ${dbName}`,
+          cloudMap: Object.fromEntries(containers.flatMap((c) => mapping.aliases(c).map((a) => [a, c.family]))),
+        })}\n`,
+      );
+
+      await engine('network', 'create', '--label', 'tdconf=1', network);
+      started.push(dbName);
+      await engine(
+        'run',
+        '-d',
+        '--name',
+        dbName,
+        '--label',
+        'tdconf=1',
+        '--network',
+        network,
+        '--network-alias',
+        mapping.dbAlias,
+        ...['--env', `PGPORT=${db.port}`, '--env', `TLS_CN=${db.host}`, '--env', `DB_NAME=${db.name}`],
+        ...['--env', `MASTER_USER=${db.masterUsername}`, '--env', `MASTER_PASS=${TEST_MASTER_PASSWORD}`],
+        dbImage,
+        'bash',
+        '-c',
+        RDS_LIKE_POSTGRES,
+      );
+      await eventually(
+        `${dbName} accepting TCP connections`,
+        async () => {
+          if (!(await stateOf(dbName)).running) throw new Error(`exited:\n${await logsOf(dbName)}`);
+          await engine('exec', dbName, 'pg_isready', '-q', '-h', '127.0.0.1', '-p', String(db.port));
+          return true;
+        },
+        30_000,
+        200,
+      );
+    });
+
+    after(async () => {
+      for (const name of started.reverse()) await engine('rm', '-f', '-t', '0', name).catch(() => undefined);
+      await engine('network', 'rm', '-f', network).catch(() => undefined);
+    });
+
+    it('has the database the tasks read, with TLS forced like rds.force_ssl=1', async () => {
+      assert.ok(db?.forceSsl, `${db?.where}: the parameter group does not set rds.force_ssl=1`);
+      const out = await engine(
+        'run',
+        '--rm',
+        '--read-only',
+        '--network',
+        network,
+        apiImage,
+        'node',
+        '-e',
+        TLS_PROBE,
+        db.host,
+        String(db.port),
+        db.name,
+        db.masterUsername,
+        TEST_MASTER_PASSWORD,
+      );
+      const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { plain: string; tls: string };
+      assert.match(result.plain, /^refused: .*no encryption/, 'a session without TLS is refused');
+      assert.equal(result.tls, 'connected, ssl=true', 'a TLS session is accepted');
+    });
+
+    for (const c of containers) {
+      const name = `${network}-${c.name}`;
+      // The template's environment, with what CloudFormation fills in at deploy time filled in (mapping above).
+      const env = () =>
+        Object.fromEntries(Object.entries(c.environment).map(([k, v]) => [k, substituteSsm(mapping.ssm, v)]));
+      const run = async (detach: boolean) => {
+        const image = mapping.image(c);
+        started.push(name);
+        const ports = [...new Set(c.service?.targetGroups.flatMap((tg) => [tg.port, tg.trafficPort]) ?? [])];
+        return engine(
+          'run',
+          ...(detach ? ['-d'] : []),
+          '--name',
+          name,
+          '--label',
+          'tdconf=1',
+          '--network',
+          network,
+          ...mapping.aliases(c).flatMap((alias) => ['--network-alias', alias]),
+          // The ALB probes the task's own address; a loopback-published port reaches the same listener and also
+          // works where the host cannot route to container addresses (rootless podman).
+          ...ports.flatMap((p) => ['--publish', `127.0.0.1::${p}`]),
+          ...(await ecsRunArgs(c, image, env())),
+          image,
+          ...c.command,
+        );
+      };
+
+      if (!c.service) {
+        it(`${c.family} (${c.program}) runs to exit 0`, async () => {
+          await run(false).catch(() => undefined);
+          const { exitCode } = await stateOf(name);
+          assert.equal(exitCode, 0, `${c.where} exited ${exitCode}:\n${await logsOf(name)}`);
+        });
+        continue;
+      }
+
+      const service = c.service;
+      it(`${service.serviceName} becomes ready on its target group's health check (${service.targetGroups
+        .map((tg) => `${tg.path} on ${tg.port}`)
+        .join(', ')})`, async () => {
+        assert.ok(service.targetGroups.length > 0, `${c.where}: the service registers no target group`);
+        await run(true);
+        // ECS ignores failing load-balancer checks for the grace period; a task not healthy by then is replaced.
+        const deadlineMs = Math.max(service.gracePeriodSeconds, 10) * 1000;
+        for (const tg of service.targetGroups) {
+          const url = `http://127.0.0.1:${await hostPort(name, tg.port)}${tg.path}`;
+          let healthyInARow = 0;
+          let last = '';
+          await eventually(
+            `${c.where}: ${tg.healthyThreshold} healthy checks in a row on ${tg.path}:${tg.port}`,
+            async () => {
+              if (!(await stateOf(name)).running) throw new Error(`container exited:\n${await logsOf(name)}`);
+              const res = await fetch(url, { signal: AbortSignal.timeout(tg.timeoutSeconds * 1000) }).catch(
+                (err: Error) => err,
+              );
+              const ok = !(res instanceof Error) && httpCodeMatches(tg.httpCodes, res.status);
+              last = res instanceof Error ? res.message : `${res.status} ${await res.text()}`;
+              healthyInARow = ok ? healthyInARow + 1 : 0;
+              if (healthyInARow < tg.healthyThreshold) throw new Error(`last check: ${last}`);
+              return true;
+            },
+            deadlineMs,
+            250,
+          );
+          const version = (JSON.parse(last.slice(last.indexOf(' ') + 1)) as { version?: string }).version;
+          assert.equal(version, env().APP_VERSION, `${c.where}: reports the version the image tag parameter names`);
+        }
+      });
+
+      it(`${service.serviceName}'s container health check passes`, async () => {
+        const check = c.healthCheck;
+        assert.ok(check, `${c.where}: no container health check`);
+        const [kind, ...rest] = check.command;
+        // CMD runs the arguments directly; CMD-SHELL needs /bin/sh in the image (ECS task definition HealthCheck).
+        const command = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : rest;
+        assert.ok(
+          kind === 'CMD' || kind === 'CMD-SHELL',
+          `${c.where}: health check ${kind} is neither CMD nor CMD-SHELL`,
+        );
+        let failure = '';
+        // ECS marks the container unhealthy after `retries` failures in a row.
+        for (let attempt = 0; attempt < check.retries; attempt++) {
+          const ran = await engine('exec', name, ...command).then(
+            () => undefined,
+            (err: Error) => err.message,
+          );
+          if (ran === undefined) return;
+          failure = ran;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+        assert.fail(`${c.where}: health check ${JSON.stringify(command)} failed ${check.retries} times: ${failure}`);
+      });
+
+      it(`${service.serviceName} answers ${THROUGH_REQUEST[c.tier]} on its traffic port, through its dependencies`, async () => {
+        const trafficPort = service.targetGroups[0]?.trafficPort ?? 0;
+        const url = `http://127.0.0.1:${await hostPort(name, trafficPort)}${THROUGH_REQUEST[c.tier]}`;
+        const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+        const body = await res.text();
+        assert.equal(res.status, 200, `${c.where}: GET ${THROUGH_REQUEST[c.tier]} answered ${res.status}: ${body}`);
+      });
+    }
+  });
+}
