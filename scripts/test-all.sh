@@ -35,6 +35,7 @@ for stage in $STAGES; do
   case $stage in
     static)
       run_stage build npm run build
+      run_stage "typecheck coverage" npx tsx scripts/ci/tsconfig-coverage.ts
       run_stage lint npx biome check .
       ;;
     unit)

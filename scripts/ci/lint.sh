@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# ci:lint — Biome (format and lint rules) over the tree, the TypeScript typecheck of every project, and of scripts/ci.
+# ci:lint — Biome (format and lint rules) over the tree, the TypeScript typecheck of every project (tests, tools and docs included), and proof that no file is left out.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 echo "━━ biome"; npx biome check .
 echo "━━ tsc -b"; npx tsc -b
-echo "━━ tsc scripts/ci"; npx tsc -p scripts/ci/tsconfig.json
+echo "━━ tsconfig coverage"; npx tsx scripts/ci/tsconfig-coverage.ts
 echo "✔ lint and typecheck passed"

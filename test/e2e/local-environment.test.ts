@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { PROJECT } from '../../packages/tier/src/local/paths.js';
-import { eventually, type LocalEnv, localEnv, quietProgress, tcpProbe } from './support/local-env.js';
+import { type AfterUp, eventually, type LocalEnv, localEnv, quietProgress, tcpProbe } from './support/local-env.js';
 
 let env: LocalEnv;
 
@@ -22,16 +22,19 @@ before(async () => {
 
 describe('tier up means served', () => {
   it('serves the first requests made the moment it returns, with every replica already scraped', async (t) => {
-    if (!env.afterUp) return t.skip('TIER_E2E_SKIP_UP=1: tier up did not run in this process');
-    assert.deepEqual(env.afterUp.responses, { '/': 200, '/api/status': 200 });
+    const { afterUp } = env;
+    if (!afterUp) return t.skip('TIER_E2E_SKIP_UP=1: tier up did not run in this process');
+    assert.deepEqual(afterUp.responses, { '/': 200, '/api/status': 200 });
     const replicas = (await env.containers()).filter((c) => c.running && ['web', 'api'].includes(c.service));
     assert.ok(replicas.length >= 2, 'web and api replicas run');
     for (const c of replicas) {
-      const target = env.afterUp.targets.find((x) => new URL(x.scrapeUrl).hostname === c.addresses.app);
+      const target: AfterUp['targets'][number] | undefined = afterUp.targets.find(
+        (x) => new URL(x.scrapeUrl).hostname === c.addresses.app,
+      );
       assert.equal(target?.health, 'up', `${c.name} was scraped when tier up returned`);
     }
     assert.deepEqual(
-      env.afterUp.targets.filter((x) => x.health !== 'up').map((x) => x.scrapeUrl),
+      afterUp.targets.filter((x) => x.health !== 'up').map((x) => x.scrapeUrl),
       [],
       'every Prometheus target was up when tier up returned',
     );

@@ -56,17 +56,23 @@ async function underLoad<T>(
   url: string,
   work: () => Promise<T>,
 ): Promise<{ result: T; failed: number; total: number }> {
-  const instance = autocannon({
-    url,
-    connections: 4,
-    overallRate: 100,
-    duration: 3600,
-    requests: [
-      { method: 'GET', path: '/' },
-      { method: 'GET', path: '/api/status' },
-    ],
+  // The callback form returns the instance, to stop it; the promise form does not (by its types).
+  let instance!: autocannon.Instance;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon(
+      {
+        url,
+        connections: 4,
+        overallRate: 100,
+        duration: 3600,
+        requests: [
+          { method: 'GET', path: '/' },
+          { method: 'GET', path: '/api/status' },
+        ],
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
   });
-  const done = new Promise<autocannon.Result>((resolve) => instance.on('done', resolve));
   try {
     const result = await work();
     return { result, ...(await stopAndCount()) };

@@ -40,8 +40,10 @@ describe('GET /api/status (node-3tier-app2 contract)', () => {
   });
 
   test('gives every request a new uuid', async () => {
-    const [a, b] = await Promise.all([1, 2].map(() => fetch(`${api.url}/api/status`).then((r) => r.json())));
-    assert.notEqual(a[0].request_uuid, b[0].request_uuid);
+    type Status = Array<{ request_uuid: string }>;
+    const read = () => fetch(`${api.url}/api/status`).then((r) => r.json() as Promise<Status>);
+    const [a, b] = await Promise.all([read(), read()]);
+    assert.notEqual(a![0]!.request_uuid, b![0]!.request_uuid);
   });
 
   test('sends security headers, no-store, and echoes a well-formed x-request-id', async () => {

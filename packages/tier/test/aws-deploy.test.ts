@@ -170,7 +170,7 @@ describe('deploy', () => {
     );
     assert.equal(run.args[0].input.cluster, CLUSTER);
     const update = aws.ecs.commandCalls(UpdateServiceCommand)[0]!;
-    assert.ok(run.callId < update.callId, 'the migration ran before traffic shifted');
+    assert.ok(run.calledBefore(update), 'the migration ran before traffic shifted');
   });
 
   it('a failed migration deploys nothing', async () => {

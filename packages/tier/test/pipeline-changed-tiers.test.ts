@@ -18,6 +18,7 @@ describe('change detection', () => {
     { name: 'the lockfile', paths: ['package-lock.json'], local: ['api', 'web'] },
     { name: 'the root manifest', paths: ['package.json'], local: ['api', 'web'] },
     { name: 'compiler settings', paths: ['tsconfig.base.json'], local: ['api', 'web'] },
+    { name: 'type-check-only settings', paths: ['tsconfig.check.json', 'apps/api/test/tsconfig.json'], local: ['api'] },
     { name: 'docs only', paths: ['docs/pipeline.md', 'README.md', 'apps/web/README.md'], local: [] },
     { name: 'CDK code', paths: ['infra/aws/lib/services.ts'], local: [], aws: [] },
     {

@@ -47,6 +47,7 @@ export const RULES: readonly Rule[] = [
   { pattern: 'package.json', tiers: BOTH, rule: 'root manifest: in both images' },
   { pattern: 'tsconfig.base.json', tiers: BOTH, rule: 'compiler settings of both tiers' },
   { pattern: 'tsconfig.json', tiers: BOTH, rule: 'build graph of both tiers' },
+  { pattern: 'tsconfig.check.json', tiers: NONE, rule: 'settings of the type-check-only projects: not in any image' },
   { pattern: '.npmrc', tiers: BOTH, rule: 'npm settings used by both image builds' },
   { pattern: '.dockerignore', tiers: BOTH, rule: 'build context of both images' },
   { pattern: 'infra/aws/package.json', tiers: BOTH, rule: 'workspace manifest copied into both image builds' },
