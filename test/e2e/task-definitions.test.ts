@@ -10,7 +10,10 @@
 // checkout, on a fresh CI clone too (.ci/run -> npm test -> scripts/test-all.sh, stage e2e). This file needs none of
 // the environment running, only those images; when one is missing it fails and says how to build it.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { imageTagParameterName } from '../../infra/aws/lib/registry/registry-stack.js';
 import {
   httpCodeMatches,
@@ -24,7 +27,6 @@ import { STAGES, type StageName, stageStacks } from '../../infra/aws/test/suppor
 import { appImageRef, appVersion } from '../../packages/tier/src/local/images.js';
 import { localPaths } from '../../packages/tier/src/local/paths.js';
 import { readSettings } from '../../packages/tier/src/local/settings.js';
-import { eventually } from './support/local-env.js';
 import { ENGINE, engine } from './support/ops.js';
 
 /** Our containers and networks carry this prefix (never the compose project's `tier_*`), one run apart from another. */
@@ -116,17 +118,37 @@ async function imageExists(ref: string): Promise<boolean> {
   );
 }
 
-const logsOf = (name: string) =>
-  engine('logs', '--tail', '40', name).then(
-    (out) => out,
-    (err: { stdout?: string; stderr?: string }) => `${err.stdout ?? ''}${err.stderr ?? ''}`,
+/** The container's last output lines, stdout and stderr (a refused configuration is reported on stderr). */
+async function logsOf(name: string): Promise<string> {
+  const { stdout, stderr } = await promisify(execFile)(ENGINE, ['logs', '--tail', '40', name]).catch(
+    (err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
   );
+  return `${stdout}${stderr}`;
+}
 
 async function stateOf(name: string): Promise<{ running: boolean; exitCode: number }> {
   const [status = '', code = ''] = (await engine('inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name))
     .trim()
     .split(' ');
   return { running: status === 'running', exitCode: Number(code) };
+}
+
+/** Polls until `probe` returns true; fails at once when the container stops (ECS would replace the task). */
+async function whileRunning(
+  name: string,
+  what: string,
+  deadlineMs: number,
+  probe: () => Promise<true | string>,
+): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const state = await stateOf(name);
+    if (!state.running) assert.fail(`${what}: the container stopped (exit ${state.exitCode}):\n${await logsOf(name)}`);
+    const result = await probe();
+    if (result === true) return;
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${deadlineMs} ms (last: ${result})`);
+    await sleep(250);
+  }
 }
 
 /** `podman run` arguments that give the container what ECS/Fargate gives it. */
@@ -218,15 +240,11 @@ for (const stage of STAGES) {
         '-c',
         RDS_LIKE_POSTGRES,
       );
-      await eventually(
-        `${dbName} accepting TCP connections`,
-        async () => {
-          if (!(await stateOf(dbName)).running) throw new Error(`exited:\n${await logsOf(dbName)}`);
-          await engine('exec', dbName, 'pg_isready', '-q', '-h', '127.0.0.1', '-p', String(db.port));
-          return true;
-        },
-        30_000,
-        200,
+      await whileRunning(dbName, `${dbName} accepting TCP connections`, 30_000, () =>
+        engine('exec', dbName, 'pg_isready', '-q', '-h', '127.0.0.1', '-p', String(db.port)).then(
+          () => true as const,
+          (err: Error) => err.message,
+        ),
       );
     });
 
@@ -307,21 +325,19 @@ for (const stage of STAGES) {
           const url = `http://127.0.0.1:${await hostPort(name, tg.port)}${tg.path}`;
           let healthyInARow = 0;
           let last = '';
-          await eventually(
+          await whileRunning(
+            name,
             `${c.where}: ${tg.healthyThreshold} healthy checks in a row on ${tg.path}:${tg.port}`,
+            deadlineMs,
             async () => {
-              if (!(await stateOf(name)).running) throw new Error(`container exited:\n${await logsOf(name)}`);
               const res = await fetch(url, { signal: AbortSignal.timeout(tg.timeoutSeconds * 1000) }).catch(
                 (err: Error) => err,
               );
               const ok = !(res instanceof Error) && httpCodeMatches(tg.httpCodes, res.status);
               last = res instanceof Error ? res.message : `${res.status} ${await res.text()}`;
               healthyInARow = ok ? healthyInARow + 1 : 0;
-              if (healthyInARow < tg.healthyThreshold) throw new Error(`last check: ${last}`);
-              return true;
+              return healthyInARow >= tg.healthyThreshold || last;
             },
-            deadlineMs,
-            250,
           );
           const version = (JSON.parse(last.slice(last.indexOf(' ') + 1)) as { version?: string }).version;
           assert.equal(version, env().APP_VERSION, `${c.where}: reports the version the image tag parameter names`);
