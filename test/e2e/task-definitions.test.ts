@@ -201,7 +201,15 @@ for (const stage of STAGES) {
     let mapping: DeployTimeMapping;
     let apiImage: string;
 
-    before(async () => {
+    // Set-up runs once; each test awaits it, so a missing image fails every test (a failing hook only cancels them).
+    let setup: Promise<void> | undefined;
+    const check = (name: string, fn: () => Promise<void>) =>
+      it(name, async () => {
+        await setup;
+        await fn();
+      });
+
+    const prepare = async () => {
       assert.ok(db, `${stage}: the templates have no database instance`);
       const paths = localPaths();
       const version = await appVersion(paths);
@@ -246,6 +254,10 @@ for (const stage of STAGES) {
           (err: Error) => err.message,
         ),
       );
+    };
+    before(() => {
+      setup = prepare();
+      setup.catch(() => undefined);
     });
 
     after(async () => {
@@ -253,7 +265,7 @@ for (const stage of STAGES) {
       await engine('network', 'rm', '-f', network).catch(() => undefined);
     });
 
-    it('has the database the tasks read, with TLS forced like rds.force_ssl=1', async () => {
+    check('has the database the tasks read, with TLS forced like rds.force_ssl=1', async () => {
       assert.ok(db?.forceSsl, `${db?.where}: the parameter group does not set rds.force_ssl=1`);
       const out = await engine(
         'run',
@@ -305,7 +317,7 @@ for (const stage of STAGES) {
       };
 
       if (!c.service) {
-        it(`${c.family} (${c.program}) runs to exit 0`, async () => {
+        check(`${c.family} (${c.program}) runs to exit 0`, async () => {
           await run(false).catch(() => undefined);
           const { exitCode } = await stateOf(name);
           assert.equal(exitCode, 0, `${c.where} exited ${exitCode}:\n${await logsOf(name)}`);
@@ -314,37 +326,40 @@ for (const stage of STAGES) {
       }
 
       const service = c.service;
-      it(`${service.serviceName} becomes ready on its target group's health check (${service.targetGroups
-        .map((tg) => `${tg.path} on ${tg.port}`)
-        .join(', ')})`, async () => {
-        assert.ok(service.targetGroups.length > 0, `${c.where}: the service registers no target group`);
-        await run(true);
-        // ECS ignores failing load-balancer checks for the grace period; a task not healthy by then is replaced.
-        const deadlineMs = Math.max(service.gracePeriodSeconds, 10) * 1000;
-        for (const tg of service.targetGroups) {
-          const url = `http://127.0.0.1:${await hostPort(name, tg.port)}${tg.path}`;
-          let healthyInARow = 0;
-          let last = '';
-          await whileRunning(
-            name,
-            `${c.where}: ${tg.healthyThreshold} healthy checks in a row on ${tg.path}:${tg.port}`,
-            deadlineMs,
-            async () => {
-              const res = await fetch(url, { signal: AbortSignal.timeout(tg.timeoutSeconds * 1000) }).catch(
-                (err: Error) => err,
-              );
-              const ok = !(res instanceof Error) && httpCodeMatches(tg.httpCodes, res.status);
-              last = res instanceof Error ? res.message : `${res.status} ${await res.text()}`;
-              healthyInARow = ok ? healthyInARow + 1 : 0;
-              return healthyInARow >= tg.healthyThreshold || last;
-            },
-          );
-          const version = (JSON.parse(last.slice(last.indexOf(' ') + 1)) as { version?: string }).version;
-          assert.equal(version, env().APP_VERSION, `${c.where}: reports the version the image tag parameter names`);
-        }
-      });
+      check(
+        `${service.serviceName} becomes ready on its target group's health check (${service.targetGroups
+          .map((tg) => `${tg.path} on ${tg.port}`)
+          .join(', ')})`,
+        async () => {
+          assert.ok(service.targetGroups.length > 0, `${c.where}: the service registers no target group`);
+          await run(true);
+          // ECS ignores failing load-balancer checks for the grace period; a task not healthy by then is replaced.
+          const deadlineMs = Math.max(service.gracePeriodSeconds, 10) * 1000;
+          for (const tg of service.targetGroups) {
+            const url = `http://127.0.0.1:${await hostPort(name, tg.port)}${tg.path}`;
+            let healthyInARow = 0;
+            let last = '';
+            await whileRunning(
+              name,
+              `${c.where}: ${tg.healthyThreshold} healthy checks in a row on ${tg.path}:${tg.port}`,
+              deadlineMs,
+              async () => {
+                const res = await fetch(url, { signal: AbortSignal.timeout(tg.timeoutSeconds * 1000) }).catch(
+                  (err: Error) => err,
+                );
+                const ok = !(res instanceof Error) && httpCodeMatches(tg.httpCodes, res.status);
+                last = res instanceof Error ? res.message : `${res.status} ${await res.text()}`;
+                healthyInARow = ok ? healthyInARow + 1 : 0;
+                return healthyInARow >= tg.healthyThreshold || last;
+              },
+            );
+            const version = (JSON.parse(last.slice(last.indexOf(' ') + 1)) as { version?: string }).version;
+            assert.equal(version, env().APP_VERSION, `${c.where}: reports the version the image tag parameter names`);
+          }
+        },
+      );
 
-      it(`${service.serviceName}'s container health check passes`, async () => {
+      check(`${service.serviceName}'s container health check passes`, async () => {
         const check = c.healthCheck;
         assert.ok(check, `${c.where}: no container health check`);
         const [kind, ...rest] = check.command;
@@ -368,13 +383,16 @@ for (const stage of STAGES) {
         assert.fail(`${c.where}: health check ${JSON.stringify(command)} failed ${check.retries} times: ${failure}`);
       });
 
-      it(`${service.serviceName} answers ${THROUGH_REQUEST[c.tier]} on its traffic port, through its dependencies`, async () => {
-        const trafficPort = service.targetGroups[0]?.trafficPort ?? 0;
-        const url = `http://127.0.0.1:${await hostPort(name, trafficPort)}${THROUGH_REQUEST[c.tier]}`;
-        const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-        const body = await res.text();
-        assert.equal(res.status, 200, `${c.where}: GET ${THROUGH_REQUEST[c.tier]} answered ${res.status}: ${body}`);
-      });
+      check(
+        `${service.serviceName} answers ${THROUGH_REQUEST[c.tier]} on its traffic port, through its dependencies`,
+        async () => {
+          const trafficPort = service.targetGroups[0]?.trafficPort ?? 0;
+          const url = `http://127.0.0.1:${await hostPort(name, trafficPort)}${THROUGH_REQUEST[c.tier]}`;
+          const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+          const body = await res.text();
+          assert.equal(res.status, 200, `${c.where}: GET ${THROUGH_REQUEST[c.tier]} answered ${res.status}: ${body}`);
+        },
+      );
     }
   });
 }
