@@ -6,6 +6,7 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLogs } from './commands/logs.js';
 import { registerMetrics } from './commands/metrics.js';
+import { registerPipeline } from './commands/pipeline.js';
 import { registerReload } from './commands/reload.js';
 import { registerScale } from './commands/scale.js';
 import { registerStatus } from './commands/status.js';
@@ -34,15 +35,9 @@ for (const register of [
   registerLogs,
   registerMetrics,
   registerReload,
+  registerPipeline,
 ]) {
   register(program, ctx);
-}
-try {
-  const { registerPipeline } = await import('./commands/pipeline.js');
-  registerPipeline(program, ctx);
-} catch (err) {
-  // The pipeline command is optional until packages/tier/src/commands/pipeline.ts exists.
-  if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
 }
 
 try {
