@@ -2,7 +2,7 @@
 // the built API (and web tier), and a bare node:http + pg ceiling, each loaded by autocannon at 32
 // connections over several interleaved runs. Writes bench/results/app.md and app.json.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -85,8 +85,7 @@ function median(values: number[]): number {
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 async function main(): Promise<void> {
-  if (!build('apps/api')) throw new Error('apps/api does not build');
-  const withWeb = existsSync(`${ROOT}apps/web/tsconfig.json`) && build('apps/web');
+  for (const app of ['apps/api', 'apps/web']) if (!build(app)) throw new Error(`${app} does not build`);
 
   log('starting a throwaway PostgreSQL');
   const db = await startPostgres();
@@ -120,18 +119,14 @@ async function main(): Promise<void> {
       { name: 'api: GET /api/status', url: `http://127.0.0.1:${apiPort}/api/status` },
       { name: 'api: GET /api/messages', url: `http://127.0.0.1:${apiPort}/api/messages` },
     ];
-    if (withWeb && existsSync(`${ROOT}apps/web/dist/server.js`)) {
-      startProcess(['apps/web/dist/server.js'], {
-        HOST: '127.0.0.1',
-        PORT: String(webPort),
-        ADMIN_PORT: String(webAdmin),
-        API_HOST: `http://127.0.0.1:${apiPort}`,
-        APP_VERSION: 'bench',
-      });
-      targets.push({ name: 'web: GET /', url: `http://127.0.0.1:${webPort}/` });
-    } else {
-      log('apps/web is missing or does not build: GET / is not measured');
-    }
+    startProcess(['apps/web/dist/server.js'], {
+      HOST: '127.0.0.1',
+      PORT: String(webPort),
+      ADMIN_PORT: String(webAdmin),
+      API_HOST: `http://127.0.0.1:${apiPort}`,
+      APP_VERSION: 'bench',
+    });
+    targets.push({ name: 'web: GET /', url: `http://127.0.0.1:${webPort}/` });
     for (const target of targets) await waitUntilAnswering(target.url);
 
     log(`warming up each target for ${WARMUP_S} s`);
