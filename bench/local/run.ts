@@ -6,12 +6,8 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { LocalBackend, PROJECT, type Progress, projectContainers, readSettings } from '@tier/cli';
 import autocannon from 'autocannon';
-import type { Progress } from '../../packages/tier/src/backend.js';
-import { projectContainers } from '../../packages/tier/src/local/health.js';
-import { LocalBackend } from '../../packages/tier/src/local/index.js';
-import { PROJECT } from '../../packages/tier/src/local/paths.js';
-import { readSettings } from '../../packages/tier/src/local/settings.js';
 
 const exec = promisify(execFile);
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 10);

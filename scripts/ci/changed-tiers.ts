@@ -2,7 +2,7 @@
 // Prints the tiers (and why with --explain); under GitHub Actions sets outputs tiers, web, api, infra.
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { type DeployTarget, detectChanges } from '../../packages/tier/src/pipeline/changed-tiers.js';
+import { type DeployTarget, detectChanges } from '@tier/cli';
 import { main, setOutput } from './lib/github.js';
 
 const USAGE = `usage: changed-tiers.ts (--base <ref> [--head <ref>] | --paths <path>... | - ) [--target local|aws] [--explain] [--json]`;

@@ -3,9 +3,7 @@
 //   npm run ci:images -- --tier web --version <sha> --push <registry>/tier-dev/{tier}
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { TierName } from '../../packages/tier/src/backend.js';
-import { createGit } from '../../packages/tier/src/pipeline/git.js';
-import { buildImages, recordImages } from '../../packages/tier/src/pipeline/images.js';
+import { buildImages, createGit, recordImages, type TierName } from '@tier/cli';
 import { main, setOutput } from './lib/github.js';
 import { tierList } from './lib/tier.js';
 

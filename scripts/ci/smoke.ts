@@ -1,8 +1,6 @@
 // ci:smoke — smoke test through the edge (local edge cache or CloudFront): page with the time, /api/status, a write read back.
 import { parseArgs } from 'node:util';
-import type { EnvironmentStatus } from '../../packages/tier/src/backend.js';
-import { edgeUrl } from '../../packages/tier/src/pipeline/run-pipeline.js';
-import { smokeTest } from '../../packages/tier/src/pipeline/smoke.js';
+import { type EnvironmentStatus, edgeUrl, smokeTest } from '@tier/cli';
 import { main, reportError } from './lib/github.js';
 import { targetArgs, tier, tierList } from './lib/tier.js';
 

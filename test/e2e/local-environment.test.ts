@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { PROJECT } from '../../packages/tier/src/local/paths.js';
+import { PROJECT } from '@tier/cli';
 import { type AfterUp, eventually, type LocalEnv, localEnv, quietProgress, tcpProbe } from './support/local-env.js';
 
 let env: LocalEnv;

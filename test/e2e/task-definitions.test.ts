@@ -14,6 +14,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { appImageRef, appVersion, localPaths, readSettings } from '@tier/cli';
 import { imageTagParameterName } from '../../infra/aws/lib/registry/registry-stack.js';
 import {
   httpCodeMatches,
@@ -24,9 +25,6 @@ import {
   taskContainers,
 } from '../../infra/aws/test/support/task-definitions.js';
 import { STAGES, type StageName, stageStacks } from '../../infra/aws/test/support/templates.js';
-import { appImageRef, appVersion } from '../../packages/tier/src/local/images.js';
-import { localPaths } from '../../packages/tier/src/local/paths.js';
-import { readSettings } from '../../packages/tier/src/local/settings.js';
 import { ENGINE, engine } from './support/ops.js';
 
 /** Our containers and networks carry this prefix (never the compose project's `tier_*`), one run apart from another. */

@@ -2,7 +2,7 @@
 // environment, volumes included. Keep it with TIER_E2E_KEEP=1.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { LocalBackend } from '../../packages/tier/src/local/index.js';
+import { LocalBackend } from '@tier/cli';
 import { quietProgress } from './support/local-env.js';
 
 it('tears the local environment down, volumes included', { skip: process.env.TIER_E2E_KEEP === '1' }, async () => {

@@ -1,8 +1,7 @@
 // Database migrations on AWS for ci:migrate: the same one-off ECS task `tier deploy` runs before the API rolls out.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { createAwsContext } from '../../../packages/tier/src/aws/context.js';
-import { runMigration as runMigrationTask } from '../../../packages/tier/src/aws/migrate.js';
+import { createAwsContext, runMigration as runMigrationTask } from '@tier/cli';
 
 export interface MigrateOptions {
   readonly ecs: ECSClient;

@@ -3,8 +3,7 @@
 // the role the job assumes; every job's OIDC subject, derived from the workflow file, against every role's trust.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { createAwsBackend } from '../../../packages/tier/src/aws/index.js';
-import type { Progress } from '../../../packages/tier/src/backend.js';
+import { createAwsBackend, type Progress } from '@tier/cli';
 import { runMigration } from '../lib/aws-migrate.js';
 import { stageTarget } from '../lib/stage.js';
 import { promote } from '../promote.js';

@@ -3,13 +3,17 @@
 // client container on the public network.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Progress } from '../../../packages/tier/src/backend.js';
-import type { Engine } from '../../../packages/tier/src/local/engine.js';
-import { type ContainerInfo, projectContainers } from '../../../packages/tier/src/local/health.js';
-import { LocalBackend } from '../../../packages/tier/src/local/index.js';
-import { PROJECT } from '../../../packages/tier/src/local/paths.js';
-import { FIRST_REQUESTS } from '../../../packages/tier/src/local/served.js';
-import { readSettings, type Settings } from '../../../packages/tier/src/local/settings.js';
+import {
+  type ContainerInfo,
+  type Engine,
+  FIRST_REQUESTS,
+  LocalBackend,
+  PROJECT,
+  type Progress,
+  projectContainers,
+  readSettings,
+  type Settings,
+} from '@tier/cli';
 
 const exec = promisify(execFile);
 
