@@ -38,49 +38,80 @@ export function poolConfig(db: DbSettings, applicationName: string): pg.PoolConf
 /**
  * A failed attempt to reach the database, as opposed to waiting too long for a free connection of
  * a busy pool (pg-pool's "timeout exceeded when trying to connect"): a burst must not look like an
- * outage, or the breaker would turn a moment of saturation into a second of 503s for everyone.
+ * outage, or the breaker would turn a moment of saturation into 503s for everyone.
  */
 function isUnreachable(err: unknown): boolean {
   return isDbUnavailable(err) && !/timeout exceeded when trying to connect/i.test((err as Error).message);
 }
 
+/** The server ended the session (shutdown, restart, failover) or the connection broke under it. */
+function isSessionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (code === '57P01' || code === '57P02' || code === '57P03') return true;
+  return /connection terminated|ECONNRESET/i.test((err as Error)?.message ?? '');
+}
+
 type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, release: () => void) => void;
 
 /**
- * A pool that fails fast while the database is unreachable. After `tripAfter` attempts in a row
- * failed to reach it, checkouts fail at once for `coolOffMs`; then connections are tried again.
- * Without it every request waits a whole connect timeout while the database is gone (its address
- * answers nothing during a restart), and under load those waits queue up behind each other in
- * every tier above: 503s in milliseconds instead of seconds. Several failures, not one: a single
- * slow connect (a new replica on a busy host) must not turn a healthy database into a second of
- * 503s for a whole replica.
+ * A pool that fails fast while the database is unreachable. It opens (checkouts fail at once as
+ * unavailable) when the server ends a session (a shutdown tells every connection) or after
+ * `tripAfter` connection attempts in a row failed; then a probe of its own, not a request, tries
+ * a connection every `retryMs` and closes it again on the first success. Without it every request
+ * waits a whole connect timeout while the database is gone (its address answers nothing during a
+ * restart), and under load those waits queue up in every tier above. Several failed attempts, not
+ * one: a single slow connect (a new replica on a busy host) is not an outage; a single lost
+ * session costs only the probe's one connection time.
  */
 export class FailFastPool extends pg.Pool {
   #failures = 0;
-  #downUntil = 0;
+  #open = false;
+  #ended = false;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    config: pg.PoolConfig,
-    private readonly coolOffMs = 1000,
+    private readonly config: pg.PoolConfig,
+    private readonly retryMs = 1000,
     private readonly tripAfter = 3,
   ) {
     super(config);
+    // An idle connection ended by the server: the database announced it is going away.
+    this.on('error', (err) => {
+      if (isSessionLost(err)) this.#trip();
+    });
   }
 
-  // Overrides both forms: pool.query() checks out through the callback form.
+  /** Failing fast: checkouts are refused until the probe connects. */
+  get failingFast(): boolean {
+    return this.#open;
+  }
+
+  // Overrides both forms: pool.query() checks out through the callback form (and releases with
+  // the query's error, which is how a session lost mid-query is seen).
   // biome-ignore lint/suspicious/noExplicitAny: pg's overloads (promise and callback) in one signature
   override connect(callback?: ConnectCallback): any {
     const checkout = this.#checkout();
     if (!callback) return checkout;
     checkout.then(
-      (client) => callback(undefined, client, (err?: Error | boolean) => client.release(err)),
+      (client) =>
+        callback(undefined, client, (err?: Error | boolean) => {
+          if (err instanceof Error && isSessionLost(err)) this.#trip();
+          client.release(err);
+        }),
       (err: Error) => callback(err, undefined, () => undefined),
     );
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: pg's overloads (promise and callback) in one signature
+  override end(callback?: () => void): any {
+    this.#ended = true;
+    clearTimeout(this.#timer);
+    return callback ? super.end(callback) : super.end();
+  }
+
   async #checkout(): Promise<pg.PoolClient> {
-    if (Date.now() < this.#downUntil) {
-      throw Object.assign(new Error('database unavailable: failing fast after failed connections'), {
+    if (this.#open) {
+      throw Object.assign(new Error('database unavailable: failing fast until it accepts a connection again'), {
         code: '08006', // connection_failure
       });
     }
@@ -89,11 +120,33 @@ export class FailFastPool extends pg.Pool {
       this.#failures = 0;
       return client;
     } catch (err) {
-      if (isUnreachable(err) && ++this.#failures >= this.tripAfter) {
-        this.#downUntil = Date.now() + this.coolOffMs;
-        this.#failures = 0;
-      }
+      if (isUnreachable(err) && ++this.#failures >= this.tripAfter) this.#trip();
       throw err;
+    }
+  }
+
+  #trip(): void {
+    this.#failures = 0;
+    if (this.#open || this.#ended) return;
+    this.#open = true;
+    void this.#probe();
+  }
+
+  async #probe(): Promise<void> {
+    while (!this.#ended) {
+      const client = new pg.Client(this.config);
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        this.#open = false;
+        return;
+      } catch {
+        await new Promise((resolve) => {
+          this.#timer = setTimeout(resolve, this.retryMs);
+        });
+      } finally {
+        client.end().catch(() => undefined);
+      }
     }
   }
 }

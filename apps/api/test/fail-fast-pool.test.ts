@@ -1,5 +1,7 @@
 // While the database is unreachable the API must not make every request wait a connect timeout:
 // under load those waits queue up in every tier above (seen as 5 s answers during a db restart).
+// A real PostgreSQL for shutdowns and lost sessions; a socket that swallows everything for an
+// address that answers nothing.
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -15,10 +17,10 @@ before(async () => {
 after(async () => db?.destroy());
 
 /** Accepts connections and never answers: a database whose address swallows everything. */
-async function blackHole(): Promise<{ port: number; close: () => Promise<void> }> {
+async function blackHole(onPort = 0): Promise<{ port: number; close: () => Promise<void> }> {
   const sockets: Socket[] = [];
   const server = createServer((s) => sockets.push(s));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(onPort, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
   return {
     port,
@@ -30,11 +32,11 @@ async function blackHole(): Promise<{ port: number; close: () => Promise<void> }
 }
 
 /** Runs `use` with a pool whose database swallows every connection attempt. */
-async function withBlackHolePool(coolOffMs: number, use: (pool: FailFastPool) => Promise<void>): Promise<void> {
+async function withBlackHolePool(retryMs: number, use: (pool: FailFastPool) => Promise<void>): Promise<void> {
   const hole = await blackHole();
   const pool = new FailFastPool(
     { host: '127.0.0.1', port: hole.port, user: 'x', database: 'x', connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
-    coolOffMs,
+    retryMs,
   );
   try {
     await use(pool);
@@ -84,6 +86,72 @@ test('serves again as soon as the database is back', async () => {
     assert.equal(rows[0]?.one, 1);
   } finally {
     await pool.end();
+  }
+});
+
+/** Waits until the pool is (or is no longer) failing fast; fails after `withinMs`. */
+async function untilFailingFast(pool: FailFastPool, expected: boolean, withinMs: number): Promise<number> {
+  const start = performance.now();
+  while (pool.failingFast !== expected) {
+    assert.ok(performance.now() - start < withinMs, `failingFast is not ${expected} within ${withinMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return performance.now() - start;
+}
+
+test('a database shutdown fails queries at once, and they run again as soon as it is back', async () => {
+  const { host, port, user, password, database } = db;
+  const pool = new FailFastPool(
+    { host, port, user, password, database, connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
+    200,
+  );
+  pool.on('error', () => undefined);
+  let hole: Awaited<ReturnType<typeof blackHole>> | undefined;
+  try {
+    await pool.query('SELECT 1'); // an idle connection, which the shutdown ends (57P01)
+    await db.stop();
+    // Its address now swallows connection attempts, as a stopped container's does.
+    hole = await blackHole(port);
+    await untilFailingFast(pool, true, 1000);
+    const down = await Promise.all(Array.from({ length: 10 }, () => timed(pool)));
+    assert.ok(
+      down.every((r) => r.unavailable && r.ms < 100),
+      `no query waits for the gone database: ${down.map((r) => Math.round(r.ms))} ms`,
+    );
+    await hole.close();
+    hole = undefined;
+    await db.start();
+    await untilFailingFast(pool, false, 5000);
+    const { rows } = await pool.query<{ one: number }>('SELECT 1 AS one');
+    assert.equal(rows[0]?.one, 1);
+  } finally {
+    await hole?.close();
+    await pool.end();
+  }
+});
+
+test('one lost session is not an outage: the probe connects at once and queries run again', async () => {
+  const { host, port, user, password, database } = db;
+  const pool = new FailFastPool(
+    { host, port, user, password, database, connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
+    5000,
+  );
+  pool.on('error', () => undefined);
+  const admin = new FailFastPool({ host, port, user, password, database });
+  try {
+    await pool.query("SET application_name = 'victim'");
+    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'victim'");
+    while (pool.totalCount > 0) await new Promise((r) => setTimeout(r, 5)); // the lost session seen
+    // Queries run again after the probe's first attempt, long before the 5 s retry interval.
+    const seen = performance.now();
+    for (;;) {
+      const { unavailable } = await timed(pool);
+      if (!unavailable) break;
+      assert.ok(performance.now() - seen < 1000, 'queries run again within a second');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    await Promise.all([pool.end(), admin.end()]);
   }
 });
 
