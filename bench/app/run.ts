@@ -14,7 +14,7 @@ const CONNECTIONS = 32;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const WARMUP_S = 3;
-/** node-3tier-app2 on this kind of machine (issue 2): a new pool per request. */
+/** node-3tier-app2 measured on this kind of machine: a new pool per request. */
 const ORIGINAL = { scram: 35, md5: 260 } as const;
 const TARGETS = { timesOriginalScram: 100, shareOfCeiling: 0.7, p99Ms: 20 } as const;
 

@@ -1,4 +1,4 @@
-// Benchmarks of the local environment (issue 3): image sizes, warm `tier up` to all-healthy,
+// Benchmarks of the local environment: image sizes, warm `tier up` to all-healthy,
 // container start-to-ready, and throughput / latency of / and /api/status through the edge versus
 // straight to one replica. Writes bench/results/local.md. Run: npx tsx bench/local/run.ts
 // (brings the environment up if needed; leaves it running).

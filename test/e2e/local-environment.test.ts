@@ -1,4 +1,4 @@
-// The local environment (issue 3) end to end: brought up by the local backend (`tier up`), probed
+// The local environment end to end: brought up by the local backend (`tier up`), probed
 // from the host and from a throwaway client container on the public network (the "internet").
 // zz-teardown.test.ts removes everything, volumes included, after the last e2e file.
 import assert from 'node:assert/strict';

@@ -97,8 +97,3 @@ export class TierError extends Error {
     this.name = 'TierError';
   }
 }
-
-/** Thrown by commands a target does not offer. */
-export function unsupported(target: string, command: string): never {
-  throw new TierError(`'tier ${command}' is not available for the ${target} target`, 'run `tier --help`');
-}

@@ -317,11 +317,6 @@ export function checkWorkflow(source: string, file: string, repo: RepoCommands):
   return issues;
 }
 
-/** Every check for one file: YAML structure and policy first, then actionlint. */
-export async function lintWorkflowFile(source: string, file: string, repo: RepoCommands): Promise<Issue[]> {
-  return [...checkWorkflow(source, file, repo), ...(await actionlint(source, file))];
-}
-
 export function formatIssue(i: Issue): string {
   return `${i.file}:${i.line}: [${i.kind}] ${i.message}`;
 }

@@ -214,7 +214,7 @@ export async function superviseOnce(
           // start period and the retries, so that is what decides a restart.
           // A hung process (SIGSTOP, deadlock) makes podman's check exec outlive its own timeout by
           // minutes: a run that has not answered within HUNG_CHECK_MS counts as a failed check, and
-          // HUNG_CHECKS of those in a row replace the container (issue 4: hung replica replaced).
+          // HUNG_CHECKS of those in a row replace the container.
           const ran = await Promise.race([
             engine.api.runHealthcheck(c.id).catch(() => undefined),
             new Promise<'hung'>((r) => setTimeout(() => r('hung'), HUNG_CHECK_MS)),

@@ -1,5 +1,5 @@
 // The local target: the whole architecture on this machine (infra/local/compose.yaml) on podman
-// or Docker. up/down/status live here; the operations of issue 4 (deploy, scale, backup, logs,
+// or Docker. up/down/status live here; the operations (deploy, scale, backup, logs,
 // metrics) plug into the same modules: engine.ts (API + compose), images.ts, health.ts.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -171,6 +171,6 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
 }
 
 export function createLocalBackend(paths?: LocalPaths): Backend {
-  // Issue 4's operations (deploy, scale, backup, logs, metrics, reload) live in operations.ts.
+  // The operations (deploy, scale, backup, logs, metrics, reload) live in operations.ts.
   return withOperations(new LocalBackend(paths));
 }

@@ -1,4 +1,4 @@
-// The operations of the local target (issue 4), attached to the local backend: rolling deploys,
+// The operations of the local target, attached to the local backend: rolling deploys,
 // rollback and history, scale/stop/start, hitless reloads, backups and restore, logs, metrics.
 // Kept apart from index.ts (up/down/status): createLocalBackend wraps the backend with these.
 import type { Backend, Progress } from '../backend.js';

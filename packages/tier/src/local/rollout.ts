@@ -237,13 +237,8 @@ async function rollBack(
   await pinImage(env, tier, previousImage);
 }
 
-export interface DeployHooks {
-  /** Builds the working tree's images; returns the version (image tag). */
-  buildWorkingTree?(tiers: TierName[], progress: Progress): Promise<string>;
-}
-
-/** Default: build the working tree with the pipeline's image builder (tag = git sha, -dirty-<hash> when dirty). */
-export async function buildWorkingTree(env: OpsEnv, tiers: TierName[], progress: Progress): Promise<string> {
+/** Builds the working tree with the pipeline's image builder (tag = git sha, -dirty-<hash> when dirty). */
+async function buildWorkingTree(env: OpsEnv, tiers: TierName[], progress: Progress): Promise<string> {
   const { version } = await createGit(env.root).state();
   const missing: TierName[] = [];
   for (const t of tiers) if (!(await imageExists(env, imageName(t, version)))) missing.push(t);
@@ -346,17 +341,10 @@ async function deployTier(
 /** API first: its migrations and new endpoints must exist before a web version that needs them. */
 const ORDER: TierName[] = ['api', 'web'];
 
-export async function deploy(
-  env: OpsEnv,
-  progress: Progress,
-  opts: DeployOptions,
-  hooks: DeployHooks = {},
-): Promise<DeployRecord[]> {
+export async function deploy(env: OpsEnv, progress: Progress, opts: DeployOptions): Promise<DeployRecord[]> {
   const tiers = ORDER.filter((t) => opts.tiers.includes(t));
   const settings = rolloutSettings();
-  const version =
-    opts.version ??
-    (await (hooks.buildWorkingTree ? hooks.buildWorkingTree(tiers, progress) : buildWorkingTree(env, tiers, progress)));
+  const version = opts.version ?? (await buildWorkingTree(env, tiers, progress));
   const records: DeployRecord[] = [];
   for (const tier of tiers) {
     const r = await deployTier(env, tier, version, progress, settings);

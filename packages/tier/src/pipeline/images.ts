@@ -83,7 +83,7 @@ export async function buildImages(opts: BuildOptions): Promise<ImageRecord[]> {
     const args = ['build', '-f', `apps/${tier}/Dockerfile`, '-t', image, ...versionBuildArgs(engine, opts.version)];
     // The Dockerfiles mount the machine's CA bundle for npm (a TLS-inspecting proxy needs it), as the local backend does.
     args.push('--secret', `id=npm_ca,src=${caBundle()}`);
-    // podman's default OCI format drops HEALTHCHECK (recipes/containers.md).
+    // podman's default OCI format drops HEALTHCHECK; the docker format keeps it.
     if (engine === 'podman') args.push('--format', 'docker');
     const nodeImage = opts.nodeImage ?? process.env.TIER_NODE_IMAGE;
     if (nodeImage) args.push('--build-arg', `NODE_IMAGE=${nodeImage}`);
