@@ -50,6 +50,8 @@ export interface DotNode {
   readonly details?: readonly string[];
   readonly role: Role;
   readonly shape?: 'box' | 'cylinder' | 'folder' | 'note' | 'component' | 'ellipse';
+  /** A table under the title (first row: column heads), e.g. subnets per availability zone. */
+  readonly grid?: readonly (readonly string[])[];
 }
 
 export interface DotEdge {
@@ -78,12 +80,23 @@ export interface DotGraph {
   readonly edges: readonly DotEdge[];
   readonly groups?: readonly DotGroup[];
   /** Legend shown under the title: which colour and line means what. */
-  readonly legend?: { readonly roles: readonly Role[]; readonly flows: readonly FlowKind[] };
+  readonly legend?: {
+    readonly roles: readonly Role[];
+    readonly flows: readonly FlowKind[];
+    /** Words for the boxes' colours. @default the tier names */
+    readonly roleNames?: Partial<Record<Role, string>>;
+  };
   /** Extra graph attributes (e.g. ranksep) as raw DOT. */
   readonly extra?: string;
 }
 
 const FONT = 'DejaVu Sans';
+
+/**
+ * Font sizes (points). Pictures are drawn at about slide size (1,280 x 720 pt), so a point is close to a slide
+ * pixel; docs/test/legibility.test.ts holds every text at 14 px or more as the slide shows it.
+ */
+export const FONT_SIZES = { title: 22, group: 16, node: 17, detail: 15, edge: 15, legend: 15 } as const;
 
 /** Escapes text for a Graphviz HTML-like label. */
 export function escapeHtml(text: string): string {
@@ -92,9 +105,27 @@ export function escapeHtml(text: string): string {
 
 const quote = (text: string) => `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
+function gridTable(grid: readonly (readonly string[])[]): string {
+  const rows = grid.map(
+    (row, r) =>
+      `<TR>${row
+        .map((cell, c) => {
+          const text = escapeHtml(cell);
+          const bold = r === 0 || c === 0 ? `<B>${text}</B>` : text;
+          return `<TD ALIGN="LEFT" BORDER="1" COLOR="#BDBDBD" BGCOLOR="${r === 0 ? '#EEEEEE' : '#FFFFFF'}">${bold}</TD>`;
+        })
+        .join('')}</TR>`,
+  );
+  return `<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="5">${rows.join('')}</TABLE>`;
+}
+
 function nodeLabel(node: DotNode): string {
   const lines = [`<B>${escapeHtml(node.title)}</B>`];
-  for (const d of node.details ?? []) lines.push(`<FONT POINT-SIZE="10" COLOR="#424242">${escapeHtml(d)}</FONT>`);
+  for (const d of node.details ?? [])
+    lines.push(`<FONT POINT-SIZE="${FONT_SIZES.detail}" COLOR="#333333">${escapeHtml(d)}</FONT>`);
+  if (node.grid) {
+    return `<<TABLE BORDER="0" CELLSPACING="4"><TR><TD>${lines.join('<BR/>')}</TD></TR><TR><TD><FONT POINT-SIZE="${FONT_SIZES.detail}">${gridTable(node.grid)}</FONT></TD></TR></TABLE>>`;
+  }
   return `<${lines.join('<BR/>')}>`;
 }
 
@@ -109,7 +140,7 @@ function renderGroup(group: DotGroup, indent: string): string[] {
   const c = GROUP_COLORS[group.style];
   const out = [
     `${indent}subgraph ${quote(`cluster_${group.id}`)} {`,
-    `${indent}  label=<<B>${escapeHtml(group.label)}</B>>; labeljust=l; fontsize=13;`,
+    `${indent}  label=<<B>${escapeHtml(group.label)}</B>>; labeljust=l; fontsize=${FONT_SIZES.group};`,
     `${indent}  style="rounded,filled"; fillcolor="${c.fill}"; color="${c.border}"; penwidth=1.6;`,
   ];
   for (const id of group.nodes ?? []) out.push(`${indent}  ${quote(id)};`);
@@ -140,6 +171,13 @@ const ROLE_NAMES: Record<Role, string> = {
   network: 'network',
 };
 
+/** Legend words for a picture whose colours mean something else than tiers (the pipeline's jobs). */
+export const PIPELINE_ROLE_NAMES: Partial<Record<Role, string>> = {
+  ops: 'checks (no AWS)',
+  pipeline: 'environment: staging',
+  security: 'environment: production (approval)',
+};
+
 const FLOW_SAMPLES: Record<FlowKind, { color: string; line: string }> = {
   traffic: { color: '#222222', line: 'solid' },
   sg: { color: '#C62828', line: 'dashed' },
@@ -152,28 +190,32 @@ const FLOW_SAMPLES: Record<FlowKind, { color: string; line: string }> = {
 
 /** The graph label: the title, then one compact legend table (colour swatches for boxes, coloured words for arrows). */
 function graphLabel(graph: DotGraph): string {
-  const title = `<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="18"><B>${escapeHtml(graph.title)}</B></FONT></TD></TR>`;
+  const title = `<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="${FONT_SIZES.title}"><B>${escapeHtml(graph.title)}</B></FONT></TD></TR>`;
   if (!graph.legend) return `<<TABLE BORDER="0">${title}</TABLE>>`;
   const boxes = graph.legend.roles.map((role) => {
     const c = ROLE_COLORS[role];
-    return `<TD BGCOLOR="${c.fill}" COLOR="${c.border}" BORDER="1">${escapeHtml(ROLE_NAMES[role])}</TD>`;
+    const name = graph.legend?.roleNames?.[role] ?? ROLE_NAMES[role];
+    return `<TD BGCOLOR="${c.fill}" COLOR="${c.border}" BORDER="1">${escapeHtml(name)}</TD>`;
   });
   const arrows = graph.legend.flows.map((f) => {
     const s = FLOW_SAMPLES[f];
     return `<TD><FONT COLOR="${s.color}"><B>${s.line} -&gt;</B> ${escapeHtml(FLOW_NAMES[f])}</FONT></TD>`;
   });
   const table = (cells: string[], head: string) =>
-    `<TABLE BORDER="0" CELLSPACING="4" CELLPADDING="3"><TR><TD><B>${head}</B></TD>${cells.join('')}</TR></TABLE>`;
-  return `<<TABLE BORDER="0" CELLSPACING="2">${title}<TR><TD ALIGN="LEFT">${table(boxes, 'Boxes:')}</TD></TR><TR><TD ALIGN="LEFT">${table(arrows, 'Arrows:')}</TD></TR></TABLE>>`;
+    `<TABLE BORDER="0" CELLSPACING="4" CELLPADDING="2"><TR><TD><B>${head}</B></TD>${cells.join('')}</TR></TABLE>`;
+  const rows = [title];
+  if (boxes.length > 0) rows.push(`<TR><TD ALIGN="LEFT">${table(boxes, 'Boxes:')}</TD></TR>`);
+  if (arrows.length > 0) rows.push(`<TR><TD ALIGN="LEFT">${table(arrows, 'Arrows:')}</TD></TR>`);
+  return `<<FONT POINT-SIZE="${FONT_SIZES.legend}"><TABLE BORDER="0" CELLSPACING="1">${rows.join('')}</TABLE></FONT>>`;
 }
 
 /** Renders one graph as DOT text; deterministic, so the committed .dot files show diffs. */
 export function toDot(graph: DotGraph): string {
   const out = [
     `digraph ${quote(graph.title)} {`,
-    `  graph [rankdir=${graph.direction}, fontname="${FONT}", fontsize=12, labelloc=t, labeljust=l, label=${graphLabel(graph)}, pad=0.3, nodesep=0.35, ranksep=0.6, newrank=true, compound=true, bgcolor="white"];`,
-    `  node [fontname="${FONT}", fontsize=12, margin="0.15,0.06"];`,
-    `  edge [fontname="${FONT}", fontsize=10, arrowsize=0.8];`,
+    `  graph [rankdir=${graph.direction}, fontname="${FONT}", fontsize=${FONT_SIZES.legend}, labelloc=t, labeljust=l, label=${graphLabel(graph)}, pad=0.2, nodesep=0.3, ranksep=0.5, newrank=true, compound=true, bgcolor="white"];`,
+    `  node [fontname="${FONT}", fontsize=${FONT_SIZES.node}, margin="0.12,0.05"];`,
+    `  edge [fontname="${FONT}", fontsize=${FONT_SIZES.edge}, arrowsize=0.8];`,
   ];
   if (graph.extra) out.push(`  ${graph.extra}`);
   for (const node of graph.nodes) out.push(renderNode(node));

@@ -1,7 +1,7 @@
 // The diagrams `npm run docs:render` draws, by output file name.
-import { awsDiagram } from './aws.diagram.js';
+import { awsViews, viewGraph } from './aws.views.js';
 import type { DotGraph } from './dot.js';
-import { localDiagram } from './local.diagram.js';
+import { localDiagram, localOperationsDiagram } from './local.diagram.js';
 import { pipelineDiagram } from './pipeline.js';
 import { requestPathDiagram } from './request-path.js';
 
@@ -11,8 +11,9 @@ export interface DiagramSource {
 }
 
 export const diagrams: readonly DiagramSource[] = [
-  { name: 'aws-architecture', graph: awsDiagram },
+  ...awsViews.map((v) => ({ name: v.name, graph: () => viewGraph(v) })),
   { name: 'local-environment', graph: localDiagram },
+  { name: 'local-operations', graph: localOperationsDiagram },
   { name: 'request-path', graph: requestPathDiagram },
   { name: 'delivery-pipeline', graph: pipelineDiagram },
 ];

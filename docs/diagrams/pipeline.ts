@@ -1,87 +1,74 @@
-// The delivery pipeline: pull-request checks, the main-branch delivery to staging and prod, and the same stages run locally.
-import type { DotEdge, DotGraph, DotGroup, DotNode } from './dot.js';
+// The delivery pipeline, drawn from .github/workflows/*.yml: one group per workflow, one box per job, an arrow per
+// `needs`, the job's environment as the workflow names it. Nothing here is typed by hand, so it cannot drift.
+import { type DotEdge, type DotGraph, type DotGroup, type DotNode, PIPELINE_ROLE_NAMES } from './dot.js';
+import { loadWorkflows, type Workflow, type WorkflowJob } from './workflows.js';
 
-const step = (id: string, title: string, details: string[], role: DotNode['role'] = 'pipeline'): DotNode => ({
-  id,
-  title,
-  details,
-  role,
-});
+/** Box id of a job: workflows reuse job names (both have `changes`). */
+export const jobBoxId = (w: Workflow, job: string) => `${w.file.replace(/\.ya?ml$/, '')}.${job}`;
 
-export function pipelineDiagram(): DotGraph {
-  const nodes: DotNode[] = [
-    step('commit', 'git push / pull request', ['GitHub'], 'client'),
-    step('lint', 'lint + typecheck', ['biome, tsc -b']),
-    step('unit', 'unit + integration tests', ['real PostgreSQL']),
-    step('synth', 'IaC synth + policy gates', ['cdk synth per stage', 'cdk-nag, cfn-guard']),
-    step('images', 'build images', ['one per tier, tag = git sha', 'digest recorded']),
-    step('audit', 'audit + SBOM', ['fail on high/critical', 'reviewed allow-list']),
-    step('e2e', 'e2e on local environment', ['tier up, load, failures', 'zero failed requests']),
-    step('docs', 'docs render + checks', ['diagrams vs templates', 'runbook commands exist']),
-    step('push', 'push to ECR once', ['immutable tags, by digest']),
-    step('migrate', 'migrations', ['one-off ECS task', 'expand/contract only']),
-    step('staging', 'deploy staging', ['ECS rolling, circuit breaker', 'alarm rollback']),
-    step('smoke', 'smoke test', ['through CloudFront']),
-    step('approve', 'approval', ['GitHub environment: prod'], 'security'),
-    step('prod', 'deploy prod', ['same image digests', 'never rebuilt']),
-    step('post', 'post-deploy checks', ['alarms, smoke']),
-    step('rollback', 'automatic rollback', ['previous task definition'], 'data'),
-    step(
-      'local',
-      '`tier pipeline` (laptop)',
-      ['same stages, local target', 'deploys changed tiers only', 'rolls back on failed smoke'],
-      'ops',
-    ),
-  ];
-  const flow = (from: string, to: string, label?: string): DotEdge => ({
-    from,
-    to,
-    kind: 'deploy',
-    ...(label ? { label } : {}),
-  });
-  const edges: DotEdge[] = [
-    flow('commit', 'lint'),
-    flow('lint', 'unit'),
-    flow('unit', 'synth'),
-    flow('synth', 'images'),
-    flow('images', 'audit'),
-    flow('audit', 'e2e'),
-    flow('e2e', 'docs'),
-    // Two rows: the main-branch delivery starts its own row under the checks.
-    { from: 'docs', to: 'push', label: 'main only, all checks green', kind: 'deploy', constraint: false },
-    { from: 'commit', to: 'push', kind: 'deploy', invisible: true },
-    flow('push', 'migrate'),
-    flow('migrate', 'staging'),
-    flow('staging', 'smoke'),
-    flow('smoke', 'approve', 'pass'),
-    flow('approve', 'prod'),
-    flow('prod', 'post'),
-    { from: 'smoke', to: 'rollback', label: 'fail', kind: 'backup' },
-    { from: 'post', to: 'rollback', label: 'fail', kind: 'backup' },
-    { from: 'local', to: 'lint', label: 'same commands', kind: 'control' },
-  ];
-  const groups: DotGroup[] = [
-    {
-      id: 'pr',
-      label: 'Every pull request and push (OIDC not needed)',
-      style: 'plain',
-      nodes: ['commit', 'lint', 'unit', 'synth', 'images', 'audit', 'e2e', 'docs'],
-    },
-    {
-      id: 'main',
-      label: 'main branch: delivery to AWS (GitHub OIDC role, one deploy at a time, changed tiers only)',
-      style: 'global',
-      nodes: ['push', 'migrate', 'staging', 'smoke', 'approve', 'prod', 'post', 'rollback'],
-    },
-    { id: 'laptop', label: 'Locally', style: 'external', nodes: ['local'] },
-  ];
+/** Commands that only look things up (the stage's role and region) say nothing about what a job does. */
+const PLUMBING = new Set(['ci:stage']);
+
+/** Wraps words into lines of at most `width` characters. */
+function wrap(words: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  for (const w of words) {
+    const last = lines.length - 1;
+    if (last >= 0 && `${lines[last]}, ${w}`.length <= width) lines[last] = `${lines[last]}, ${w}`;
+    else lines.push(w);
+  }
+  return lines;
+}
+
+function jobDetails(job: WorkflowJob): string[] {
+  const details: string[] = [];
+  if (job.environment) details.push(`environment: ${job.environment}`);
+  if (job.condition) details.push(/tiers\s*!=\s*''/.test(job.condition) ? 'if a tier changed' : `if: ${job.condition}`);
+  const commands = job.commands
+    .filter((c) => !PLUMBING.has(c))
+    .map((c) => c.replace(/^ci:/, '').replace(' (on failure)', ' if failed'));
+  details.push(...wrap(commands, 24));
+  return details;
+}
+
+const triggerText = (w: Workflow) =>
+  w.triggers
+    .filter((t) => t !== 'workflow_dispatch')
+    .map((t) => (t === 'push' && w.branches.length > 0 ? `push to ${w.branches.join(', ')}` : t.replace('_', ' ')))
+    .join(', ');
+
+export function pipelineGraph(workflows: readonly Workflow[]): DotGraph {
+  const nodes: DotNode[] = [];
+  const edges: DotEdge[] = [];
+  const groups: DotGroup[] = [];
+  for (const w of workflows) {
+    for (const job of w.jobs) {
+      nodes.push({
+        id: jobBoxId(w, job.id),
+        title: job.id,
+        details: jobDetails(job),
+        role: job.environment === 'production' ? 'security' : job.environment ? 'pipeline' : 'ops',
+      });
+      for (const need of job.needs) edges.push({ from: jobBoxId(w, need), to: jobBoxId(w, job.id), kind: 'deploy' });
+    }
+    groups.push({
+      id: w.file,
+      label: `workflow "${w.name}" (${w.file}), on ${triggerText(w)}`,
+      style: w.jobs.some((j) => j.environment) ? 'global' : 'plain',
+      nodes: w.jobs.map((j) => jobBoxId(w, j.id)),
+    });
+  }
   return {
-    title: 'Delivery pipeline: the same repository commands in GitHub Actions and on a laptop',
+    title: 'Delivery pipeline: the GitHub workflows, job by job (arrows: needs)',
     direction: 'LR',
     nodes,
     edges,
     groups,
-    legend: { roles: ['pipeline', 'security', 'data', 'ops'], flows: ['deploy', 'backup', 'control'] },
-    extra: 'ranksep=0.4;',
+    legend: { roles: ['ops', 'pipeline', 'security'], flows: [], roleNames: PIPELINE_ROLE_NAMES },
+    extra: 'ranksep=0.4; nodesep=0.25;',
   };
+}
+
+export function pipelineDiagram(): DotGraph {
+  return pipelineGraph(loadWorkflows());
 }

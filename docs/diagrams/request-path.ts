@@ -14,8 +14,8 @@ const hops: readonly Hop[] = [
   {
     id: 'client',
     title: '1. Client',
-    aws: 'browser / API client',
-    local: 'browser, curl, load generator',
+    aws: 'browser, API client',
+    local: 'browser, curl',
     does: ['may send x-request-id'],
     role: 'client',
   },
@@ -23,57 +23,48 @@ const hops: readonly Hop[] = [
     id: 'edge',
     title: '2. Edge cache',
     aws: 'CloudFront + WAF',
-    local: 'Varnish (edge)',
-    does: [
-      'WAF rules + rate limit (AWS)',
-      'assets: cached, immutable',
-      'HTML and /api/*: not stored',
-      'sets x-request-id if missing',
-    ],
+    local: 'Varnish',
+    does: ['assets cached, immutable', 'HTML, /api/*: not stored'],
     role: 'edge',
   },
   {
     id: 'web-lb',
     title: '3. web balancer',
-    aws: 'web ALB (CloudFront prefix list only)',
+    aws: 'web ALB',
     local: 'web-lb (HAProxy)',
-    does: [
-      'only ready replicas (/readyz :9100)',
-      'retry idempotent on another replica',
-      'idle timeout 60 s < keep-alive 65 s',
-    ],
+    does: ['ready replicas only', 'retries idempotent requests'],
     role: 'web',
   },
   {
     id: 'web',
     title: '4. web replica',
-    aws: 'ECS Fargate task',
-    local: 'web container',
-    does: ['renders the page', 'calls the API with timeout', 'forwards x-request-id'],
+    aws: 'Fargate task',
+    local: 'container',
+    does: ['renders the page', 'calls the API, 3 s timeout'],
     role: 'web',
   },
   {
     id: 'api-lb',
     title: '5. api balancer',
-    aws: 'api ALB or service discovery',
+    aws: 'api ALB',
     local: 'api-lb (HAProxy)',
-    does: ['/api/* from the edge arrives here too', 'health checks, retries, draining'],
+    does: ['health checks, retries', 'drains old replicas'],
     role: 'api',
   },
   {
     id: 'api',
     title: '6. api replica',
-    aws: 'ECS Fargate task',
-    local: 'api container',
-    does: ['schema-validated input', 'one shared pg pool, parameterised SQL', 'DB down -> 503 + Retry-After'],
+    aws: 'Fargate task',
+    local: 'container',
+    does: ['schema-validated input', 'DB down: 503 + Retry-After'],
     role: 'api',
   },
   {
     id: 'db',
     title: '7. PostgreSQL 17',
-    aws: 'RDS Multi-AZ (TLS required)',
-    local: 'db container (data network)',
-    does: ['reachable from the api tier only', 'WAL archived for PITR'],
+    aws: 'RDS Multi-AZ, TLS',
+    local: 'db (data network)',
+    does: ['api tier only', 'WAL archived (PITR)'],
     role: 'data',
   },
 ];
@@ -82,7 +73,7 @@ export function requestPathDiagram(): DotGraph {
   const nodes: DotNode[] = hops.map((h) => ({
     id: h.id,
     title: h.title,
-    details: [`AWS: ${h.aws}`, `local: ${h.local}`, ...h.does.map((d) => `- ${d}`)],
+    details: [`AWS: ${h.aws}`, `local: ${h.local}`, ...h.does],
     role: h.role,
     ...(h.id === 'db' ? { shape: 'cylinder' as const } : {}),
   }));
@@ -90,28 +81,24 @@ export function requestPathDiagram(): DotGraph {
     {
       id: 'logs',
       title: 'every hop logs one JSON line',
-      details: [
-        'with request_id, route, status, duration_ms',
-        'AWS: CloudWatch Logs Insights',
-        'local: rsyslog store; `tier logs --request-id`',
-      ],
+      details: ['request_id, route, status, ms', 'AWS: CloudWatch Logs', 'local: `tier logs --request-id`'],
       role: 'ops',
       shape: 'note',
     },
     {
       id: 'metrics',
       title: 'RED metrics per route',
-      details: ['http_request_duration_seconds', 'AWS: CloudWatch; local: Prometheus', '`tier metrics`'],
+      details: ['AWS: CloudWatch', 'local: Prometheus', '`tier metrics`'],
       role: 'ops',
       shape: 'note',
     },
   );
   const chain: [string, string, string][] = [
     ['client', 'edge', 'HTTPS GET /'],
-    ['edge', 'web-lb', 'miss or pass'],
+    ['edge', 'web-lb', 'miss, pass'],
     ['web-lb', 'web', ':3000'],
     ['api-lb', 'api', ':3000'],
-    ['api', 'db', 'SELECT now() (pool)'],
+    ['api', 'db', 'SQL, pool'],
   ];
   const edges: DotEdge[] = chain.map(([from, to, label]) => ({ from, to, label, kind: 'traffic' }));
   edges.push(
@@ -123,11 +110,11 @@ export function requestPathDiagram(): DotGraph {
     { from: 'api', to: 'metrics', kind: 'metrics' },
   );
   return {
-    title: 'Request path: client -> edge -> web balancer -> web -> api balancer -> api -> PostgreSQL',
+    title: 'Request path: client to PostgreSQL, each hop on AWS and locally',
     direction: 'LR',
     nodes,
     edges,
-    legend: { roles: ['client', 'edge', 'web', 'api', 'data', 'ops'], flows: ['traffic', 'logs', 'metrics'] },
-    extra: 'ranksep=0.45;',
+    legend: { roles: [], flows: ['traffic', 'logs', 'metrics'] },
+    extra: 'ranksep=0.3;',
   };
 }

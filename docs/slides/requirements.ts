@@ -116,10 +116,11 @@ export function provingTests(r: Requirement, repoDir: string): string[] {
 }
 
 /** The markdown table; `linkPrefix` turns a repository path into a link from the page it goes in. */
-export function requirementsTable(repoDir: string, linkPrefix?: string, part?: 1 | 2): string {
+export function requirementsTable(repoDir: string, linkPrefix?: string, part?: readonly [number, number]): string {
   const rows = ['| requirement | mechanism | proved by |', '|---|---|---|'];
-  const half = Math.ceil(requirements.length / 2);
-  const shown = part === 1 ? requirements.slice(0, half) : part === 2 ? requirements.slice(half) : requirements;
+  // part [i, n]: the i-th of n slides (1-based), so each slide's table fits at a legible size.
+  const size = Math.ceil(requirements.length / (part?.[1] ?? 1));
+  const shown = part ? requirements.slice((part[0] - 1) * size, part[0] * size) : requirements;
   for (const r of shown) {
     const tests = provingTests(r, repoDir);
     const cell =

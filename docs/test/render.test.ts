@@ -1,10 +1,10 @@
 // `npm run docs:render` runs (into a scratch folder, never over the committed output) and produces non-trivial files:
-// SVGs with the expected labels, PNGs of some size, a PDF and a PPTX with the right magic bytes; the committed
-// diagrams are up to date with their sources.
+// SVGs with the expected labels, PNGs of some size, a PDF without local links, a PPTX and one PNG per slide; the
+// committed diagrams are up to date with their sources.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -24,34 +24,14 @@ before(async () => {
 });
 
 const EXPECTED_LABELS: Record<string, string[]> = {
-  'aws-architecture': [
-    'CloudFront distribution',
-    'AWS WAF web ACL',
-    'web ALB',
-    'api ALB',
-    'ECS service: web',
-    'ECS service: api',
-    'RDS PostgreSQL 17 primary',
-    'RDS standby (Multi-AZ)',
-    'AWS Backup',
-    'CloudWatch Logs',
-    'CloudWatch metrics',
-    'GitHub Actions',
-    'Public subnets',
-    'Private subnets (with egress)',
-    'Isolated subnets (data)',
-    'AZ a | AZ b | AZ c',
-  ],
-  'local-environment': [
-    'edge (Varnish)',
-    'web-lb (HAProxy)',
-    'api-lb (HAProxy)',
-    'db (PostgreSQL 17 + pgBackRest)',
-    'prometheus',
-    'volume backups',
-  ],
+  'aws-overview': ['CloudFront + WAF', 'web ALB', 'api ALB', 'ECS web', 'ECS api', 'RDS PostgreSQL 17', 'AWS Backup'],
+  'aws-network': ['AWS WAF web ACL', 'CloudFront', 'NAT gateways', 'RDS standby', 'AZ a', 'AZ c', 'tcp 5432'],
+  'aws-data': ['RDS primary', 'RDS standby', 'Secrets Manager', 'KMS keys', 'AWS Backup'],
+  'aws-delivery': ['GitHub Actions', 'Deploy role (OIDC)', 'ECR', 'CloudWatch Logs', 'CloudWatch metrics'],
+  'local-environment': ['edge (Varnish)', 'web-lb (HAProxy)', 'api-lb (HAProxy)', 'db (PostgreSQL 17 + pgBackRest)'],
+  'local-operations': ['prometheus', 'log-shipper (rsyslog)', 'backup (scheduler)', 'volume backups'],
   'request-path': ['1. Client', '2. Edge cache', '6. api replica', '7. PostgreSQL 17'],
-  'delivery-pipeline': ['lint + typecheck', 'deploy staging', 'approval', 'deploy prod', 'automatic rollback'],
+  'delivery-pipeline': ['changes', 'verify', 'build', 'staging', 'production', 'environment: production', 'e2e'],
 };
 
 /** Graphviz writes text as XML with numeric entities (`-` is `&#45;`): decode before comparing. */
@@ -90,23 +70,35 @@ describe('npm run docs:render', () => {
     });
   }
 
-  test('the slides are exported to PDF and PPTX with the diagrams in them', async () => {
+  test('the slides are exported to PDF, PPTX and one PNG per slide, with the diagrams in them', async () => {
+    const slides = (await readFile(join(DOCS_DIR, 'slides', 'deck.md'), 'utf8')).split(/^---\s*$/m).length;
     const pdf = join(out, 'slides', 'deck.pdf');
     assert.equal((await head(pdf, 5)).toString('latin1'), '%PDF-');
     assert.ok((await stat(pdf)).size > 200_000, 'the PDF is too small to hold the diagrams');
+    // A browser-made PDF turns relative links into this machine's file:// paths; the deck must have none.
+    assert.doesNotMatch((await readFile(pdf)).toString('latin1'), /file:\/\//, 'the PDF links to local files');
     const pptx = join(out, 'slides', 'deck.pptx');
     assert.deepEqual([...(await head(pptx, 4))], [0x50, 0x4b, 0x03, 0x04]);
     const zip = (await readFile(pptx)).toString('latin1');
     assert.ok(zip.includes('ppt/slides/slide1.xml'), 'the PPTX has no slides');
-    assert.ok(zip.includes('ppt/slides/slide14.xml'), 'the PPTX lost slides');
+    assert.ok(zip.includes(`ppt/slides/slide${slides}.xml`), 'the PPTX lost slides');
+    const pngs = (await readdir(join(out, 'slides'))).filter((f) => /^deck\.\d{3}\.png$/.test(f));
+    assert.equal(pngs.length, slides, 'one PNG per slide');
+  });
+
+  test('the committed slide pictures are one per slide of the deck', async () => {
+    const slides = (await readFile(join(DOCS_DIR, 'slides', 'deck.md'), 'utf8')).split(/^---\s*$/m).length;
+    const committed = (await readdir(join(DOCS_DIR, 'rendered', 'slides'))).filter((f) => /^deck\.\d{3}\.png$/.test(f));
+    assert.equal(committed.length, slides, 'docs/rendered/slides/deck.NNN.png are stale: run npm run docs:render');
   });
 
   test('the assembled deck carries the requirements table and the figures, and no unfilled marker', async () => {
     const deck = await readFile(join(out, 'slides', 'deck.md'), 'utf8');
-    assert.doesNotMatch(deck, /<!-- (figures|requirements:\d) -->/);
+    assert.doesNotMatch(deck, /<!-- (figures|cost|requirements:\d) -->/);
     assert.match(deck, /\| requirement \| mechanism \| proved by \|/);
     assert.match(deck, /apps\/api\/test\/routes\.test\.ts/);
-    assert.match(deck, /\| what \| figure \| value \| source \|/);
+    assert.match(deck, /\| what \| measured \| goal \| run \|/);
+    assert.match(deck, /\| \*\*total\*\* \|/, 'the cost table from infra/aws/README.md');
   });
 
   test('the report and the requirements page are written with the output', async () => {

@@ -4,9 +4,10 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { categoryOf, loadResults, parseResult, unitOf } from '../tools/bench-results.js';
+import { figureRows, figuresSlide, SLIDE_FIGURES } from '../slides/figures.js';
+import { categoryOf, parseResult, unitOf } from '../tools/bench-results.js';
+import { BENCH_RESULTS_DIR } from '../tools/paths.js';
 import { buildReport } from '../tools/report.js';
-import { figuresTable } from '../tools/slides.js';
 
 const scratch = () => mkdtemp(join(tmpdir(), 'docs-report-'));
 
@@ -33,9 +34,10 @@ test('with no result files every figure is "not yet measured" and no number is m
   assert.equal(report.files, 0);
   assert.equal(report.charts.length, 0);
   assert.match(report.markdown, /not yet measured/i);
-  const figures = figuresTable(await loadResults(join(dir, 'absent')));
-  assert.equal((figures.match(/not yet measured/g) ?? []).length, 7);
-  assert.doesNotMatch(figures.replace(/bench\/results/g, ''), /\d+(\.\d+)? ?(ms|s|req\/s)\b/);
+  const figures = figuresSlide(join(dir, 'absent'));
+  assert.equal((figures.match(/not yet measured/g) ?? []).length, SLIDE_FIGURES.length);
+  const measured = figures.split('\n').map((row) => row.split('|')[2] ?? '');
+  assert.doesNotMatch(measured.join(' '), /\d/, 'a figure without a result file shows no number');
 });
 
 test('result files become tables with machine and date, and one SVG chart per category and unit', async () => {
@@ -68,5 +70,37 @@ test('result files become tables with machine and date, and one SVG chart per ca
   assert.match(throughput, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.match(throughput, /results\.page\.rps/);
   assert.match(throughput, /1,500 req\/s/);
-  assert.match(figuresTable(await loadResults(dir)), /813 req\/s/);
+});
+
+test('the slide figures are all in the latest results, with their date and machine: none is stale', () => {
+  const rows = figureRows(BENCH_RESULTS_DIR);
+  const missing = rows.filter((r) => r.run && !r.measured).map((r) => `${r.source}: ${r.what}`);
+  assert.deepEqual(
+    missing,
+    [],
+    'a result file no longer holds the field a slide figure reads: fix docs/slides/figures.ts',
+  );
+  for (const r of rows.filter((x) => x.run)) {
+    assert.match(r.run!.date, /^\d{4}-\d{2}-\d{2}$/, `${r.source}: the run's date`);
+    assert.doesNotMatch(r.run!.machine, /not recorded/, `${r.source}: the run's machine`);
+  }
+});
+
+test('a slide figure is the value in its result file, under a human label', async () => {
+  const dir = await scratch();
+  const app = {
+    machine: { cpuModel: 'test cpu', cores: 4, date: '2031-02-03T04:05:06Z' },
+    original: { scram: 10 },
+    results: [
+      { name: 'api: GET /api/status', reqPerSec: 1234, p99Ms: 7 },
+      { name: 'ceiling: node:http + pg, SELECT now()', reqPerSec: 2468 },
+    ],
+  };
+  await writeFile(join(dir, 'app.json'), JSON.stringify(app));
+  const slide = figuresSlide(dir);
+  assert.match(slide, /\| API `GET \/api\/status`, 32 connections \| \*\*1,234 req\/s \(123x\), p99 7 ms\*\* \|/);
+  assert.match(slide, /\| \*\*50 %\*\* \|/);
+  assert.match(slide, /app\.json 2031-02-03, test cpu 4 cores/);
+  assert.doesNotMatch(slide, /results\.|reqPerSec|p99Ms/, 'no raw JSON paths on the slide');
+  assert.match(slide, /ops\.json: no such file/);
 });

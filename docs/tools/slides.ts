@@ -1,53 +1,59 @@
-// Assembles docs/slides/deck.md with the measured figures and exports it with Marp (Debian's chromium) to PDF and PPTX.
+// Assembles docs/slides/deck.md with the measured figures and exports it with Marp (Debian's chromium) to PDF, PPTX
+// and one PNG per slide (docs/rendered/slides/deck.NNN.png, for reviewers without a PDF viewer).
 import { execFile } from 'node:child_process';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { figuresSlide } from '../slides/figures.js';
 import { requirementsTable } from '../slides/requirements.js';
-import { CATEGORY_TITLES, type Category, formatValue, loadResults, type ResultFile } from './bench-results.js';
 import { BENCH_RESULTS_DIR, DOCS_DIR, REPO_DIR } from './paths.js';
 
 const run = promisify(execFile);
 const FIGURES_MARKER = '<!-- figures -->';
-const REQUIREMENTS_MARKERS = ['<!-- requirements:1 -->', '<!-- requirements:2 -->'] as const;
-const SHOWN: readonly Category[] = ['throughput', 'latency', 'rollout', 'failover', 'backup', 'pipeline', 'failures'];
-const MAX_ROWS = 12;
+const COST_MARKER = '<!-- cost -->';
+const COST_HEADING = '## Monthly cost estimate';
 
-/** The figures slide body: a few figures per category from the result files, or "not yet measured". */
-export function figuresTable(results: readonly ResultFile[]): string {
-  const rows: string[] = ['| what | figure | value | source |', '|---|---|---|---|'];
-  let shown = 0;
-  for (const c of SHOWN) {
-    const figs = results.flatMap((r) => r.figures).filter((f) => f.category === c);
-    if (figs.length === 0) {
-      rows.push(`| ${CATEGORY_TITLES[c]} | - | **not yet measured** | - |`);
-      continue;
-    }
-    for (const f of figs.slice(0, 2)) {
-      if (shown >= MAX_ROWS) break;
-      rows.push(`| ${CATEGORY_TITLES[c]} | \`${f.path}\` | ${formatValue(f.value, f.unit)} | \`${f.source}.json\` |`);
-      shown++;
-    }
-  }
-  const where =
-    results.length === 0
-      ? 'No benchmark result files yet (bench/results/): nothing here is invented.'
-      : `Machines and dates: ${[...new Set(results.map((r) => `${r.machine} (${r.date})`))].slice(0, 2).join('; ')}. Full tables: docs/performance.md.`;
-  return `${rows.join('\n')}\n\n_${where}_\n`;
+/** The cost table of infra/aws/README.md without its assumptions column, and the lines under it. */
+export function costSlide(readme: string): string {
+  const at = readme.indexOf(COST_HEADING);
+  if (at < 0) throw new Error(`infra/aws/README.md has no "${COST_HEADING}" section for the cost slide.`);
+  const section = readme.slice(at).split(/\n## /)[0]!.split('\n').slice(1);
+  const table = section.filter((l) => l.startsWith('|'));
+  const rest = section.filter((l) => l.trim() && !l.startsWith('|'));
+  const rows = table.map((l) => `${l.split('|').slice(0, 4).join('|')}|`);
+  return [...rows, '', ...rest.map((l) => `_${l.trim()}_`)].join('\n');
+}
+const REQUIREMENT_PARTS = 3;
+const requirementsMarker = (i: number) => `<!-- requirements:${i} -->`;
+
+/**
+ * Links in the deck become their repository path as text: a PDF made by a browser turns relative links into
+ * absolute file:// paths of the machine that rendered it, which mean nothing anywhere else.
+ * `[runbook](../runbooks/x.md)` (from docs/slides/) -> `runbook (docs/runbooks/x.md)`.
+ */
+export function linksAsRepositoryPaths(markdown: string): string {
+  return markdown.replace(/(?<!!)\[([^\]]+)\]\(\.\.\/([^)\s]+)\)/g, (_, text: string, path: string) => {
+    const repoPath = path.startsWith('../') ? path.slice(3) : `docs/${path}`;
+    return `${text} (\`${repoPath}\`)`;
+  });
 }
 
 export async function assembleDeck(out: string, resultsDir = BENCH_RESULTS_DIR): Promise<string> {
   const source = await readFile(join(DOCS_DIR, 'slides', 'deck.md'), 'utf8');
-  for (const marker of [FIGURES_MARKER, ...REQUIREMENTS_MARKERS]) {
+  const markers = [
+    FIGURES_MARKER,
+    COST_MARKER,
+    ...Array.from({ length: REQUIREMENT_PARTS }, (_, i) => requirementsMarker(i + 1)),
+  ];
+  for (const marker of markers) {
     if (!source.includes(marker)) throw new Error(`docs/slides/deck.md lost its ${marker} marker.`);
   }
-  const deck = source
-    .replace(FIGURES_MARKER, figuresTable(await loadResults(resultsDir)))
-    .replace(REQUIREMENTS_MARKERS[0], requirementsTable(REPO_DIR, undefined, 1))
-    .replace(REQUIREMENTS_MARKERS[1], requirementsTable(REPO_DIR, undefined, 2))
-    // The assembled deck lives in <out>/slides/: images are siblings there, other docs two levels up.
-    .replace(/\]\(\.\.\/(?!rendered\/)/g, '](../../')
-    .replace(/\]\(\.\.\/rendered\//g, '](../');
+  const readme = await readFile(join(REPO_DIR, 'infra', 'aws', 'README.md'), 'utf8');
+  let deck = source.replace(FIGURES_MARKER, figuresSlide(resultsDir)).replace(COST_MARKER, costSlide(readme));
+  for (let i = 1; i <= REQUIREMENT_PARTS; i++)
+    deck = deck.replace(requirementsMarker(i), requirementsTable(REPO_DIR, undefined, [i, REQUIREMENT_PARTS]));
+  // The assembled deck lives in <out>/slides/: images are siblings there.
+  deck = linksAsRepositoryPaths(deck).replace(/\]\(\.\.\/rendered\//g, '](../');
   const dir = join(out, 'slides');
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'deck.md');
@@ -75,24 +81,23 @@ export async function renderSlides(out: string, resultsDir = BENCH_RESULTS_DIR):
   const env = { ...process.env, CHROME_PATH: chrome, PUPPETEER_SKIP_DOWNLOAD: '1' };
   const written: string[] = [];
   // One after the other: each conversion drives a headless chromium, and CI has two cores.
-  for (const format of ['pdf', 'pptx'] as const) {
+  // Old per-slide pictures must not outlive a slide that was removed.
+  for (const f of await readdir(join(out, 'slides'))) if (/^deck\.\d+\.png$/.test(f)) await rm(join(out, 'slides', f));
+  for (const format of ['pdf', 'pptx', 'png'] as const) {
     const target = join(out, 'slides', `deck.${format}`);
+    const how = format === 'png' ? ['--images', 'png'] : [`--${format}`];
     try {
-      await run(
-        marp,
-        [deck, '--no-stdin', `--${format}`, '--allow-local-files', '--browser-path', chrome, '-o', target],
-        {
-          env,
-          timeout: 180_000,
-        },
-      );
+      await run(marp, [deck, '--no-stdin', ...how, '--allow-local-files', '--browser-path', chrome, '-o', target], {
+        env,
+        timeout: 180_000,
+      });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       throw new Error(
         `marp could not export ${format}: ${(e.stderr || e.message).trim().split('\n').slice(-3).join(' ')}`,
       );
     }
-    written.push(target);
+    written.push(format === 'png' ? join(out, 'slides', 'deck.NNN.png') : target);
   }
   return written;
 }
