@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { TierName } from '@tier/cli';
 import { describeLoad, type LoadResult, underLoad } from '../../test/e2e/support/load.js';
 import {
   balancerView,
@@ -34,7 +35,7 @@ const loadSummary = (r: LoadResult) => ({
   byStatus: r.byStatus,
 });
 
-async function rollout(edge: string, t: 'web' | 'api', version: string) {
+async function rollout(edge: string, t: TierName, version: string) {
   await deriveImage(t, await currentImage(t), version);
   const started = Date.now();
   const { result, load } = await underLoad({ baseUrl: edge, tag: `bench-rollout-${t}` }, async () => {
@@ -64,7 +65,7 @@ async function nodePid(container: string): Promise<number> {
   );
 }
 
-async function failover(edge: string, t: 'web' | 'api') {
+async function failover(edge: string, t: TierName) {
   let replaceMs = 0;
   const { load } = await underLoad({ baseUrl: edge, tag: `bench-kill-${t}` }, async () => {
     const [victim] = await containers(t);

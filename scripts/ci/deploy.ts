@@ -13,7 +13,7 @@ await main(async () => {
       tier: { type: 'string', multiple: true },
     },
   });
-  const tiers = values.tiers === undefined && !values.tier ? ['api', 'web'] : tierList(values.tiers, values.tier);
+  const tiers = tierList(values.tiers, values.tier);
   if (tiers.length === 0) {
     console.log('✔ no tier changed: nothing to deploy');
     setOutput('deployed', '');

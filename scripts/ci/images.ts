@@ -3,7 +3,7 @@
 //   npm run ci:images -- --tier web --version <sha> --push <registry>/tier-dev/{tier}
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildImages, createGit, recordImages, type TierName } from '@tier/cli';
+import { buildImages, createGit, recordImages } from '@tier/cli';
 import { main, setOutput } from './lib/github.js';
 import { tierList } from './lib/tier.js';
 
@@ -17,8 +17,7 @@ await main(async () => {
       'node-image': { type: 'string' },
     },
   });
-  const asked = tierList(values.tiers, values.tier) as TierName[];
-  const tiers: TierName[] = values.tiers === undefined && !values.tier ? ['api', 'web'] : asked;
+  const tiers = tierList(values.tiers, values.tier);
   if (tiers.length === 0) {
     console.log('✔ no tier changed: no image to build');
     return 0;

@@ -3,6 +3,7 @@
 //   npm run ci:promote -- --from dev --to prod --version <sha> --digest web=sha256:... --digest api=sha256:...
 import { parseArgs } from 'node:util';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { TIERS } from '@tier/cli';
 import { copyImageByDigest } from './lib/ecr-copy.js';
 import { main, setOutput } from './lib/github.js';
 import { stageTarget } from './lib/stage.js';
@@ -24,7 +25,7 @@ export interface PromoteOptions {
 export function parseDigests(pairs: readonly string[]): Array<[string, string]> {
   return pairs.map((pair) => {
     const [tier = '', digest = ''] = pair.split('=');
-    if (!['web', 'api'].includes(tier) || (digest !== '' && !/^sha256:[0-9a-f]{64}$/.test(digest))) {
+    if (!(TIERS as readonly string[]).includes(tier) || (digest !== '' && !/^sha256:[0-9a-f]{64}$/.test(digest))) {
       throw Object.assign(new Error(`--digest '${pair}' is not <web|api>=sha256:<64 hex>`), {
         hint: 'use the build job outputs',
       });

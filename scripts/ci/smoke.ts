@@ -22,7 +22,7 @@ await main(async () => {
     ) as EnvironmentStatus;
     url ??= edgeUrl(status);
     if (expected) {
-      const tiers = tierList(values.tiers, undefined);
+      const tiers: readonly string[] = tierList(values.tiers ?? '', undefined); // none named: every replica
       const stale = status.replicas.filter(
         (r) => (tiers.length === 0 || tiers.includes(r.tier)) && r.tier !== 'db' && r.version !== expected,
       );

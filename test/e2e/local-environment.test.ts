@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { PROJECT } from '@tier/cli';
+import { PROJECT, TIERS } from '@tier/cli';
 import { type AfterUp, eventually, type LocalEnv, localEnv, quietProgress, tcpProbe } from './support/local-env.js';
 
 let env: LocalEnv;
@@ -25,7 +25,9 @@ describe('tier up means served', () => {
     const { afterUp } = env;
     if (!afterUp) return t.skip('TIER_E2E_SKIP_UP=1: tier up did not run in this process');
     assert.deepEqual(afterUp.responses, { '/': 200, '/api/status': 200 });
-    const replicas = (await env.containers()).filter((c) => c.running && ['web', 'api'].includes(c.service));
+    const replicas = (await env.containers()).filter(
+      (c) => c.running && (TIERS as readonly string[]).includes(c.service),
+    );
     assert.ok(replicas.length >= 2, 'web and api replicas run');
     for (const c of replicas) {
       const target: AfterUp['targets'][number] | undefined = afterUp.targets.find(
@@ -197,7 +199,7 @@ describe('metrics', () => {
       };
       return body.data.result;
     };
-    for (const tier of ['web', 'api'] as const) {
+    for (const tier of TIERS) {
       const replicas = await byService(tier);
       const expected = replicas.map((r) => `${r.addresses.app}:9100`).sort();
       await eventually(

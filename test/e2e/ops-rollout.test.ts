@@ -3,6 +3,7 @@
 // becomes ready is rolled back by itself; `tier rollback` and `tier history` do what they say.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { TIERS } from '@tier/cli';
 import { describeLoad, underLoad } from './support/load.js';
 import {
   currentImage,
@@ -35,7 +36,7 @@ describe('rolling deploys (local environment)', { timeout: 20 * 60_000 }, () => 
     assert.ok((load.total * 1000) / load.durationMs >= 100, describeLoad(load));
     assert.equal(load.failed, 0, describeLoad(load));
     const after = await status();
-    for (const t of ['web', 'api']) {
+    for (const t of TIERS) {
       assert.deepEqual(versionsOf(after, t), [version], `${t} runs ${versionsOf(after, t)}`);
       assert.equal(replicasOf(after, t).length, 2);
     }

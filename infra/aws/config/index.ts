@@ -1,4 +1,5 @@
 // Picks a stage's configuration by name and checks it, so a typo fails synthesis with a message naming the fix.
+import { TIERS } from '../lib/shared/naming.js';
 import { dev } from './dev.js';
 import { prod } from './prod.js';
 import type { StageConfig } from './stage-config.js';
@@ -42,7 +43,7 @@ export function validateStageConfig(c: StageConfig): void {
   if (d.maxAllocatedStorageGiB < d.allocatedStorageGiB) {
     throw new Error(`${where}: database.maxAllocatedStorageGiB must be >= allocatedStorageGiB.`);
   }
-  for (const tier of ['web', 'api'] as const) {
+  for (const tier of TIERS) {
     const s = c.services[tier];
     if (s.minTasks < 2) throw new Error(`${where}: services.${tier}.minTasks must be >= 2 (one per AZ at least).`);
     if (s.maxTasks < s.minTasks) throw new Error(`${where}: services.${tier}.maxTasks must be >= minTasks.`);

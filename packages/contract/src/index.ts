@@ -1,9 +1,16 @@
-// The names infra/aws and the tier CLI must agree on: stacks, their CloudFormation outputs and export names.
+// The names infra/aws and the tier CLI must agree on: the tiers, stacks, their CloudFormation outputs and export names.
 // infra/aws emits every output through `outputsOf`/`exportName` below; packages/tier reads them by the same
 // keys, from the stack this table names. Imported by relative path (infra/aws runs on tsx; packages/tier
 // references this project in its tsconfig), so there is no package to publish or install.
 
 export const APP_NAME = 'tier';
+
+/** The two application tiers, in the order they sit behind the edge (and every listing shows them). */
+export const TIERS = ['web', 'api'] as const;
+export type TierName = (typeof TIERS)[number];
+
+/** The order of a deploy: the API first, so its migrations and endpoints exist before a web version that needs them. */
+export const DEPLOY_ORDER: readonly TierName[] = ['api', 'web'];
 
 /** The stacks of one stage, by concern; the CloudFormation stack name is `tier-<stage>-<concern>`. */
 export const STACK_CONCERNS = [

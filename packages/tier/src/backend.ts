@@ -1,5 +1,7 @@
 // The contract every target implements; commands are thin layers over it.
-export type TierName = 'web' | 'api';
+import type { TierName } from '../../contract/src/index.js';
+
+export { DEPLOY_ORDER, TIERS, type TierName } from '../../contract/src/index.js';
 
 export interface Progress {
   /** A step started (shown as a spinner line on a TTY, a plain line otherwise). */

@@ -1,6 +1,6 @@
 // What every command gets: the selected backend, progress, and output in text or JSON.
 import type { Command } from 'commander';
-import { type Backend, TierError, type TierName } from './backend.js';
+import { type Backend, TIERS, TierError, type TierName } from './backend.js';
 import { createProgress } from './ui/progress.js';
 
 export interface GlobalOptions {
@@ -41,8 +41,6 @@ export function createContext(program: Command): Context {
     },
   };
 }
-
-export const TIERS: readonly TierName[] = ['web', 'api'];
 
 /** Parses `--tier web|api` (repeatable or comma separated); no value means every tier. */
 export function parseTiers(value: string | string[] | undefined): TierName[] {

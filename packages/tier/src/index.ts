@@ -7,7 +7,7 @@ export { type AwsBackend, type AwsBackendOptions, createAwsBackend } from './aws
 export { runMigration } from './aws/migrate.js';
 // The backend interface both targets implement.
 export type { Backend, EnvironmentStatus, Progress, TierName } from './backend.js';
-export { TierError } from './backend.js';
+export { DEPLOY_ORDER, TIERS, TierError } from './backend.js';
 export type { Engine } from './local/engine.js';
 export { type ContainerInfo, projectContainers } from './local/health.js';
 export { appImageRef, appVersion } from './local/images.js';

@@ -1,6 +1,7 @@
 // Runs the repository's own `tier` CLI (packages/tier/bin/tier.js) from CI scripts.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { DEPLOY_ORDER, TIERS, type TierName } from '@tier/cli';
 
 const TIER_BIN = fileURLToPath(new URL('../../../packages/tier/bin/tier.js', import.meta.url));
 
@@ -31,12 +32,16 @@ export function targetArgs(target: string, stage?: string): string[] {
   return target === 'aws' ? ['--target', 'aws', '--stage', stage ?? 'dev'] : ['--target', 'local'];
 }
 
-/** `--tiers web,api` (a change-detection output, possibly empty) or repeated `--tier`. */
-export function tierList(csv: string | undefined, repeated: string[] | undefined): string[] {
+/**
+ * `--tiers web,api` (a change-detection output, possibly empty: no tier) or repeated `--tier`; neither given means
+ * every tier, in deploy order.
+ */
+export function tierList(csv: string | undefined, repeated: string[] | undefined): TierName[] {
+  if (csv === undefined && !repeated?.length) return [...DEPLOY_ORDER];
   const list = [...(csv ?? '').split(','), ...(repeated ?? [])].map((t) => t.trim()).filter(Boolean);
   for (const t of list) {
-    if (t !== 'web' && t !== 'api')
-      throw Object.assign(new Error(`unknown tier '${t}'`), { hint: 'use web and/or api' });
+    if (!(TIERS as readonly string[]).includes(t))
+      throw Object.assign(new Error(`unknown tier '${t}'`), { hint: `use ${TIERS.join(' and/or ')}` });
   }
-  return [...new Set(list)];
+  return [...new Set(list)] as TierName[];
 }

@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { PROJECT, type TierName } from '@tier/cli';
 
 const exec = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const ENGINE = process.env.TIER_ENGINE === 'docker' ? 'docker' : 'podman';
-export const PROJECT = process.env.TIER_PROJECT ?? 'tier';
+export { PROJECT };
 
 export interface Status {
   replicas: Array<{ tier: string; name: string; version: string; health: string; address: string }>;
@@ -77,7 +78,7 @@ export const engine = (...args: string[]) => sh(ENGINE, args);
 
 /** A new image of a tier from the one it runs now: same bytes, another version (and optional env). */
 export async function deriveImage(
-  tierName: 'web' | 'api',
+  tierName: TierName,
   from: string,
   version: string,
   env: Record<string, string> = {},
@@ -170,7 +171,7 @@ export async function waitFor<T>(
 }
 
 /** HAProxy's view of a tier's replicas: server address -> status. */
-export async function balancerView(tierName: 'web' | 'api'): Promise<Map<string, string>> {
+export async function balancerView(tierName: TierName): Promise<Map<string, string>> {
   const lb = (await containers(`${tierName}-lb`))[0];
   assert.ok(lb, `no ${tierName}-lb`);
   const csv = await new Promise<string>((resolve, reject) => {

@@ -40,6 +40,4 @@ export function logBucketName(
   return `${APP_NAME}-${stage}-${purpose}-logs-${account}-${region}`;
 }
 
-/** The two application tiers, in the order they sit behind the edge. */
-export const TIERS = ['web', 'api'] as const;
-export type Tier = (typeof TIERS)[number];
+export { TIERS, type TierName as Tier } from '../../../../packages/contract/src/index.js';

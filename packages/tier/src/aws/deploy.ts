@@ -14,7 +14,15 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { type DeployOptions, type DeployRecord, type Progress, TierError, type TierName } from '../backend.js';
+import {
+  DEPLOY_ORDER,
+  type DeployOptions,
+  type DeployRecord,
+  type Progress,
+  TIERS,
+  TierError,
+  type TierName,
+} from '../backend.js';
 import type { AwsContext } from './context.js';
 import { callAws } from './errors.js';
 import { runMigration } from './migrate.js';
@@ -22,9 +30,6 @@ import { appContainer, describeService, imageTag, taskDefinitionReader, versionO
 
 /** Docker's tag grammar: what ECR accepts. */
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
-/** The API goes first: the new API must serve the old web tier during the web rollout, never the reverse. */
-const DEPLOY_ORDER: readonly TierName[] = ['api', 'web'];
 
 /** A copy of a task definition that RegisterTaskDefinition accepts, with the tier's image re-tagged. */
 export function nextRevision(
@@ -270,7 +275,7 @@ async function revisions(ctx: AwsContext, tier: TierName, arns: string[]) {
 /** Finished deployments of both tiers from ECS's own record (kept 90 days), oldest first. */
 export async function history(ctx: AwsContext): Promise<DeployRecord[]> {
   const records: DeployRecord[] = [];
-  for (const tier of ['web', 'api'] as const) {
+  for (const tier of TIERS) {
     const briefs = await serviceDeployments(ctx, tier);
     const arns = briefs.map((b) => b.serviceDeploymentArn ?? '').filter(Boolean);
     if (arns.length === 0) continue;

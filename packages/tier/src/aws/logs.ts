@@ -5,7 +5,7 @@ import {
   StartQueryCommand,
   StopQueryCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { type LogQuery, TierError, type TierName } from '../backend.js';
+import { type LogQuery, TIERS, TierError, type TierName } from '../backend.js';
 import { type AwsContext, parseTierArg } from './context.js';
 import { callAws } from './errors.js';
 import { logGroupOutputKey, need } from './outputs.js';
@@ -74,7 +74,7 @@ export async function logs(ctx: AwsContext, query: LogQuery): Promise<Record<str
 
   const out = await ctx.outputs();
   const tiers: (TierName | 'db')[] =
-    query.tier === undefined ? ['web', 'api'] : [parseTierArg(query.tier, ['web', 'api', 'db'] as const)];
+    query.tier === undefined ? [...TIERS] : [parseTierArg(query.tier, [...TIERS, 'db'] as const)];
   const tierOfGroup = new Map<string, string>();
   for (const tier of tiers) {
     const group =

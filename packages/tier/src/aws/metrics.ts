@@ -1,10 +1,10 @@
 // tier metrics on AWS: request rate, 5xx rate and p50/p99 latency per tier from the ALB metrics (GetMetricData).
 import { GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { TierError, type TierMetrics, type TierName } from '../backend.js';
+import { TIERS, TierError, type TierMetrics, type TierName } from '../backend.js';
 import type { AwsContext } from './context.js';
 import { callAws } from './errors.js';
-import { describeService, TIERS } from './services.js';
+import { describeService } from './services.js';
 
 /** Points in the chart at most; the series period grows with the window to stay under it. */
 const MAX_POINTS = 60;

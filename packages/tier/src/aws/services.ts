@@ -18,12 +18,18 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { DescribeTargetHealthCommand, type TargetHealthStateEnum } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { type EnvironmentStatus, type Progress, type ReplicaStatus, TierError, type TierName } from '../backend.js';
+import {
+  type EnvironmentStatus,
+  type Progress,
+  type ReplicaStatus,
+  TIERS,
+  TierError,
+  type TierName,
+} from '../backend.js';
 import type { AwsContext } from './context.js';
 import { databaseReplica } from './database.js';
 import { callAws } from './errors.js';
 
-export const TIERS: readonly TierName[] = ['web', 'api'];
 export const MAX_TASKS = 50;
 
 /** Tags on the ECS service that remember what `tier stop` changed, so `tier start` can undo it. */

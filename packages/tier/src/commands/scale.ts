@@ -1,7 +1,7 @@
 // tier scale web=N api=M: change replica counts without downtime.
 import type { Command } from 'commander';
-import { TierError, type TierName } from '../backend.js';
-import { type Context, TIERS } from '../context.js';
+import { TIERS, TierError, type TierName } from '../backend.js';
+import type { Context } from '../context.js';
 
 export function parseScaleArgs(args: string[]): Partial<Record<TierName, number>> {
   if (args.length === 0) throw new TierError('nothing to scale', 'example: tier scale web=3 api=2');

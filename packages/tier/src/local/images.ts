@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { Progress, TierName } from '../backend.js';
+import { DEPLOY_ORDER, type Progress, type TierName } from '../backend.js';
 import type { Engine } from './engine.js';
 import { run } from './exec.js';
 import type { LocalPaths } from './paths.js';
@@ -17,7 +17,6 @@ export interface BaseImages {
 
 export const INFRA_IMAGES = ['logs', 'db', 'lb', 'edge', 'metrics'] as const;
 export type InfraImage = (typeof INFRA_IMAGES)[number];
-export const APP_TIERS: readonly TierName[] = ['api', 'web'];
 
 const exists = (engine: Engine, ref: string) =>
   run(engine.cli, ['image', 'inspect', ref]).then(
@@ -132,7 +131,7 @@ export async function ensureAppImages(
   base: BaseImages,
   version: string,
   progress: Progress,
-  tiers: readonly TierName[] = APP_TIERS,
+  tiers: readonly TierName[] = DEPLOY_ORDER,
 ): Promise<Record<TierName, string>> {
   const refs = {} as Record<TierName, string>;
   for (const tier of tiers) {

@@ -7,7 +7,14 @@
 // as a one-off container of the new api image, before the first new api replica starts.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DeployOptions, type DeployRecord, type Progress, TierError, type TierName } from '../backend.js';
+import {
+  DEPLOY_ORDER,
+  type DeployOptions,
+  type DeployRecord,
+  type Progress,
+  TierError,
+  type TierName,
+} from '../backend.js';
 import { createGit } from '../pipeline/git.js';
 import { buildImages, imageName } from '../pipeline/images.js';
 import { inRotation, replicaReady, type ServerStat, serverStats, slotFor, totals } from './balancer.js';
@@ -338,11 +345,8 @@ async function deployTier(
   }
 }
 
-/** API first: its migrations and new endpoints must exist before a web version that needs them. */
-const ORDER: TierName[] = ['api', 'web'];
-
 export async function deploy(env: OpsEnv, progress: Progress, opts: DeployOptions): Promise<DeployRecord[]> {
-  const tiers = ORDER.filter((t) => opts.tiers.includes(t));
+  const tiers = DEPLOY_ORDER.filter((t) => opts.tiers.includes(t));
   const settings = rolloutSettings();
   const version = opts.version ?? (await buildWorkingTree(env, tiers, progress));
   const records: DeployRecord[] = [];
@@ -361,7 +365,7 @@ export async function rollback(env: OpsEnv, progress: Progress, opts: { tiers: T
   const settings = rolloutSettings();
   const records: DeployRecord[] = [];
   // Reverse order of deploy: web first, so it never runs against an API older than it expects.
-  for (const tier of [...ORDER].reverse().filter((t) => opts.tiers.includes(t))) {
+  for (const tier of [...DEPLOY_ORDER].reverse().filter((t) => opts.tiers.includes(t))) {
     const target = previousVersion(history, tier);
     if (!target) {
       throw new TierError(

@@ -1,12 +1,10 @@
 // tier scale / stop / start for the local environment. Scale-up waits until every new replica is in
 // its balancer; scale-down and stop always drain (SIGTERM with a timeout: the app turns unready,
 // keeps serving SHUTDOWN_DRAIN_MS, then exits), never kill first.
-import { type Progress, TierError, type TierName } from '../backend.js';
+import { type Progress, TIERS, TierError, type TierName } from '../backend.js';
 import { inRotation, replicaReady, serverStats, slotFor } from './balancer.js';
 import { compose, engineRun, type OpsEnv, sleep } from './ops-env.js';
 import { type Container, inspectContainer, listContainers, STOP_TIMEOUT_S, stopAndRemove } from './replicas.js';
-
-const APP_TIERS: readonly string[] = ['web', 'api'];
 
 /** Waits until HAProxy has each container UP (the app tiers), or the deadline passes. */
 export async function waitInBalancer(env: OpsEnv, tier: string, names: string[], timeoutMs = 60_000): Promise<void> {
@@ -85,7 +83,7 @@ export async function start(env: OpsEnv, progress: Progress, tier: string): Prom
   if (existing.length === 0) await compose(env, ['up', '-d', '--no-deps', tier]);
   else await compose(env, ['start', tier]);
   const names = (await listContainers(env, tier)).map((c) => c.name);
-  if (APP_TIERS.includes(tier)) {
+  if ((TIERS as readonly string[]).includes(tier)) {
     progress.info('waiting until the balancer has every replica');
     await waitInBalancer(env, tier, names);
   } else {

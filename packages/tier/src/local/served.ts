@@ -1,8 +1,7 @@
 // "Up" means served: healthy containers are not enough. `tier up` returns only when a user's first
 // request works through the edge, every app replica is in its balancer's rotation, and Prometheus
 // has scraped every target (so the metrics history has started for each replica).
-import type { Progress } from '../backend.js';
-import { TierError } from '../backend.js';
+import { type Progress, TIERS, TierError } from '../backend.js';
 import { inRotation, serverStats, slotFor } from './balancer.js';
 import type { ContainerInfo } from './health.js';
 import type { OpsEnv } from './ops-env.js';
@@ -18,8 +17,6 @@ export interface Served {
 
 /** What a user requests first: the page, and the API through the edge. */
 export const FIRST_REQUESTS = ['/', '/api/status'] as const;
-
-const APP_TIERS = ['web', 'api'] as const;
 
 async function answers200(url: string): Promise<boolean> {
   try {
@@ -59,11 +56,9 @@ export async function checkServed(
   const edgeOk = await Promise.all(FIRST_REQUESTS.map((p) => answers200(`${edgeUrl}${p}`)));
   for (const [i, p] of FIRST_REQUESTS.entries()) if (!edgeOk[i]) missing.push(`GET ${p} through the edge`);
 
-  const replicas = containers.filter(
-    (c) => c.running && !c.oneOff && (APP_TIERS as readonly string[]).includes(c.service),
-  );
+  const replicas = containers.filter((c) => c.running && !c.oneOff && (TIERS as readonly string[]).includes(c.service));
   let rotating = 0;
-  for (const tier of APP_TIERS) {
+  for (const tier of TIERS) {
     const stats = await serverStats(env, tier).catch(() => []);
     for (const c of replicas.filter((r) => r.service === tier)) {
       if (inRotation(slotFor(stats, c.addresses.app ?? ''))) rotating++;

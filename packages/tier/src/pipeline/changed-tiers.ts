@@ -1,5 +1,5 @@
 // Change detection: which tiers a set of changed paths forces to redeploy (pure; no git, no I/O).
-import type { TierName } from '../backend.js';
+import { DEPLOY_ORDER, type TierName } from '../backend.js';
 
 /** Where the deploy goes: some inputs (the local base image, the CDK app) matter to one target only. */
 export type DeployTarget = 'local' | 'aws';
@@ -30,7 +30,7 @@ interface Rule {
   readonly only?: DeployTarget;
 }
 
-const BOTH: readonly TierName[] = ['api', 'web'];
+const BOTH = DEPLOY_ORDER;
 const NONE: readonly TierName[] = [];
 
 /**
@@ -100,8 +100,6 @@ export const RULES: readonly Rule[] = [
 
 /** Anything no rule knows could be in an image (new top-level files): redeploy both rather than ship a stale tier. */
 const UNKNOWN = { tiers: BOTH, rule: 'not classified: both tiers, to be safe (add a rule in changed-tiers.ts)' };
-
-const DEPLOY_ORDER: readonly TierName[] = ['api', 'web'];
 
 export function detectChanges(paths: readonly string[], target: DeployTarget = 'local'): ChangeSet {
   const decisions = [...new Set(paths.map(normalise).filter(Boolean))].map((path) => decide(path, target));

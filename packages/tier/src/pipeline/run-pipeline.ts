@@ -1,6 +1,13 @@
 // `tier pipeline` orchestration: changes -> test -> images -> deploy -> smoke -> rollback on failure.
 // Every effect goes through PipelineDeps, so the order and the rollback rules are unit-tested with fakes.
-import type { Backend, DeployRecord, EnvironmentStatus, Progress, TierName } from '../backend.js';
+import {
+  type Backend,
+  DEPLOY_ORDER,
+  type DeployRecord,
+  type EnvironmentStatus,
+  type Progress,
+  type TierName,
+} from '../backend.js';
 import { detectChanges } from './changed-tiers.js';
 import type { Git, SourceState } from './git.js';
 import type { ImageRecord } from './images.js';
@@ -69,7 +76,6 @@ export interface PipelineReport {
   readonly totalMs: number;
 }
 
-const TIER_ORDER: readonly TierName[] = ['api', 'web'];
 const WORKSPACE: Record<TierName, string> = { api: 'apps/api', web: 'apps/web' };
 
 class StageFailure extends Error {
@@ -285,7 +291,7 @@ export async function planTiers(
   forced?: TierName[],
 ): Promise<TierPlan[]> {
   const plan: TierPlan[] = [];
-  for (const tier of TIER_ORDER) {
+  for (const tier of DEPLOY_ORDER) {
     const versions = [...new Set(status.replicas.filter((r) => r.tier === tier).map((r) => r.version))];
     const running = versions.join(',') || 'none';
     const decide = (deploy: boolean, reason: string) => plan.push({ tier, running, deploy, reason });
@@ -327,7 +333,7 @@ async function infrastructureChanges(git: Git, source: SourceState, status: Envi
 function testWorkspaces(tiers: TierName[]): string[] {
   const workspaces = tiers.map((t) => WORKSPACE[t]);
   // Both tiers move together when a shared input changed: then the shared runtime's tests matter too.
-  if (tiers.length === TIER_ORDER.length) workspaces.unshift('packages/runtime');
+  if (tiers.length === DEPLOY_ORDER.length) workspaces.unshift('packages/runtime');
   return workspaces;
 }
 
