@@ -5,12 +5,12 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Backend, EnvironmentStatus, Progress, ReplicaStatus } from '../backend.js';
 import { compose, type Engine, prepareEngine } from './engine.js';
-import { run } from './exec.js';
 import { type ContainerInfo, newMemory, projectContainers, updateLogMap, waitHealthy } from './health.js';
 import { appVersion, ensureAppImages, ensureBaseImages, ensureInfraImages } from './images.js';
 import { withOperations } from './operations.js';
 import { opsEnvFor } from './ops-env.js';
 import { type LocalPaths, localPaths, PROJECT } from './paths.js';
+import { reloadEdgeAfterUp } from './reload.js';
 import { waitServed } from './served.js';
 import { DEFAULT_PORTS, readSettings, removeSettings, type Settings, writeSettings } from './settings.js';
 import { startSupervisor, stopSupervisor } from './supervisor.js';
@@ -124,14 +124,15 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
     progress.step('waiting for health');
     const containers = await waitHealthy(engine, progress);
     await updateLogMap(engine, this.paths, containers, newMemory());
-    // Balancer addresses are resolved when the VCL loads: reload it in case a balancer was recreated.
-    const edge = containers.find((c) => c.service === 'edge');
-    if (edge)
-      await run(engine.cli, ['exec', edge.name, 'edge-reload']).catch(() => progress.warn('edge VCL reload failed'));
     progress.done(`${containers.length} containers healthy`);
 
+    const opsEnv = opsEnvFor(this.paths, engine);
+    progress.step("edge: load the VCL again with the balancers' current addresses");
+    await reloadEdgeAfterUp(opsEnv, containers);
+    progress.done();
+
     progress.step('waiting until served');
-    const served = await waitServed(opsEnvFor(this.paths, engine), endpoints(settings).edge, containers, progress);
+    const served = await waitServed(opsEnv, endpoints(settings).edge, containers, progress);
     progress.done(
       `${served.edge.join(' and ')} answer 200 through the edge; ${served.inRotation}/${served.replicas} replicas in rotation; ${served.targetsUp}/${served.targets} targets scraped`,
     );
