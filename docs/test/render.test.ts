@@ -1,6 +1,6 @@
 // `npm run docs:render` runs (into a scratch folder, never over the committed output) and produces non-trivial files:
 // SVGs with the expected labels, PNGs of some size, a PDF without local links, a PPTX and one PNG per slide; the
-// committed diagrams are up to date with their sources.
+// committed diagrams are up to date with their sources; the PPTX has real text and speaker notes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { diagrams } from '../diagrams/index.js';
 import { DOCS_DIR, REPO_DIR } from '../tools/paths.js';
+import { unzip } from './support.js';
 
 let out = '';
 
@@ -77,13 +78,30 @@ describe('npm run docs:render', () => {
     assert.ok((await stat(pdf)).size > 200_000, 'the PDF is too small to hold the diagrams');
     // A browser-made PDF turns relative links into this machine's file:// paths; the deck must have none.
     assert.doesNotMatch((await readFile(pdf)).toString('latin1'), /file:\/\//, 'the PDF links to local files');
-    const pptx = join(out, 'slides', 'deck.pptx');
-    assert.deepEqual([...(await head(pptx, 4))], [0x50, 0x4b, 0x03, 0x04]);
-    const zip = (await readFile(pptx)).toString('latin1');
-    assert.ok(zip.includes('ppt/slides/slide1.xml'), 'the PPTX has no slides');
-    assert.ok(zip.includes(`ppt/slides/slide${slides}.xml`), 'the PPTX lost slides');
     const pngs = (await readdir(join(out, 'slides'))).filter((f) => /^deck\.\d{3}\.png$/.test(f));
     assert.equal(pngs.length, slides, 'one PNG per slide');
+  });
+
+  test('the PPTX has every slide with real text, tables, pictures and speaker notes', async () => {
+    const slides = (await readFile(join(DOCS_DIR, 'slides', 'deck.md'), 'utf8')).split(/^---\s*$/m).length;
+    const zip = unzip(await readFile(join(out, 'slides', 'deck.pptx')));
+    const slideXml = [...zip.keys()].filter((k) => /^ppt\/slides\/slide\d+\.xml$/.test(k));
+    assert.equal(slideXml.length, slides, 'one PPTX slide per deck slide');
+    const text = (name: string) =>
+      [...(zip.get(name) ?? '').matchAll(/<a:t>([^<]*)<\/a:t>/g)].map((m) => m[1]).join(' ');
+    const all = slideXml.map(text).join('\n');
+    for (const words of ['Agenda', 'Security', 'Backups and disaster recovery', 'RTO (back in service)', 'Summary'])
+      assert.ok(all.includes(words), `the PPTX has no text "${words}"`);
+    assert.ok(
+      slideXml.some((k) => (zip.get(k) ?? '').includes('<a:tbl>')),
+      'the PPTX has no native table',
+    );
+    assert.ok(
+      [...zip.keys()].some((k) => k.startsWith('ppt/media/')),
+      'the PPTX has no pictures',
+    );
+    const notes = [...zip.keys()].filter((k) => /^ppt\/notesSlides\/notesSlide\d+\.xml$/.test(k)).map(text);
+    assert.ok(notes.filter((n) => n.length > 80).length >= slides - 2, 'slides without speaker notes');
   });
 
   test('the committed slide pictures are one per slide of the deck', async () => {

@@ -1,5 +1,5 @@
-// Assembles docs/slides/deck.md with the measured figures and exports it with Marp (Debian's chromium) to PDF, PPTX
-// and one PNG per slide (docs/rendered/slides/deck.NNN.png, for reviewers without a PDF viewer).
+// Assembles docs/slides/deck.md with the measured figures and exports it with Marp (Debian's chromium) to PDF and
+// one PNG per slide (docs/rendered/slides/deck.NNN.png, for reviewers without a PDF viewer), and to an editable PPTX.
 import { execFile } from 'node:child_process';
 import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { figuresSlide } from '../slides/figures.js';
 import { requirementsTable } from '../slides/requirements.js';
 import { BENCH_RESULTS_DIR, DOCS_DIR, REPO_DIR } from './paths.js';
+import { writePptx } from './pptx.js';
 
 const run = promisify(execFile);
 const FIGURES_MARKER = '<!-- figures -->';
@@ -83,7 +84,11 @@ export async function renderSlides(out: string, resultsDir = BENCH_RESULTS_DIR):
   // One after the other: each conversion drives a headless chromium, and CI has two cores.
   // Old per-slide pictures must not outlive a slide that was removed.
   for (const f of await readdir(join(out, 'slides'))) if (/^deck\.\d+\.png$/.test(f)) await rm(join(out, 'slides', f));
-  for (const format of ['pdf', 'pptx', 'png'] as const) {
+  // The PPTX is written from the deck's text (real text, tables, notes); Marp's PPTX would be one picture a slide.
+  const pptx = join(out, 'slides', 'deck.pptx');
+  await writePptx(deck, pptx);
+  written.push(pptx);
+  for (const format of ['pdf', 'png'] as const) {
     const target = join(out, 'slides', `deck.${format}`);
     const how = format === 'png' ? ['--images', 'png'] : [`--${format}`];
     try {
