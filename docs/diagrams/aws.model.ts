@@ -252,7 +252,7 @@ export const awsNodes: readonly AwsNode[] = [
   {
     id: 'github',
     title: 'GitHub Actions',
-    details: ['test -> build -> push -> migrate', '-> deploy staging -> approve -> prod'],
+    details: ['workflow main: changes, verify,', 'build, staging, production'],
     cfnTypes: [],
     network: 'github',
     role: 'pipeline',

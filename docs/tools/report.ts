@@ -1,6 +1,7 @@
 // `npm run docs:report`: builds docs/performance.md and its SVG charts (docs/rendered/charts/) from bench/results/*.json.
 // With no results it says "not yet measured" for every figure; it never writes a number that is not in a result file.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import {
   CATEGORY_TITLES,
@@ -78,6 +79,8 @@ export function reportMarkdown(
   results: readonly ResultFile[],
   chartLinks: ReadonlyMap<string, string>,
   resultsDir: string,
+  /** Markdown result files (e.g. pipeline.md): figures kept as tables by hand-run measurements. */
+  pages: readonly string[] = [],
 ): string {
   const lines: string[] = [
     '# Performance report',
@@ -93,9 +96,13 @@ export function reportMarkdown(
   ];
   for (const t of TARGETS) {
     const has = results.some((r) => r.figures.some((f) => f.category === t.category));
-    lines.push(
-      `| ${t.what} | ${t.goal} | ${has ? `see ${CATEGORY_TITLES[t.category]} below` : '**not yet measured**'} |`,
-    );
+    const page = pages.find((p) => p === `${t.category}.md`);
+    const where = has
+      ? `see ${CATEGORY_TITLES[t.category]} below`
+      : page
+        ? `see \`${relative(REPO_DIR, join(resultsDir, page))}\``
+        : '**not yet measured**';
+    lines.push(`| ${t.what} | ${t.goal} | ${where} |`);
   }
   lines.push('');
   if (results.length === 0) {
@@ -158,7 +165,8 @@ export async function buildReport(opts: ReportOptions = {}): Promise<ReportResul
     charts.push(file);
     links.set(key, relative(join(page, '..'), file));
   }
-  const markdown = reportMarkdown(results, links, resultsDir);
+  const pages = existsSync(resultsDir) ? (await readdir(resultsDir)).filter((n) => n.endsWith('.md')).sort() : [];
+  const markdown = reportMarkdown(results, links, resultsDir, pages);
   await mkdir(join(page, '..'), { recursive: true });
   await writeFile(page, markdown);
   return { page, files: results.length, charts, markdown };
