@@ -14,7 +14,7 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import type { TierError } from '../src/backend.js';
+import type { TierName as Tier, TierError } from '../src/backend.js';
 import { backend, CLUSTER, image, mockAws, recorder, SERVICE, taskDefinition } from './aws-support.js';
 
 let aws: ReturnType<typeof mockAws>;
@@ -22,7 +22,6 @@ beforeEach(() => {
   aws = mockAws();
 });
 
-type Tier = 'web' | 'api';
 const td = (tier: Tier, rev: number) => taskDefinition(tier, rev, rev === 7 ? 'abc123' : 'def456').taskDefinitionArn;
 const tierOf = (name: string): Tier => (name.includes('web') ? 'web' : 'api');
 

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeDBInstancesCommand, StartDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
-import { TierError } from '../src/backend.js';
+import { TierError, type TierName } from '../src/backend.js';
 import {
   backend,
   CLUSTER,
@@ -35,10 +35,10 @@ beforeEach(() => {
   aws = mockAws();
 });
 
-const serviceArn = (tier: 'web' | 'api') => `arn:aws:ecs:eu-west-1:123456789012:service/${CLUSTER}/${SERVICE[tier]}`;
+const serviceArn = (tier: TierName) => `arn:aws:ecs:eu-west-1:123456789012:service/${CLUSTER}/${SERVICE[tier]}`;
 
 function service(
-  tier: 'web' | 'api',
+  tier: TierName,
   o: { desired?: number; running?: number; tags?: { key: string; value: string }[] } = {},
 ) {
   const td = taskDefinition(tier, 7, 'abc123').taskDefinitionArn;
@@ -57,7 +57,7 @@ function service(
 }
 
 /** Services answer by name from `state`, so a test can change what the next DescribeServices returns. */
-function servicesRespond(state: Record<'web' | 'api', Parameters<typeof service>[1]>) {
+function servicesRespond(state: Record<TierName, Parameters<typeof service>[1]>) {
   aws.ecs.on(DescribeServicesCommand).callsFake((input: { services: string[] }) => ({
     services: input.services.map((name) => {
       const tier = name === SERVICE.web ? 'web' : 'api';

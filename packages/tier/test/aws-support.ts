@@ -12,7 +12,7 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type AwsBackendOptions, createAwsBackend, type OutputKey } from '../src/aws/index.js';
-import type { Progress } from '../src/backend.js';
+import type { Progress, TierName } from '../src/backend.js';
 
 /**
  * What DescribeStacks returns for the deployed stages, generated from the synthesized templates by
@@ -100,11 +100,11 @@ export function awsError(name: string, message = name): Error {
   return Object.assign(new Error(message), { name, $fault: 'client', $metadata: {} });
 }
 
-export function image(tier: 'web' | 'api', tag: string): string {
+export function image(tier: TierName, tag: string): string {
   return `123456789012.dkr.ecr.eu-west-1.amazonaws.com/tier-${tier}:${tag}`;
 }
 
-export function taskDefinition(tier: 'web' | 'api', revision: number, tag: string) {
+export function taskDefinition(tier: TierName, revision: number, tag: string) {
   return {
     taskDefinitionArn: `arn:aws:ecs:eu-west-1:123456789012:task-definition/tier-dev-${tier}:${revision}`,
     family: `tier-dev-${tier}`,
