@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { appImageRef, appVersion, localPaths, readSettings } from '@tier/cli';
+import { appImageRef, appVersion, DEPLOY_ORDER, localPaths, readSettings } from '@tier/cli';
 import { imageTagParameterName } from '../../infra/aws/lib/registry/registry-stack.js';
 import {
   httpCodeMatches,
@@ -85,9 +85,7 @@ interface DeployTimeMapping {
 }
 
 function deployTimeMapping(stage: StageName, version: string, db: StageDatabase): DeployTimeMapping {
-  const ssm = Object.fromEntries(
-    (['api', 'web'] as const).map((tier) => [imageTagParameterName(stage, tier), version] as const),
-  );
+  const ssm = Object.fromEntries(DEPLOY_ORDER.map((tier) => [imageTagParameterName(stage, tier), version] as const));
   return {
     ssm,
     image: (c) => {

@@ -3,7 +3,7 @@
 // the role the job assumes; every job's OIDC subject, derived from the workflow file, against every role's trust.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { createAwsBackend, type Progress } from '@tier/cli';
+import { createAwsBackend, DEPLOY_ORDER, type Progress, TIERS } from '@tier/cli';
 import { runMigration } from '../lib/aws-migrate.js';
 import { stageTarget } from '../lib/stage.js';
 import { promote } from '../promote.js';
@@ -69,7 +69,7 @@ async function requestsOfJob(job: WorkflowJob, stage: Stage): Promise<IamRequest
       origin: 'amazon-ecr-login',
     });
     const template = job.commands.find((c) => c.includes('--push'))!.match(/--push\s+"?([^"\s]+)"?/)![1]!;
-    for (const tier of ['web', 'api']) {
+    for (const tier of TIERS) {
       const repo = template.replace(/^\$REGISTRY\//, '').replace('{tier}', tier);
       requests.push(
         ...dockerPushRequests(
@@ -84,7 +84,7 @@ async function requestsOfJob(job: WorkflowJob, stage: Stage): Promise<IamRequest
   if (has('ci:promote')) {
     const from = stageTarget(config.pipeline.promoteFrom!);
     const digests: Array<[string, string]> = [];
-    for (const tier of ['web', 'api']) {
+    for (const tier of TIERS) {
       const layer = `sha256:${'a'.repeat(63)}${tier === 'web' ? '1' : '2'}`;
       const cfg = `sha256:${'c'.repeat(63)}${tier === 'web' ? '1' : '2'}`;
       const manifest = {
@@ -118,7 +118,7 @@ async function requestsOfJob(job: WorkflowJob, stage: Stage): Promise<IamRequest
   }
   const backend = createAwsBackend({ stage: config.stage, region, clients, pollIntervalMs: 0 });
   if (has('ci:deploy')) {
-    const records = await backend.deploy(quiet, { version: VERSION, tiers: ['api', 'web'] });
+    const records = await backend.deploy(quiet, { version: VERSION, tiers: [...DEPLOY_ORDER] });
     assert.deepEqual(
       records.map((r) => r.outcome),
       ['succeeded', 'succeeded'],
@@ -132,7 +132,7 @@ async function requestsOfJob(job: WorkflowJob, stage: Stage): Promise<IamRequest
     );
   }
   if (has('ci:smoke')) await backend.status();
-  if (has('ci:rollback')) await backend.rollback(quiet, { tiers: ['api', 'web'] });
+  if (has('ci:rollback')) await backend.rollback(quiet, { tiers: [...DEPLOY_ORDER] });
   for (const call of fake.calls) requests.push(...iamRequestsOf(call, config.account, (td) => fake.rolesOf(td)));
   return requests;
 }
