@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { TIERS } from '@tier/cli';
 import { describeLoad, underLoad } from './support/load.js';
 import {
   balancerView,
@@ -49,7 +50,7 @@ describe('failure handling, scaling and reloads (local environment)', { timeout:
 
   it('kill -9 of a web and an api replica: 0 failed requests, replaced and in rotation within 10 s', async () => {
     const { load } = await underLoad({ baseUrl: edge, tag: `kill-${stamp}` }, async () => {
-      for (const t of ['web', 'api'] as const) {
+      for (const t of TIERS) {
         const [victim] = await containers(t);
         assert.ok(victim);
         await sh('kill', ['-KILL', String(await nodePid(victim))]);
@@ -65,7 +66,7 @@ describe('failure handling, scaling and reloads (local environment)', { timeout:
   it('a hung replica of each tier (SIGSTOP): out of rotation within 5 s, replaced, 0 failed requests', async () => {
     const { load } = await underLoad({ baseUrl: edge, tag: `hang-${stamp}` }, async () => {
       const victims = await Promise.all(
-        (['web', 'api'] as const).map(async (t) => {
+        TIERS.map(async (t) => {
           const [name] = await containers(t);
           assert.ok(name);
           return { t, name, ip: await ipOf(name), pid: await nodePid(name) };
@@ -141,7 +142,7 @@ describe('failure handling, scaling and reloads (local environment)', { timeout:
 
   // Repeated: the slow answer was intermittent (retried 503s multiplied into client timeouts).
   for (const run of [1, 2, 3]) {
-    it(`db restart (run ${run}): only 200 or 503, each within 3.5 s; none after; no acknowledged write lost`, async () => {
+    it(`db restart (run ${run}): only 200 or 503, each within 3 s; none after; no acknowledged write lost`, async () => {
       const { load } = await underLoad({ baseUrl: edge, tag: `dbrestart${run}-${stamp}`, allowed: [503] }, async () => {
         await tierOk(['stop', 'db']);
         await new Promise((r) => setTimeout(r, 3000));
@@ -156,10 +157,10 @@ describe('failure handling, scaling and reloads (local environment)', { timeout:
       process.stdout.write(`# db restart ${run}: ${describeLoad(load)}\n`);
       const unexpected = Object.keys(load.byStatus).filter((s) => !/^(2\d\d|3\d\d|503)$/.test(s));
       assert.deepEqual(unexpected, [], describeLoad(load));
-      // The goal is 3 s; the first restart of a run can answer a page at web's 3 s API timeout plus
-      // the page's own time (bench/results/failure-handling.md), so 3.5 s is what is held today.
-      const slow = Object.entries(load.slowestMs).filter(([, ms]) => ms > 3500);
-      assert.deepEqual(slow, [], `answers slower than 3.5 s: ${describeLoad(load)}`);
+      // A request never waits for a database known to be gone: the shutdown opens the API's pool
+      // at once (bench/results/failure-handling.md).
+      const slow = Object.entries(load.slowestMs).filter(([, ms]) => ms > 3000);
+      assert.deepEqual(slow, [], `answers slower than 3 s: ${describeLoad(load)}`);
       // After recovery: a clean run.
       const { load: after } = await underLoad(
         { baseUrl: edge, tag: `dbafter${run}-${stamp}` },

@@ -66,7 +66,7 @@ done
 
 if [[ $(id -u) -eq 0 ]]; then
   # crun fails on hybrid cgroups and podman's default nofile limit exceeds the sandbox's hard limit;
-  # k8s-file logs are what the log shipper reads (see recipes/containers.md).
+  # k8s-file logs are what the log shipper reads.
   hard_nofile=$(ulimit -Hn)
   [[ $hard_nofile == unlimited || $hard_nofile -gt 1048576 ]] && hard_nofile=1048576
   conf=$(
