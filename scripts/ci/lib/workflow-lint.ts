@@ -278,12 +278,14 @@ export function checkWorkflow(source: string, file: string, repo: RepoCommands):
             }
           }
           if (step.uses && !step.uses.startsWith('./') && !step.uses.startsWith('docker://')) {
+            // A tag can be moved to other code; a commit cannot. The comment says which release the commit is.
             const ref = step.uses.split('@')[1];
-            if (!ref || !/^(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/.test(ref)) {
+            const version = isScalar(usesNode) ? usesNode.comment?.trim() : undefined;
+            if (!ref || !/^[0-9a-f]{40}$/.test(ref) || !version || !/^v\d+\.\d+\.\d+$/.test(version)) {
               add(
                 'policy',
                 usesNode,
-                `job ${job}: pin '${step.uses}' to a version tag (@v4) or a commit sha, not a branch`,
+                `job ${job}: pin '${step.uses}' to the full commit sha of a release, with the release as a comment (@<40 hex> # v1.2.3)`,
               );
             }
           }

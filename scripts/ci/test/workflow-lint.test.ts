@@ -98,6 +98,7 @@ describe('a deliberately broken workflow', () => {
     const expectations = [
       /^policy 1 set top-level `permissions:`/,
       /^policy 7 .*pin 'actions\/checkout@main'/,
+      /^policy 8 .*pin 'aws-actions\/configure-aws-credentials@v4' to the full commit sha/,
       /^run-step 12 .*no root script 'ci:nope'/,
       /^run-step 13 .*must call a repository command/,
       /^run-step 14 .*'tier deplyo'/,
@@ -123,6 +124,16 @@ describe('a deliberately broken workflow', () => {
       issues.some((i) => /"nope" is not defined/.test(i.message) || /untrusted/.test(i.message)),
       JSON.stringify(issues),
     );
+  });
+
+  it('accepts an action pinned to a commit sha with its release as a comment, nothing less', () => {
+    const wf = (uses: string) =>
+      `on: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    timeout-minutes: 5\n    steps:\n      - uses: ${uses}\n`;
+    const pins = (uses: string) => checkWorkflow(wf(uses), 'w.yml', repo).filter((i) => i.message.includes('pin'));
+    const sha = '3d3c42e5aac5ba805825da76410c181273ba90b1';
+    assert.deepEqual(pins(`actions/checkout@${sha} # v7.0.1`), []);
+    assert.equal(pins(`actions/checkout@${sha}`).length, 1, 'a sha without the release it is');
+    assert.equal(pins('actions/checkout@v7.0.1').length, 1, 'a tag');
   });
 
   it('reports malformed YAML with its line instead of crashing', () => {
