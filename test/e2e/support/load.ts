@@ -65,7 +65,11 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
   const allowed = new Set(opts.allowed ?? []);
   const tag = opts.tag ?? `load-${Date.now()}`;
   // One socket per request in flight: a client-side queue would count as server latency.
-  const agent = new Agent({ keepAlive: true, maxSockets: maxInFlight });
+  // Idle sockets closed after 4 s, before Varnish's timeout_idle (5 s) closes them: otherwise a
+  // burst that reaches for long-idle sockets meets several closing at once, and a resend can pick
+  // another one (4 hang-ups in one millisecond, nothing logged by the edge). Each request sets its
+  // own timeout while it runs.
+  const agent = new Agent({ keepAlive: true, maxSockets: maxInFlight, timeout: 4000 });
   const started = Date.now();
   const byStatus: Record<string, number> = {};
   const acked: AckedWrite[] = [];
