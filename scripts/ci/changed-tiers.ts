@@ -1,11 +1,15 @@
-// ci:changes — which tiers need a redeploy for a diff: `--base <ref>` (vs HEAD), `--paths a b ...`, or paths on stdin.
+// ci:changes — which tiers need a redeploy: against what a stage runs (`--target aws --stage <s>`: each tier's base
+// is the version its ECS service runs; `--mode redeploy-differing` ships every tier not running HEAD), or for a diff:
+// `--base <ref>` (vs HEAD), `--paths a b ...`, or paths on stdin.
 // Prints the tiers (and why with --explain); under GitHub Actions sets outputs tiers, web, api, infra.
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { type DeployTarget, detectChanges } from '@tier/cli';
+import { createAwsBackend, type DeployTarget, detectChanges } from '@tier/cli';
 import { main, setOutput } from './lib/github.js';
+import { changesAgainstRunning } from './lib/running-base.js';
+import { stageTarget } from './lib/stage.js';
 
-const USAGE = `usage: changed-tiers.ts (--base <ref> [--head <ref>] | --paths <path>... | - ) [--target local|aws] [--explain] [--json]`;
+const USAGE = `usage: changed-tiers.ts (--target aws --stage <stage> [--mode diff|redeploy-differing] | --base <ref> [--head <ref>] | --paths <path>... | - ) [--target local|aws] [--explain] [--json]`;
 const NO_COMMIT = /^0{40}$/;
 
 await main(async () => {
@@ -16,6 +20,8 @@ await main(async () => {
       head: { type: 'string', default: 'HEAD' },
       paths: { type: 'boolean', default: false },
       target: { type: 'string', default: 'local' },
+      stage: { type: 'string' },
+      mode: { type: 'string', default: 'diff' },
       explain: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -24,6 +30,31 @@ await main(async () => {
     throw Object.assign(new Error(`--target '${values.target}' is not local or aws`), { hint: USAGE });
   }
   const target = values.target as DeployTarget;
+  if (values.mode !== 'diff' && values.mode !== 'redeploy-differing') {
+    throw Object.assign(new Error(`--mode '${values.mode}' is not diff or redeploy-differing`), { hint: USAGE });
+  }
+  if (values.stage !== undefined) {
+    if (target !== 'aws') throw Object.assign(new Error('--stage needs --target aws'), { hint: USAGE });
+    const stage = stageTarget(values.stage);
+    const running = await createAwsBackend({ stage: stage.stage, region: stage.region }).running();
+    const head = git(['rev-parse', `${values.head}^{commit}`]).trim();
+    const change = changesAgainstRunning({
+      running: Object.fromEntries(Object.entries(running).map(([tier, r]) => [tier, r.version])),
+      head,
+      resolve: (version) => (/^[0-9a-f]{7,40}$/.test(version) ? resolveBase(version) : undefined),
+      diff: (base) => git(['diff', '--name-only', '--no-renames', base, head]).split('\n').filter(Boolean),
+      target,
+      redeployDiffering: values.mode === 'redeploy-differing',
+    });
+    if (values.json) console.log(JSON.stringify(change, null, 2));
+    else {
+      if (values.explain)
+        for (const [tier, why] of Object.entries(change.reasons)) console.log(`${tier.padEnd(4)} ${why}`);
+      console.log(change.tiers.length ? change.tiers.join(' ') : '(no tier changed)');
+    }
+    setOutputs(change.tiers, change.infrastructure.length > 0);
+    return 0;
+  }
   let paths: string[];
   let note = '';
   if (values.paths) paths = positionals;
@@ -47,13 +78,17 @@ await main(async () => {
     }
     console.log(change.tiers.length ? change.tiers.join(' ') : '(no tier changed)');
   }
-  setOutput('tiers', change.tiers.join(','));
-  setOutput('tiers_json', JSON.stringify(change.tiers));
-  setOutput('web', String(change.tiers.includes('web')));
-  setOutput('api', String(change.tiers.includes('api')));
-  setOutput('infra', String(change.infrastructure.length > 0));
+  setOutputs(change.tiers, change.infrastructure.length > 0);
   return 0;
 });
+
+function setOutputs(tiers: readonly string[], infra: boolean): void {
+  setOutput('tiers', tiers.join(','));
+  setOutput('tiers_json', JSON.stringify(tiers));
+  setOutput('web', String(tiers.includes('web')));
+  setOutput('api', String(tiers.includes('api')));
+  setOutput('infra', String(infra));
+}
 
 function resolveBase(ref: string): string | undefined {
   if (!ref || NO_COMMIT.test(ref)) return undefined;

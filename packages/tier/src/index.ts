@@ -3,7 +3,7 @@
 
 export { createAwsContext } from './aws/context.js';
 // The AWS target, and the pieces of it CI runs on its own (the migration task before a deploy).
-export { type AwsBackend, type AwsBackendOptions, createAwsBackend } from './aws/index.js';
+export { type AwsBackend, type AwsBackendOptions, createAwsBackend, type RunningRevision } from './aws/index.js';
 export { runMigration } from './aws/migrate.js';
 // The backend interface both targets implement.
 export type { Backend, EnvironmentStatus, Progress, TierName } from './backend.js';

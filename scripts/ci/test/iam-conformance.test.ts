@@ -117,6 +117,8 @@ async function requestsOfJob(job: WorkflowJob, stage: Stage): Promise<IamRequest
     });
   }
   const backend = createAwsBackend({ stage: config.stage, region, clients, pollIntervalMs: 0 });
+  // Change detection reads what each tier's service runs.
+  if (has('ci:changes') && job.commands.some((c) => c.includes('--stage'))) await backend.running();
   if (has('ci:deploy')) {
     const records = await backend.deploy(quiet, { version: VERSION, tiers: [...DEPLOY_ORDER] });
     assert.deepEqual(

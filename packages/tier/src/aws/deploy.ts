@@ -362,3 +362,81 @@ export async function rollback(
   }
   return records;
 }
+
+// ---- what runs, and going back to it -----------------------------------------------------------
+
+/** What a tier's service runs: its current task definition and the image tag of the tier's container. */
+export interface RunningRevision {
+  readonly taskDefinition: string;
+  readonly version: string;
+}
+
+/** The revision each tier's service runs now (its task definition: what ECS keeps or restores). */
+export async function running(
+  ctx: AwsContext,
+  tiers: readonly TierName[] = TIERS,
+): Promise<Record<string, RunningRevision>> {
+  const readTaskDefinition = taskDefinitionReader(ctx);
+  const found: Record<string, RunningRevision> = {};
+  for (const tier of tiers) {
+    const { service } = await describeService(ctx, tier);
+    const taskDefinition = service.taskDefinition ?? '';
+    found[tier] = {
+      taskDefinition,
+      version: versionOf((await readTaskDefinition(taskDefinition)).taskDefinition, tier),
+    };
+  }
+  return found;
+}
+
+/**
+ * Returns each given tier to the revision it ran before (captured with `running` before a deploy), web first. A tier
+ * that already runs it (never rolled out, or ECS's circuit breaker restored it) is left alone: going back further
+ * would be one version too far.
+ */
+export async function rollbackTo(
+  ctx: AwsContext,
+  progress: Progress,
+  before: Readonly<Partial<Record<TierName, RunningRevision>>>,
+): Promise<DeployRecord[]> {
+  const now = await running(
+    ctx,
+    TIERS.filter((t) => before[t]),
+  );
+  const records: DeployRecord[] = [];
+  for (const tier of [...DEPLOY_ORDER].reverse().filter((t) => before[t])) {
+    const target = before[tier]!;
+    const current = now[tier]!;
+    const startedAt = new Date(ctx.now()).toISOString();
+    if (current.taskDefinition === target.taskDefinition) {
+      progress.done(`${tier} already runs ${target.version}: nothing to roll back`);
+      records.push({
+        id: target.taskDefinition,
+        tier,
+        version: target.version,
+        previousVersion: current.version,
+        startedAt,
+        finishedAt: startedAt,
+        outcome: 'succeeded',
+        detail: 'already running',
+      });
+      continue;
+    }
+    progress.step(`rolling ${tier} back ${current.version} -> ${target.version}`);
+    const result = await rollout(ctx, progress, tier, target.taskDefinition);
+    records.push({
+      id: target.taskDefinition,
+      tier,
+      version: target.version,
+      previousVersion: current.version,
+      startedAt,
+      finishedAt: new Date(ctx.now()).toISOString(),
+      outcome: result.outcome,
+      ...(result.detail ? { detail: result.detail } : {}),
+    });
+    if (result.outcome === 'succeeded') await recordRunningTag(ctx, tier, target.version);
+    progress.done(`${tier}: ${result.outcome}`);
+    if (result.outcome !== 'succeeded') break;
+  }
+  return records;
+}

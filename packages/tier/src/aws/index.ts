@@ -1,13 +1,14 @@
 // The AWS target of tier: the Backend contract on ECS, RDS, AWS Backup and CloudWatch, driven by the stage's stack outputs.
-import { type Backend, type Progress, TierError, type TierName } from '../backend.js';
+import { type Backend, type DeployRecord, type Progress, TierError, type TierName } from '../backend.js';
 import { type AwsBackendOptions, createAwsContext, parseTierArg } from './context.js';
 import { backupList, backupNow, restore, startDb, stopDb } from './database.js';
-import { deploy, history, rollback } from './deploy.js';
+import { deploy, history, type RunningRevision, rollback, rollbackTo, running } from './deploy.js';
 import { logs } from './logs.js';
 import { metrics } from './metrics.js';
 import { type AwsEnvironmentStatus, type ScaleBounds, scale, startTier, status, stopTier } from './services.js';
 
 export type { AwsBackendOptions, AwsClients } from './context.js';
+export type { RunningRevision } from './deploy.js';
 export type { OutputKey, StackOutputs } from './outputs.js';
 export type { AwsEnvironmentStatus, ScaleBounds, ServiceSummary } from './services.js';
 
@@ -20,6 +21,10 @@ export interface AwsBackend extends Backend {
     counts: Partial<Record<TierName, number>>,
     bounds?: Partial<Record<TierName, ScaleBounds>>,
   ): Promise<void>;
+  /** The revision each tier's service runs now: the base of change detection, and what a rollback returns to. */
+  running(tiers?: readonly TierName[]): Promise<Record<string, RunningRevision>>;
+  /** Returns tiers to the revisions captured before a deploy; a tier already there is left alone. */
+  rollbackTo(progress: Progress, before: Partial<Record<TierName, RunningRevision>>): Promise<DeployRecord[]>;
 }
 
 /** The cdk commands `up`/`down` stand for on AWS, for the given stage. */
@@ -51,6 +56,8 @@ export function createAwsBackend(opts: AwsBackendOptions): AwsBackend {
     deploy: (progress, o) => deploy(ctx, progress, o),
     rollback: (progress, o) => rollback(ctx, progress, o),
     history: () => history(ctx),
+    running: (tiers) => running(ctx, tiers),
+    rollbackTo: (progress, before) => rollbackTo(ctx, progress, before),
     scale: (progress, counts, bounds) => scale(ctx, progress, counts, bounds),
     async stop(progress, tier) {
       const which = parseTierArg(tier, STOPPABLE);
