@@ -21,6 +21,8 @@ interface World {
   smokeOk?: (versions: Record<TierName, string>) => boolean;
   testsFail?: boolean;
   replicas?: boolean;
+  /** The version a rollback lands on instead of the one before (a backend that goes too far). */
+  rollbackLandsOn?: Partial<Record<TierName, string>>;
 }
 
 function world(overrides: Partial<World> = {}): World {
@@ -66,6 +68,7 @@ function fakeBackend(w: World): Backend {
     async deploy(_p, { version, tiers }) {
       w.calls.push(`deploy ${tiers.join(',')} ${version}`);
       if (w.deployThrows) {
+        history.api.push(w.versions.api);
         w.versions.api = version!;
         throw new Error('compose exploded');
       }
@@ -82,7 +85,7 @@ function fakeBackend(w: World): Backend {
     async rollback(_p, { tiers }) {
       w.calls.push(`rollback ${tiers.join(',')}`);
       return tiers.map((tier) => {
-        const previous = history[tier].pop() ?? w.versions[tier];
+        const previous = w.rollbackLandsOn?.[tier] ?? history[tier].pop() ?? w.versions[tier];
         const from = w.versions[tier];
         w.versions[tier] = previous;
         return record(tier, previous, from, 'succeeded');
@@ -220,6 +223,33 @@ describe('tier pipeline', () => {
     assert.match(report.failure!.message, /smoke failed/);
     assert.match(report.failure!.hint, /tier logs/);
     assert.match(renderSummary(report), /rolled back web -> a{12}/);
+  });
+
+  it('a smoke test that still fails after the rollback fails the rollback stage', async () => {
+    const w = world({ changed: ['apps/web/src/app.ts'], smokeOk: () => false });
+    const report = await run(w, { skipTests: true });
+    assert.deepEqual(w.calls.slice(-2), ['rollback web', 'smoke']);
+    assert.equal(results(report).rollback, 'failed');
+    assert.match(report.failure!.hint, /the automatic rollback failed too/);
+  });
+
+  it('a tier that already ran the version is not rolled back (it would go one version too far)', async () => {
+    const w = world({ versions: { web: OLD, api: NEW }, smokeOk: (v) => v.web !== NEW });
+    const report = await run(w, { skipTests: true, tiers: ['web', 'api'] });
+    assert.deepEqual(w.calls.slice(-3), ['smoke', 'rollback web', 'smoke']);
+    assert.deepEqual(w.versions, { web: OLD, api: NEW });
+    assert.equal(results(report).rollback, 'ok');
+  });
+
+  it('a rollback that lands on another version than the one before this run fails the stage', async () => {
+    const w = world({
+      changed: ['apps/web/src/app.ts'],
+      smokeOk: (v) => v.web !== NEW,
+      rollbackLandsOn: { web: 'cccccccccccc' },
+    });
+    const report = await run(w, { skipTests: true });
+    assert.equal(results(report).rollback, 'failed');
+    assert.match(report.stages.find((st) => st.stage === 'rollback')!.detail, /web went back to c{12}, not a{12}/);
   });
 
   it('a tier the backend rolled back by itself fails the run, and the tiers that did ship go back too', async () => {

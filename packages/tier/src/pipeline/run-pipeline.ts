@@ -211,7 +211,7 @@ export async function runPipeline(deps: PipelineDeps, opts: PipelineOptions = {}
         deployed = await backend.deploy(progress, { version, tiers });
       } catch (err) {
         // Unknown state: only tiers now serving the new version have anything to roll back.
-        deployed = await recordsFromStatus(backend, tiers, version, err);
+        deployed = await recordsFromStatus(backend, tiers, version, err, plan);
         throw err;
       }
       const bad = deployed.filter((r) => r.outcome !== 'succeeded');
@@ -253,8 +253,10 @@ export async function runPipeline(deps: PipelineDeps, opts: PipelineOptions = {}
     });
   }
 
-  // 6. Rollback: whatever this run changed goes back to the version that ran before it.
-  const toRollBack = deployed.filter((r) => r.outcome === 'succeeded').map((r) => r.tier);
+  // 6. Rollback: whatever this run changed goes back to the version that ran before it. A tier that already ran the
+  // version, or that the backend rolled back by itself, was not changed: rolling it back would go one too far.
+  const changed = deployed.filter((r) => r.outcome === 'succeeded' && r.previousVersion !== r.version);
+  const toRollBack = changed.map((r) => r.tier);
   if (ok) skip('rollback', 'not needed');
   else if (toRollBack.length === 0) skip('rollback', 'nothing was changed');
   else if (opts.rollback === false) {
@@ -268,10 +270,26 @@ export async function runPipeline(deps: PipelineDeps, opts: PipelineOptions = {}
       rolledBack = await backend.rollback(progress, { tiers: toRollBack });
       const bad = rolledBack.filter((r) => r.outcome !== 'succeeded');
       if (bad.length) throw new StageFailure(`rollback of ${bad.map((r) => r.tier).join(', ')} did not succeed`, '');
+      const elsewhere = changed.filter((d) => rolledBack.find((r) => r.tier === d.tier)?.version !== d.previousVersion);
+      if (elsewhere.length) {
+        const landed = (t: TierName) => rolledBack.find((r) => r.tier === t)?.version ?? 'nothing';
+        throw new StageFailure(
+          elsewhere.map((d) => `${d.tier} went back to ${landed(d.tier)}, not ${d.previousVersion}`).join('; '),
+          '',
+        );
+      }
       const after = await backend.status();
-      const check = await deps.smoke(opts.edgeUrl ?? edgeUrl(after), version);
+      const url = opts.edgeUrl ?? edgeUrl(after);
+      const check = await deps.smoke(url, version);
       const back = rolledBack.map((r) => `${r.tier} -> ${r.version}`).join(', ');
-      return `${back}; smoke after rollback ${check.ok ? 'passed' : 'FAILED'}`;
+      if (!check.ok) {
+        const failed = check.checks.filter((c) => !c.ok);
+        throw new StageFailure(
+          `${back}, but the smoke test fails after the rollback: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`,
+          '',
+        );
+      }
+      return `${back}; smoke after rollback passed`;
     });
     if (!rolled) {
       failure = {
@@ -351,6 +369,7 @@ async function recordsFromStatus(
   tiers: TierName[],
   version: string,
   err: unknown,
+  plan: readonly TierPlan[],
 ): Promise<DeployRecord[]> {
   const status = await backend.status().catch(() => undefined);
   const at = new Date().toISOString();
@@ -359,7 +378,7 @@ async function recordsFromStatus(
     id: `pipeline-${tier}-${at}`,
     tier,
     version,
-    previousVersion: '?',
+    previousVersion: plan.find((p) => p.tier === tier)?.running ?? '?',
     startedAt: at,
     finishedAt: at,
     outcome: status?.replicas.some((r) => r.tier === tier && r.version === version) ? 'succeeded' : 'failed',
