@@ -27,6 +27,12 @@ export function loadStageConfig(name: string | undefined, overrides: { imageTag?
   return config;
 }
 
+/** The parts of a backup vault ARN, or undefined when it is not one. */
+export function parseVaultArn(arn: string): { region: string; account: string; name: string } | undefined {
+  const m = /^arn:aws:backup:([a-z0-9-]+):(\d{12}):backup-vault:([A-Za-z0-9_.-]{2,50})$/.exec(arn);
+  return m ? { region: m[1] as string, account: m[2] as string, name: m[3] as string } : undefined;
+}
+
 /** Throws on the first value that would synthesize something broken or unsafe. */
 export function validateStageConfig(c: StageConfig): void {
   const where = `config/${c.stage}.ts`;
@@ -83,6 +89,20 @@ export function validateStageConfig(c: StageConfig): void {
   }
   if (p.promoteFrom !== undefined && (p.promoteFrom === c.stage || !stages[p.promoteFrom])) {
     throw new Error(`${where}: pipeline.promoteFrom must name another stage (${Object.keys(stages).join(', ')}).`);
+  }
+  const copy = c.backup.copyToVaultArn;
+  if (copy !== undefined) {
+    const parsed = parseVaultArn(copy);
+    if (!parsed) {
+      throw new Error(
+        `${where}: backup.copyToVaultArn "${copy}" is not arn:aws:backup:<region>:<account>:backup-vault:<name>.`,
+      );
+    }
+    if (parsed.account !== c.account || parsed.region === c.region) {
+      throw new Error(
+        `${where}: backup.copyToVaultArn must name a vault of account ${c.account} in another region than ${c.region} (the backup-copy stack creates it).`,
+      );
+    }
   }
   if (c.edge.rateLimitPer5Min < 10) throw new Error(`${where}: edge.rateLimitPer5Min must be >= 10 (WAF minimum).`);
 }

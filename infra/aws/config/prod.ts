@@ -21,6 +21,7 @@ export const prod: StageConfig = {
     weeklyRetentionWeeks: 12,
     monthlyRetentionMonths: 12,
     copyToVaultArn: 'arn:aws:backup:eu-central-1:111111111111:backup-vault:tier-prod-copy',
+    vaultLock: 'compliance',
   },
   services: {
     web: { cpu: 512, memoryMiB: 1024, minTasks: 3, maxTasks: 12 },

@@ -49,8 +49,17 @@ export interface StageConfig {
     readonly weeklyRetentionWeeks: number;
     /** Months a monthly recovery point is kept. */
     readonly monthlyRetentionMonths: number;
-    /** ARN of a backup vault in another region to copy daily recovery points to; omit for no copy. */
+    /**
+     * ARN of the vault in another region (same account) that receives a copy of every daily recovery point; the
+     * `backup-copy` stack creates it there, named as the ARN says. Omit for no copy.
+     */
     readonly copyToVaultArn?: string;
+    /**
+     * AWS Backup Vault Lock on the stage's vaults. `compliance`: immutable 3 days after deployment (nobody, root
+     * included, can delete recovery points early or remove the lock); `governance`: users with the IAM permission can
+     * still remove it. Minimum retention = dailyRetentionDays. @default none
+     */
+    readonly vaultLock?: 'governance' | 'compliance';
   };
   readonly services: {
     readonly web: TierSizing;

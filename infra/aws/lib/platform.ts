@@ -1,11 +1,13 @@
 // Assembles one stage of the platform: which stacks exist, in which region, and what flows between them.
 import { type App, DefaultStackSynthesizer, type Stack, Tags } from 'aws-cdk-lib';
 import type { StackConcern } from '../../../packages/contract/src/index.js';
-import type { StageConfig } from '../config/index.js';
+import { parseVaultArn, type StageConfig } from '../config/index.js';
 import { PipelineAccessStack, pipelineRoleName } from './access/pipeline-access-stack.js';
+import { BackupCopyStack } from './data/backup-copy-stack.js';
 import { DataStack } from './data/data-stack.js';
 import { EdgeStack } from './edge/edge-stack.js';
 import { FirewallStack } from './edge/firewall-stack.js';
+import { EdgeAlarmsStack } from './monitoring/edge-alarms-stack.js';
 import { MonitoringStack } from './monitoring/monitoring-stack.js';
 import { NetworkStack } from './network/network-stack.js';
 import { RegistryStack } from './registry/registry-stack.js';
@@ -23,6 +25,9 @@ export interface Platform {
   readonly firewall: FirewallStack;
   readonly edge: EdgeStack;
   readonly monitoring: MonitoringStack;
+  readonly edgeAlarms: EdgeAlarmsStack;
+  /** The cross-region copy vault, when the stage copies its recovery points. */
+  readonly backupCopy?: BackupCopyStack;
   readonly access: PipelineAccessStack;
 }
 
@@ -50,6 +55,15 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     vpc: network.vpc,
     databaseSecurityGroup: network.securityGroups.database,
   });
+  // The copy vault exists before the plan that copies into it (prod: another region, same account).
+  const copyTarget = config.backup.copyToVaultArn ? parseVaultArn(config.backup.copyToVaultArn) : undefined;
+  const backupCopy = copyTarget
+    ? new BackupCopyStack(app, 'BackupCopy', {
+        ...props('backup-copy', `cross-region copy vault in ${copyTarget.region} (stateful)`),
+        env: { account: config.account, region: copyTarget.region },
+      })
+    : undefined;
+  if (backupCopy) data.addStackDependency(backupCopy, 'the backup plan copies into this vault');
   const registry = new RegistryStack(app, 'Registry', props('registry', 'ECR repositories (stateful)'));
   const services = new ServicesStack(app, 'Services', {
     ...props('services', 'ECS cluster, web and api services, ALBs, migrations'),
@@ -78,26 +92,37 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     logBucketName: logBucketName(config.stage, 'cloudfront', config.account, config.region),
   });
   edge.addStackDependency(telemetry, 'the CloudFront log bucket must exist');
+  // CloudFront and WAF metrics exist only in us-east-1, so their alarms and a topic live there.
+  const edgeAlarms = new EdgeAlarmsStack(app, 'EdgeAlarms', {
+    ...props('edge-alarms', 'CloudFront and WAF alarms with their topic (us-east-1)'),
+    env: { account: config.account, region: 'us-east-1' },
+    crossRegionReferences: true,
+    distributionId: edge.distribution.distributionId,
+    webAclMetricName: firewall.webAclMetricName,
+  });
   if (config.region !== 'us-east-1') {
     // The cross-region reference functions are created while the app is prepared, after constructors run, so
     // they can only be acknowledged on their stack; they are the only functions there (asserted by the tests).
-    for (const stack of [firewall, edge]) {
+    for (const stack of [firewall, edge, edgeAlarms]) {
       acknowledge(
         stack,
-        'Only CDK cross-region reference functions live here (WAF ACL ARN us-east-1 -> stage region via SSM parameters); they call only the SSM API and need no VPC.',
+        'Only CDK cross-region reference functions live here (WAF ACL ARN us-east-1 -> stage region, distribution id stage region -> us-east-1, via SSM parameters); they call only the SSM API and need no VPC.',
         guard('lambda_inside_vpc_check'),
       );
     }
   }
   const monitoring = new MonitoringStack(app, 'Monitoring', {
-    ...props('monitoring', 'dashboards and database alarms'),
+    ...props('monitoring', 'dashboards, tier and database alarms, backup job notifications'),
     tiers: { web: services.web, api: services.api },
+    clusterName: services.cluster.clusterName,
     database: data.database.instance,
     distributionId: edge.distribution.distributionId,
     alarmTopic: telemetry.alarmTopic,
   });
   const deployRegions = [
-    ...new Set([network, telemetry, data, registry, services, firewall, edge, monitoring].map((s) => s.region)),
+    ...new Set(
+      [network, telemetry, data, registry, services, firewall, edge, monitoring, edgeAlarms].map((s) => s.region),
+    ),
   ];
   const access = new PipelineAccessStack(app, 'PipelineAccess', {
     ...props('pipeline-access', 'GitHub OIDC pipeline role of the stage'),
@@ -126,10 +151,33 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     ApiRepositoryUri: registry.repositories.api.repositoryUri,
   });
 
-  const stacks: Stack[] = [network, telemetry, data, registry, services, firewall, edge, monitoring, access];
+  const stacks: Stack[] = [
+    network,
+    telemetry,
+    data,
+    registry,
+    services,
+    firewall,
+    edge,
+    monitoring,
+    edgeAlarms,
+    access,
+  ];
   for (const stack of stacks) {
     Tags.of(stack).add('app', 'tier');
     Tags.of(stack).add('stage', config.stage);
   }
-  return { network, telemetry, data, registry, services, firewall, edge, monitoring, access };
+  return {
+    network,
+    telemetry,
+    data,
+    registry,
+    services,
+    firewall,
+    edge,
+    monitoring,
+    edgeAlarms,
+    access,
+    ...(backupCopy ? { backupCopy } : {}),
+  };
 }

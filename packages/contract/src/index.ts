@@ -22,9 +22,15 @@ export const STACK_CONCERNS = [
   'firewall',
   'edge',
   'monitoring',
+  'edge-alarms',
   'pipeline-access',
+  /** Only in a stage that copies its recovery points to another region (config backup.copyToVaultArn). */
+  'backup-copy',
 ] as const;
 export type StackConcern = (typeof STACK_CONCERNS)[number];
+
+/** Concerns a stage has only when its configuration asks for them (every other concern is in every stage). */
+export const OPTIONAL_STACK_CONCERNS: readonly StackConcern[] = ['backup-copy'];
 
 /**
  * Every CloudFormation output each stack emits (the output's logical id is the key). A stack not listed

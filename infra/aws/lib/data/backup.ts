@@ -1,4 +1,5 @@
-// AWS Backup for the stage: an encrypted vault and a plan (daily, weekly, monthly) that selects resources by tag.
+// AWS Backup for the stage: an encrypted (optionally locked) vault and a plan (daily, weekly, monthly, a daily copy to
+// another region) that selects resources by tag.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -21,8 +22,31 @@ export interface BackupProps {
   readonly monthlyRetentionMonths?: number;
   /** Vault in another region that receives a copy of every daily recovery point. @default - no copy */
   readonly copyToVaultArn?: string;
+  /**
+   * Vault Lock on the vault: `compliance` becomes immutable after 3 days, `governance` stays removable by users with
+   * the IAM permission. Minimum retention = dailyRetentionDays. @default - no lock
+   */
+  readonly lock?: VaultLockMode;
   /** Resources carrying this tag are backed up. @default backup=daily */
   readonly selectionTag?: { readonly key: string; readonly value: string };
+}
+
+export type VaultLockMode = 'governance' | 'compliance';
+
+/**
+ * Vault Lock settings. Only a minimum: a maximum would fail on-demand jobs without a lifecycle, and every job here
+ * keeps its points at least `minRetentionDays` (the daily rule's retention, the shortest). Compliance mode needs
+ * ChangeableForDays >= 3 (AWS Backup's 72-hour cooling-off period, AWS::Backup::BackupVault LockConfigurationType).
+ */
+export function vaultLock(
+  mode: VaultLockMode | undefined,
+  minRetentionDays: number,
+): backup.LockConfiguration | undefined {
+  if (mode === undefined) return undefined;
+  return {
+    minRetention: Duration.days(minRetentionDays),
+    ...(mode === 'compliance' ? { changeableFor: Duration.days(DATA_DEFAULTS.vaultLockChangeableForDays) } : {}),
+  };
 }
 
 export class Backup extends Construct {
@@ -49,6 +73,7 @@ export class Backup extends Construct {
       backupVaultName: `${props.namePrefix}-vault`,
       encryptionKey: props.key,
       removalPolicy: RemovalPolicy.RETAIN,
+      lockConfiguration: vaultLock(props.lock, daily),
     });
 
     const copy = props.copyToVaultArn
@@ -101,10 +126,17 @@ export class Backup extends Construct {
       resources: [backup.BackupResource.fromTag(tag.key, tag.value)],
       role: this.role,
     });
+    // The tag also selects the S3 log buckets; S3 needs its own AWS-managed backup policy (not part of the one above).
+    this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('AWSBackupServiceRolePolicyForS3Backup'));
     acknowledge(
       this.role,
       'AWSBackupServiceRolePolicyForBackup is the AWS-maintained policy AWS Backup needs to snapshot any tagged resource type.',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+    );
+    acknowledge(
+      this.role,
+      'AWSBackupServiceRolePolicyForS3Backup is the AWS-maintained policy AWS Backup needs to back up the tagged (versioned) S3 buckets.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup]',
     );
   }
 }

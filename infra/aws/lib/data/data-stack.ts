@@ -1,4 +1,5 @@
-// Stateful data of one stage: the PostgreSQL database and its AWS Backup vault and plan (termination protected).
+// Stateful data of one stage: the PostgreSQL database, its AWS Backup vault and plan, and the weekly restore test
+// (termination protected).
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,6 +8,7 @@ import type { StageConfig } from '../../config/index.js';
 import { createManagedKey } from '../shared/keys.js';
 import { Backup } from './backup.js';
 import { Database } from './database.js';
+import { RestoreTesting } from './restore-testing.js';
 
 export interface DataStackProps extends StackProps {
   readonly config: StageConfig;
@@ -17,6 +19,7 @@ export interface DataStackProps extends StackProps {
 export class DataStack extends Stack {
   readonly database: Database;
   readonly backup: Backup;
+  readonly restoreTesting: RestoreTesting;
   /** Encrypts the database, its secret and logs. */
   readonly key: kms.Key;
 
@@ -57,6 +60,12 @@ export class DataStack extends Stack {
       weeklyRetentionWeeks: config.backup.weeklyRetentionWeeks,
       monthlyRetentionMonths: config.backup.monthlyRetentionMonths,
       copyToVaultArn: config.backup.copyToVaultArn,
+      lock: config.backup.vaultLock,
+    });
+    this.restoreTesting = new RestoreTesting(this, 'RestoreTesting', {
+      namePrefix: prefix,
+      vault: this.backup.vault,
+      dbSubnetGroupName: this.database.subnetGroupName,
     });
   }
 }

@@ -40,6 +40,8 @@ export class Database extends Construct {
   readonly instance: rds.DatabaseInstance;
   /** The RDS-managed master secret (JSON: username, password), rotated by RDS. */
   readonly secret: secretsmanager.ISecret;
+  /** Name of the instance's DB subnet group (isolated subnets); restores land in it too. */
+  readonly subnetGroupName: string;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -160,6 +162,10 @@ export class Database extends Construct {
         guard('rds_instance_iam_authentication_enabled_check'),
       );
     }
+
+    const subnetGroup = this.instance.node.tryFindChild('SubnetGroup') as rds.ISubnetGroup | undefined;
+    if (!subnetGroup) throw new Error('the database instance created no subnet group; restores need one to land in.');
+    this.subnetGroupName = subnetGroup.subnetGroupName;
 
     if (!this.instance.secret)
       throw new Error('RDS did not expose the managed master secret; check manageMasterUserPassword.');

@@ -18,6 +18,13 @@ export const DATA_DEFAULTS = {
   /** Daily at 03:00 UTC, outside the RDS backup window below. */
   backupWindow: '01:00-02:00',
   maintenanceWindow: 'sun:04:00-sun:05:00',
+  /** Days a compliance-mode Vault Lock can still be changed or removed (AWS Backup's minimum is 3). */
+  vaultLockChangeableForDays: 3,
+  /** Restore tests: weekly, Monday 06:00 UTC, from the latest recovery point of the last week. */
+  restoreTestSchedule: 'cron(0 6 ? * MON *)',
+  restoreTestSelectionWindowDays: 7,
+  /** Hours the restored copy is kept for validation before AWS Backup deletes it (0-168). */
+  restoreTestValidationWindowHours: 4,
   /** AWS Backup selects every resource carrying this tag. */
   backupTag: { key: 'backup', value: 'daily' },
 } as const;

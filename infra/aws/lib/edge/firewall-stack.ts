@@ -13,6 +13,8 @@ export interface FirewallStackProps extends StackProps {
 
 export class FirewallStack extends Stack {
   readonly webAcl: wafv2.CfnWebACL;
+  /** VisibilityConfig.MetricName of the web ACL: the WebACL dimension of its CloudWatch metrics. */
+  readonly webAclMetricName: string;
 
   constructor(scope: Construct, id: string, props: FirewallStackProps) {
     super(scope, id, props);
@@ -21,6 +23,7 @@ export class FirewallStack extends Stack {
     }
     const { config } = props;
     const name = `tier-${config.stage}-edge`;
+    this.webAclMetricName = name;
     const visibility = (metricName: string) => ({
       cloudWatchMetricsEnabled: true,
       metricName,

@@ -1,17 +1,22 @@
-// Dashboards per tier, database and edge, plus database alarms; tier rollback alarms live with the services.
+// Dashboards per tier, database and edge; the tier and database alarms and backup-job notifications of the stage
+// region (edge alarms: edge-alarms-stack.ts in us-east-1; rollback alarms live with the services).
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../../config/index.js';
 import type { TierService } from '../services/tier-service.js';
+import type { Tier } from '../shared/naming.js';
+import { BackupNotifications } from './backup-notifications.js';
+import { DatabaseAlarms } from './database-alarms.js';
+import { TierAlarms } from './tier-alarms.js';
 
 export interface MonitoringStackProps extends StackProps {
   readonly config: StageConfig;
-  readonly tiers: Readonly<Record<string, TierService>>;
+  readonly tiers: Readonly<Record<Tier, TierService>>;
+  readonly clusterName: string;
   readonly database: rds.IDatabaseInstance;
   readonly distributionId: string;
   readonly alarmTopic: sns.ITopic;
@@ -22,6 +27,8 @@ const WIDTH = 8;
 
 export class MonitoringStack extends Stack {
   readonly dashboards: cloudwatch.Dashboard[] = [];
+  /** Every alarm of the stage region that pages (the rollback alarms live with the services). */
+  readonly alarms: readonly cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
@@ -61,38 +68,28 @@ export class MonitoringStack extends Stack {
       ]),
       graph('Free storage (bytes)', [db.metricFreeStorageSpace({ period: PERIOD })]),
     ]);
-    const dbAlarms: Array<[string, cloudwatch.IMetric, number, cloudwatch.ComparisonOperator]> = [
-      [
-        'cpu-high',
-        db.metricCPUUtilization({ period: Duration.minutes(5) }),
-        80,
-        cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      ],
-      [
-        'storage-low',
-        db.metricFreeStorageSpace({ period: Duration.minutes(5) }),
-        2 * 1024 ** 3,
-        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      ],
-      [
-        'write-latency-high',
-        db.metric('WriteLatency', { period: Duration.minutes(5) }),
-        0.05,
-        cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      ],
+    const alarms = [
+      ...Object.entries(props.tiers).flatMap(
+        ([tier, svc]) =>
+          new TierAlarms(this, `${tier}Alarms`, {
+            tier,
+            namePrefix: prefix,
+            service: svc,
+            minTasks: props.config.services[tier as Tier].minTasks,
+            clusterName: props.clusterName,
+            topic: props.alarmTopic,
+          }).alarms,
+      ),
+      ...new DatabaseAlarms(this, 'DatabaseAlarms', {
+        namePrefix: prefix,
+        instance: db,
+        instanceType: props.config.database.instanceType,
+        allocatedStorageGiB: props.config.database.allocatedStorageGiB,
+        topic: props.alarmTopic,
+      }).alarms,
     ];
-    for (const [name, metric, threshold, comparisonOperator] of dbAlarms) {
-      const alarm = new cloudwatch.Alarm(this, `Db-${name}`, {
-        alarmName: `${prefix}-db-${name}`,
-        metric,
-        threshold,
-        comparisonOperator,
-        evaluationPeriods: 3,
-        treatMissingData: cloudwatch.TreatMissingData.MISSING,
-      });
-      alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
-      alarm.addOkAction(new actions.SnsAction(props.alarmTopic));
-    }
+    this.alarms = alarms;
+    new BackupNotifications(this, 'BackupNotifications', { namePrefix: prefix, topic: props.alarmTopic });
 
     // CloudFront publishes its metrics in us-east-1 only; dashboards can show other regions.
     const cf = (metricName: string, statistic = 'Sum') =>

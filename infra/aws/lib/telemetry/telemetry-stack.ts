@@ -1,5 +1,5 @@
 // Stateful telemetry of one stage: log groups per tier (KMS, retention), access-log buckets, the alarm topic.
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../../config/index.js';
+import { DATA_DEFAULTS } from '../data/defaults.js';
 import { acknowledge, guard } from '../shared/acknowledge.js';
 import { createManagedKey } from '../shared/keys.js';
 import { logBucketName } from '../shared/naming.js';
@@ -81,6 +82,9 @@ export class TelemetryStack extends Stack {
       serverAccessLogsPrefix: 'cloudfront-logs/',
     });
     for (const bucket of [serverAccessLogs, this.albLogBucket, this.cloudFrontLogBucket]) {
+      // Audit records: the daily backup keeps a copy outside the bucket (locked in prod) that a deleted or
+      // overwritten object cannot take with it. AWS Backup needs the versioning these buckets have.
+      Tags.of(bucket).add(DATA_DEFAULTS.backupTag.key, DATA_DEFAULTS.backupTag.value);
       acknowledge(
         bucket,
         'Log delivery by ELB, CloudFront and S3 server access logging supports SSE-S3 only, not SSE-KMS with a customer managed key.',
@@ -99,7 +103,7 @@ export class TelemetryStack extends Stack {
       );
       acknowledge(
         bucket,
-        'Access logs are an audit copy with a lifecycle expiry; a cross-region replica is not required for them (the data itself is covered by AWS Backup).',
+        'Access logs are an audit copy with a lifecycle expiry, backed up daily by AWS Backup (tag backup=daily; prod copies the points to a second region), so a live replica adds nothing.',
         'NIST.800.53.R5-S3BucketReplicationEnabled',
       );
     }

@@ -1,0 +1,467 @@
+// Every alarm of every stage, replayed: its synthesized metric, statistic, period, threshold, comparison and
+// missing-data rule are fed the failure it names (it must reach ALARM) and healthy traffic (it must never).
+// Backup job notifications: the EventBridge patterns against failed and successful job events.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { loadStageConfig } from '../config/index.js';
+import { ALARM_DEFAULTS, defaultMaxConnections } from '../lib/monitoring/defaults.js';
+import { evaluateAlarm, type MetricFeed, type MinuteSamples, metricsRead } from './support/alarm-evaluator.js';
+import type { Json } from './support/platform.js';
+import { STAGES, type StageName, type SynthesizedStack, stageStacks } from './support/templates.js';
+
+const MINUTES = 30;
+/** The same samples every minute. */
+const steady = (samples: MinuteSamples): MinuteSamples[] => Array.from({ length: MINUTES }, () => samples);
+/** `before` for the first `at` minutes, then `after`. */
+const from = (at: number, before: MinuteSamples, after: MinuteSamples): MinuteSamples[] =>
+  Array.from({ length: MINUTES }, (_, i) => (i < at ? before : after));
+/** `base` with `spike` in the minutes [at, at + length). */
+const blip = (base: MinuteSamples, spike: MinuteSamples, at: number, length: number): MinuteSamples[] =>
+  Array.from({ length: MINUTES }, (_, i) => (i >= at && i < at + length ? spike : base));
+const nothing = steady(undefined);
+/** 1000 response times a minute, `slowShare` of them `slow` seconds, the rest 50 ms. */
+const responseTimes = (slowShare: number, slow: number): number[] =>
+  Array.from({ length: 1000 }, (_, i) => (i < slowShare * 1000 ? slow : 0.05));
+
+const ELB = 'AWS/ApplicationELB';
+const RDS = 'AWS/RDS';
+
+interface Case {
+  readonly what: string;
+  readonly feed: MetricFeed;
+}
+interface Scenario {
+  /** Which alarms (by name, after `tier-<stage>-`). */
+  readonly name: RegExp;
+  readonly fires: readonly Case[];
+  readonly quiet: readonly Case[];
+}
+
+function scenarios(stage: StageName): Scenario[] {
+  const config = loadStageConfig(stage);
+  const memory = (ALARM_DEFAULTS.instanceMemoryGiB[config.database.instanceType] ?? 0) * 1024 ** 3;
+  const storage = config.database.allocatedStorageGiB * 1024 ** 3;
+  const maxConnections = defaultMaxConnections(config.database.instanceType);
+  const tierScenarios = (['web', 'api'] as const).flatMap((tier): Scenario[] => {
+    const min = config.services[tier].minTasks;
+    return [
+      {
+        name: new RegExp(`^${tier}-healthy-hosts-low$`),
+        fires: [
+          { what: 'no target registered (count 0)', feed: { [`${ELB} HealthyHostCount`]: from(5, min, 0) } },
+          { what: 'one task short of the minimum', feed: { [`${ELB} HealthyHostCount`]: from(5, min, min - 1) } },
+          { what: 'the balancer stops reporting', feed: { [`${ELB} HealthyHostCount`]: from(5, min, undefined) } },
+        ],
+        quiet: [
+          { what: 'exactly the minimum', feed: { [`${ELB} HealthyHostCount`]: steady(min) } },
+          {
+            what: 'a 2-minute dip while a task is replaced',
+            feed: { [`${ELB} HealthyHostCount`]: blip(min, 0, 10, 2) },
+          },
+          { what: 'scaled out above the minimum', feed: { [`${ELB} HealthyHostCount`]: steady(min + 3) } },
+        ],
+      },
+      {
+        name: new RegExp(`^${tier}-running-below-desired$`),
+        fires: [
+          {
+            what: 'a task that cannot start (running stays one below desired)',
+            feed: {
+              'ECS/ContainerInsights DesiredTaskCount': steady(min),
+              'ECS/ContainerInsights RunningTaskCount': from(5, min, min - 1),
+            },
+          },
+          {
+            what: 'Container Insights stops reporting',
+            feed: {
+              'ECS/ContainerInsights DesiredTaskCount': nothing,
+              'ECS/ContainerInsights RunningTaskCount': nothing,
+            },
+          },
+        ],
+        quiet: [
+          {
+            what: 'a scale-out that catches up within 3 minutes',
+            feed: {
+              'ECS/ContainerInsights DesiredTaskCount': from(10, min, min + 2),
+              'ECS/ContainerInsights RunningTaskCount': from(13, min, min + 2),
+            },
+          },
+          {
+            what: 'a rollout running twice the desired count',
+            feed: {
+              'ECS/ContainerInsights DesiredTaskCount': steady(min),
+              'ECS/ContainerInsights RunningTaskCount': steady(2 * min),
+            },
+          },
+        ],
+      },
+      {
+        name: new RegExp(`^${tier}-5xx-rate-high$`),
+        fires: [
+          {
+            what: 'no healthy target: the balancer answers 503 itself (RequestCount absent)',
+            feed: {
+              [`${ELB} RequestCount`]: from(5, 200, undefined),
+              [`${ELB} HTTPCode_ELB_5XX_Count`]: from(5, undefined, 200),
+              [`${ELB} HTTPCode_Target_5XX_Count`]: nothing,
+            },
+          },
+          {
+            what: 'targets answer 15% 5xx',
+            feed: {
+              [`${ELB} RequestCount`]: steady(200),
+              [`${ELB} HTTPCode_ELB_5XX_Count`]: nothing,
+              [`${ELB} HTTPCode_Target_5XX_Count`]: from(5, undefined, 30),
+            },
+          },
+        ],
+        quiet: [
+          {
+            what: '1% target 5xx',
+            feed: {
+              [`${ELB} RequestCount`]: steady(200),
+              [`${ELB} HTTPCode_ELB_5XX_Count`]: nothing,
+              [`${ELB} HTTPCode_Target_5XX_Count`]: steady(2),
+            },
+          },
+          {
+            what: '2 failures in 4 requests a minute (below the volume guard)',
+            feed: {
+              [`${ELB} RequestCount`]: steady(4),
+              [`${ELB} HTTPCode_ELB_5XX_Count`]: nothing,
+              [`${ELB} HTTPCode_Target_5XX_Count`]: steady(2),
+            },
+          },
+          {
+            what: 'no traffic at all',
+            feed: {
+              [`${ELB} RequestCount`]: nothing,
+              [`${ELB} HTTPCode_ELB_5XX_Count`]: nothing,
+              [`${ELB} HTTPCode_Target_5XX_Count`]: nothing,
+            },
+          },
+        ],
+      },
+      {
+        name: new RegExp(`^${tier}-p99-latency-high$`),
+        fires: [
+          {
+            what: '2% of requests take 10 s (the average stays at 0.25 s)',
+            feed: { [`${ELB} TargetResponseTime`]: from(5, responseTimes(0, 0), responseTimes(0.02, 10)) },
+          },
+        ],
+        quiet: [
+          {
+            what: '0.5% of requests take 10 s',
+            feed: { [`${ELB} TargetResponseTime`]: steady(responseTimes(0.005, 10)) },
+          },
+          { what: 'no traffic', feed: { [`${ELB} TargetResponseTime`]: nothing } },
+        ],
+      },
+      // Rollback alarms ECS watches during a deployment.
+      {
+        name: new RegExp(`^${tier}-5xx-rate$`),
+        fires: [
+          {
+            what: 'targets answer 10% 5xx',
+            feed: { [`${ELB} RequestCount`]: steady(100), [`${ELB} HTTPCode_Target_5XX_Count`]: from(5, 0, 10) },
+          },
+        ],
+        quiet: [
+          {
+            what: '1% 5xx',
+            feed: { [`${ELB} RequestCount`]: steady(100), [`${ELB} HTTPCode_Target_5XX_Count`]: steady(1) },
+          },
+        ],
+      },
+      {
+        name: new RegExp(`^${tier}-unhealthy-targets$`),
+        fires: [{ what: 'a target failing readiness', feed: { [`${ELB} UnHealthyHostCount`]: from(5, 0, 1) } }],
+        quiet: [
+          { what: 'all targets ready', feed: { [`${ELB} UnHealthyHostCount`]: steady(0) } },
+          { what: 'a 1-minute readiness blip', feed: { [`${ELB} UnHealthyHostCount`]: blip(0, 1, 10, 1) } },
+        ],
+      },
+    ];
+  });
+  const dead = (metric: string, healthy: MinuteSamples): Case => ({
+    what: 'the instance stops reporting (dead database)',
+    feed: { [`${RDS} ${metric}`]: from(5, healthy, undefined) },
+  });
+  return [
+    ...tierScenarios,
+    {
+      name: /^db-cpu-high$/,
+      fires: [{ what: 'CPU at 95%', feed: { [`${RDS} CPUUtilization`]: from(5, 30, 95) } }, dead('CPUUtilization', 30)],
+      quiet: [
+        { what: 'CPU at 40%', feed: { [`${RDS} CPUUtilization`]: steady(40) } },
+        { what: 'one 5-minute spike to 95%', feed: { [`${RDS} CPUUtilization`]: blip(40, 95, 10, 5) } },
+      ],
+    },
+    {
+      name: /^db-memory-low$/,
+      fires: [
+        {
+          what: 'freeable memory at 2% of the class',
+          feed: { [`${RDS} FreeableMemory`]: from(5, memory / 2, memory * 0.02) },
+        },
+        dead('FreeableMemory', memory / 2),
+      ],
+      quiet: [{ what: 'half the memory free', feed: { [`${RDS} FreeableMemory`]: steady(memory / 2) } }],
+    },
+    {
+      name: /^db-storage-low$/,
+      fires: [
+        { what: '1% of the storage free', feed: { [`${RDS} FreeStorageSpace`]: from(5, storage / 2, storage * 0.01) } },
+        dead('FreeStorageSpace', storage / 2),
+      ],
+      quiet: [
+        { what: 'half the storage free', feed: { [`${RDS} FreeStorageSpace`]: steady(storage / 2) } },
+        {
+          what: '8% free: autoscaling territory, not an incident',
+          feed: { [`${RDS} FreeStorageSpace`]: steady(storage * 0.08) },
+        },
+      ],
+    },
+    {
+      name: /^db-connections-high$/,
+      fires: [
+        {
+          what: '95% of max_connections in use',
+          feed: { [`${RDS} DatabaseConnections`]: from(5, 20, Math.floor(maxConnections * 0.95)) },
+        },
+        dead('DatabaseConnections', 20),
+      ],
+      quiet: [{ what: '20 connections (two pools)', feed: { [`${RDS} DatabaseConnections`]: steady(20) } }],
+    },
+    {
+      name: /^db-write-latency-high$/,
+      fires: [
+        { what: 'writes take 200 ms', feed: { [`${RDS} WriteLatency`]: from(5, 0.004, 0.2) } },
+        dead('WriteLatency', 0.004),
+      ],
+      quiet: [{ what: 'writes take 4 ms', feed: { [`${RDS} WriteLatency`]: steady(0.004) } }],
+    },
+    {
+      name: /^db-replica-lag-high\d+$/,
+      fires: [
+        { what: 'replica 5 minutes behind', feed: { [`${RDS} ReplicaLag`]: from(5, 1, 300) } },
+        dead('ReplicaLag', 1),
+      ],
+      quiet: [{ what: 'replica 1 s behind', feed: { [`${RDS} ReplicaLag`]: steady(1) } }],
+    },
+    {
+      name: /^edge-5xx-rate-high$/,
+      fires: [
+        {
+          what: '30% of viewer requests get a 5xx',
+          feed: { 'AWS/CloudFront Requests': steady(1000), 'AWS/CloudFront 5xxErrorRate': from(5, 0.1, 30) },
+        },
+      ],
+      quiet: [
+        {
+          what: '0.5% 5xx',
+          feed: { 'AWS/CloudFront Requests': steady(1000), 'AWS/CloudFront 5xxErrorRate': steady(0.5) },
+        },
+        {
+          what: '2 of 5 requests a minute fail (below the volume guard)',
+          feed: { 'AWS/CloudFront Requests': steady(5), 'AWS/CloudFront 5xxErrorRate': steady(40) },
+        },
+        { what: 'no viewers', feed: { 'AWS/CloudFront Requests': nothing, 'AWS/CloudFront 5xxErrorRate': nothing } },
+      ],
+    },
+    {
+      name: /^edge-waf-blocked-spike$/,
+      fires: [{ what: '500 blocked requests a minute', feed: { 'AWS/WAFV2 BlockedRequests': from(5, 10, 500) } }],
+      quiet: [
+        { what: '20 blocked a minute (scanners)', feed: { 'AWS/WAFV2 BlockedRequests': steady(20) } },
+        { what: 'nothing blocked (WAF reports nothing)', feed: { 'AWS/WAFV2 BlockedRequests': nothing } },
+      ],
+    },
+  ];
+}
+
+interface FoundAlarm {
+  readonly stack: SynthesizedStack;
+  readonly id: string;
+  readonly name: string;
+  readonly props: Json;
+}
+
+function alarmsOf(stage: StageName): FoundAlarm[] {
+  return stageStacks(stage).flatMap((stack) =>
+    Object.entries(stack.template.Resources)
+      .filter(([, r]) => (r as Json).Type === 'AWS::CloudWatch::Alarm')
+      .map(([id, r]) => {
+        const props = (r as Json).Properties;
+        assert.equal(typeof props.AlarmName, 'string', `${stack.stackName} ${id}: alarms carry a literal name`);
+        return { stack, id, name: (props.AlarmName as string).replace(`tier-${stage}-`, ''), props };
+      }),
+  );
+}
+
+for (const stage of STAGES) {
+  describe(`alarms of ${stage} fire on the failure they name`, () => {
+    const required = [
+      ...['web', 'api'].flatMap((t) =>
+        ['healthy-hosts-low', 'running-below-desired', '5xx-rate-high', 'p99-latency-high'].map((a) => `${t}-${a}`),
+      ),
+      'db-cpu-high',
+      'db-memory-low',
+      'db-storage-low',
+      'db-connections-high',
+      'edge-5xx-rate-high',
+      'edge-waf-blocked-spike',
+    ];
+
+    test('each tier, the database and the edge have the alarms a review asks for', () => {
+      const names = alarmsOf(stage).map((a) => a.name);
+      for (const name of required) assert.ok(names.includes(name), `${stage}: no alarm tier-${stage}-${name}`);
+    });
+
+    test('every alarm has a replay scenario below (an alarm nobody has seen fire proves nothing)', () => {
+      const all = scenarios(stage);
+      for (const a of alarmsOf(stage)) {
+        assert.ok(
+          all.some((s) => s.name.test(a.name)),
+          `${a.stack.stackName}: ${a.props.AlarmName} has no scenario`,
+        );
+      }
+    });
+
+    test('every alarm notifies an SNS topic of its own stack or region, on ALARM and on OK', () => {
+      for (const a of alarmsOf(stage)) {
+        assert.ok((a.props.AlarmActions ?? []).length > 0, `${a.props.AlarmName}: no alarm action`);
+        assert.ok((a.props.OKActions ?? []).length > 0, `${a.props.AlarmName}: no OK action`);
+        for (const action of [...a.props.AlarmActions, ...a.props.OKActions]) {
+          const ref = action.Ref as string | undefined;
+          const imported = JSON.stringify(action);
+          const local = ref !== undefined && a.stack.template.Resources[ref]?.Type === 'AWS::SNS::Topic';
+          assert.ok(local || /Alarms|Topic/.test(imported), `${a.props.AlarmName}: action ${imported} is not a topic`);
+        }
+      }
+    });
+
+    test('the edge alarms and their topic live in us-east-1, where CloudFront and WAF metrics are', () => {
+      for (const a of alarmsOf(stage).filter((x) => x.name.startsWith('edge-'))) {
+        assert.equal(a.stack.region, 'us-east-1', a.props.AlarmName);
+        for (const action of a.props.AlarmActions) {
+          assert.equal(a.stack.template.Resources[action.Ref]?.Type, 'AWS::SNS::Topic', 'a topic of the same stack');
+        }
+      }
+    });
+
+    test('the database alarms treat missing data as breaching (a dead database must not go quiet)', () => {
+      for (const a of alarmsOf(stage).filter((x) => x.name.startsWith('db-'))) {
+        assert.equal(a.props.TreatMissingData, 'breaching', a.props.AlarmName);
+      }
+    });
+
+    test('every read replica has a ReplicaLag alarm', () => {
+      const replicas = stageStacks(stage).flatMap((s) =>
+        Object.entries(s.template.Resources).filter(
+          ([, r]) => (r as Json).Type === 'AWS::RDS::DBInstance' && (r as Json).Properties.SourceDBInstanceIdentifier,
+        ),
+      );
+      const lagAlarms = alarmsOf(stage).filter((a) => metricsRead(a.props).some((m) => m.metricName === 'ReplicaLag'));
+      assert.equal(lagAlarms.length, replicas.length, `${replicas.length} replicas, ${lagAlarms.length} lag alarms`);
+    });
+
+    for (const scenario of scenarios(stage)) {
+      test(`GIVEN ${scenario.name.source} WHEN replayed THEN it fires on each failure and stays OK on healthy traffic`, () => {
+        const matching = alarmsOf(stage).filter((a) => scenario.name.test(a.name));
+        if (/replica/.test(scenario.name.source) && matching.length === 0) return; // no replica in this stage
+        assert.ok(matching.length > 0, `${stage}: no alarm matches ${scenario.name}`);
+        for (const a of matching) {
+          for (const c of scenario.fires) {
+            const states = evaluateAlarm(a.props, c.feed, MINUTES);
+            assert.ok(
+              states.includes('ALARM'),
+              `${a.props.AlarmName} stays ${[...new Set(states)].join('/')} on: ${c.what}`,
+            );
+          }
+          for (const c of scenario.quiet) {
+            const states = evaluateAlarm(a.props, c.feed, MINUTES);
+            assert.ok(!states.includes('ALARM'), `${a.props.AlarmName} fires on healthy: ${c.what}`);
+          }
+        }
+      });
+    }
+  });
+}
+
+/** EventBridge pattern matching for the subset the rules use: literal value lists, nested objects. */
+function matches(pattern: Json, event: Json): boolean {
+  return Object.entries(pattern).every(([key, want]) => {
+    const got = event?.[key];
+    if (Array.isArray(want)) return want.includes(got);
+    return typeof want === 'object' && matches(want, got);
+  });
+}
+
+const backupEvent = (detailType: string, detail: Record<string, string>) => ({
+  source: 'aws.backup',
+  'detail-type': detailType,
+  detail,
+});
+
+for (const stage of STAGES) {
+  describe(`backup job notifications of ${stage}`, () => {
+    const rules = () =>
+      stageStacks(stage).flatMap((s) =>
+        Object.values(s.template.Resources)
+          .filter(
+            (r) =>
+              (r as Json).Type === 'AWS::Events::Rule' &&
+              (r as Json).Properties.EventPattern?.source?.includes('aws.backup'),
+          )
+          .map((r) => ({ stack: s, props: (r as Json).Properties })),
+      );
+
+    test('GIVEN failed backup, copy and restore jobs THEN a rule sends each to the alarm topic; completed jobs page no one', () => {
+      const failed = [
+        backupEvent('Backup Job State Change', { state: 'FAILED', backupVaultName: `tier-${stage}-vault` }),
+        backupEvent('Backup Job State Change', { state: 'EXPIRED', backupVaultName: `tier-${stage}-vault` }),
+        backupEvent('Copy Job State Change', { state: 'FAILED' }),
+        backupEvent('Restore Job State Change', { status: 'FAILED' }),
+      ];
+      const fine = [
+        backupEvent('Backup Job State Change', { state: 'COMPLETED' }),
+        backupEvent('Copy Job State Change', { state: 'COMPLETED' }),
+        backupEvent('Restore Job State Change', { status: 'COMPLETED' }),
+        backupEvent('Backup Job State Change', { state: 'RUNNING' }),
+      ];
+      const all = rules();
+      assert.ok(all.length > 0, `${stage}: no EventBridge rule for AWS Backup`);
+      for (const e of failed)
+        assert.ok(
+          all.some((r) => matches(r.props.EventPattern, e)),
+          `${JSON.stringify(e)} pages no one`,
+        );
+      for (const e of fine) assert.ok(!all.some((r) => matches(r.props.EventPattern, e)), `${JSON.stringify(e)} pages`);
+    });
+
+    test('the rules run in the region of the backup vault and target the stage alarm topic', () => {
+      const data = stageStacks(stage).find((s) => s.id === 'Data');
+      for (const r of rules()) {
+        assert.equal(r.stack.region, data?.region);
+        assert.match(JSON.stringify(r.props.Targets), /Alarms/, 'the alarm topic');
+      }
+    });
+
+    test('EventBridge may publish to the encrypted alarm topic (topic policy and key policy)', () => {
+      const telemetry = stageStacks(stage).find((s) => s.id === 'Telemetry');
+      const text = JSON.stringify(telemetry?.template.Resources);
+      const policies = Object.values(telemetry?.template.Resources ?? {}).filter(
+        (r) => (r as Json).Type === 'AWS::SNS::TopicPolicy',
+      );
+      assert.match(JSON.stringify(policies), /events\.amazonaws\.com/, 'topic policy lets EventBridge publish');
+      const keys = Object.values(telemetry?.template.Resources ?? {}).filter(
+        (r) => (r as Json).Type === 'AWS::KMS::Key',
+      );
+      assert.match(JSON.stringify(keys), /events\.amazonaws\.com/, 'key policy lets EventBridge encrypt');
+      assert.ok(text.length > 0);
+    });
+  });
+}
