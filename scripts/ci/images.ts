@@ -3,7 +3,8 @@
 //   npm run ci:images -- --tier web --version <sha> --push <registry>/tier-dev/{tier}
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildImages, createGit, recordImages } from '@tier/cli';
+import { buildImages, createGit, recordImages, repositoryFor } from '@tier/cli';
+import { pushedRelease } from './lib/ecr-release.js';
 import { main, setOutput } from './lib/github.js';
 import { tierList } from './lib/tier.js';
 
@@ -37,15 +38,34 @@ await main(async () => {
     );
   }
   const started = Date.now();
-  const records = await buildImages({
-    root: source.root,
-    version,
-    tiers,
-    pushTo: values.push,
-    nodeImage: values['node-image'],
-    logDir: join(source.root, '.tier', 'logs'),
-    onImage: (r) => console.log(`✔ ${r.tier}: ${r.pushed ?? r.image}  id ${r.id}`),
-  });
+  // A re-run for a commit already pushed reuses the release: the tag is immutable, its digest is what ships.
+  const reused: Array<{ tier: string; pushed: string }> = [];
+  if (values.push) {
+    for (const t of tiers) {
+      const repository = repositoryFor(values.push, t);
+      const digest = await pushedRelease(repository, version);
+      if (digest) {
+        reused.push({ tier: t, pushed: `${repository}@${digest}` });
+        console.log(`✔ ${t}: ${repository}:${version} already pushed as ${digest}: reused, not rebuilt`);
+      }
+    }
+  }
+  const toBuild = tiers.filter((t) => !reused.some((r) => r.tier === t));
+  for (const r of reused) {
+    setOutput(`${r.tier}_image`, r.pushed);
+    setOutput(`${r.tier}_digest`, r.pushed.replace(/^.*@/, ''));
+  }
+  const records = !toBuild.length
+    ? []
+    : await buildImages({
+        root: source.root,
+        version,
+        tiers: toBuild,
+        pushTo: values.push,
+        nodeImage: values['node-image'],
+        logDir: join(source.root, '.tier', 'logs'),
+        onImage: (r) => console.log(`✔ ${r.tier}: ${r.pushed ?? r.image}  id ${r.id}`),
+      });
   await recordImages(join(source.root, '.tier', 'images.json'), records);
   for (const r of records) {
     setOutput(`${r.tier}_image`, r.pushed ?? r.image);
@@ -53,7 +73,7 @@ await main(async () => {
   }
   setOutput('version', version);
   console.log(
-    `✔ ${records.length} image(s) at ${version} in ${((Date.now() - started) / 1000).toFixed(1)}s; recorded in .tier/images.json`,
+    `✔ ${records.length} image(s) built, ${reused.length} reused at ${version} in ${((Date.now() - started) / 1000).toFixed(1)}s; recorded in .tier/images.json`,
   );
   return 0;
 });

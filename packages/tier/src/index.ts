@@ -20,6 +20,6 @@ export { readSettings, type Settings } from './local/settings.js';
 // The delivery pipeline's steps, for CI to run one at a time.
 export { type DeployTarget, detectChanges } from './pipeline/changed-tiers.js';
 export { createGit } from './pipeline/git.js';
-export { buildImages, recordImages } from './pipeline/images.js';
+export { buildImages, recordImages, repositoryFor } from './pipeline/images.js';
 export { edgeUrl } from './pipeline/run-pipeline.js';
 export { smokeTest } from './pipeline/smoke.js';

@@ -71,6 +71,14 @@ async function requestsOfJob(job: WorkflowJob, stage: Stage): Promise<IamRequest
     const template = job.commands.find((c) => c.includes('--push'))!.match(/--push\s+"?([^"\s]+)"?/)![1]!;
     for (const tier of TIERS) {
       const repo = template.replace(/^\$REGISTRY\//, '').replace('{tier}', tier);
+      // ci:images first looks for the tag (a re-run reuses a pushed release), then pushes.
+      for (const action of ['ecr:DescribeImages', 'ecr:BatchGetImage'])
+        requests.push({
+          action,
+          resource: `arn:aws:ecr:${region}:${config.account}:repository/${repo}`,
+          context: { 'aws:RequestedRegion': region },
+          origin: `ci:images ${repo}`,
+        });
       requests.push(
         ...dockerPushRequests(
           `arn:aws:ecr:${region}:${config.account}:repository/${repo}`,
@@ -119,6 +127,8 @@ async function requestsOfJob(job: WorkflowJob, stage: Stage): Promise<IamRequest
   const backend = createAwsBackend({ stage: config.stage, region, clients, pollIntervalMs: 0 });
   // Change detection reads what each tier's service runs.
   if (has('ci:changes') && job.commands.some((c) => c.includes('--stage'))) await backend.running();
+  // ci:deploy records what runs before it rolls out; ci:rollback --before returns there.
+  const before = has('ci:deploy') ? await backend.running([...DEPLOY_ORDER]) : {};
   if (has('ci:deploy')) {
     const records = await backend.deploy(quiet, { version: VERSION, tiers: [...DEPLOY_ORDER] });
     assert.deepEqual(
@@ -134,7 +144,15 @@ async function requestsOfJob(job: WorkflowJob, stage: Stage): Promise<IamRequest
     );
   }
   if (has('ci:smoke')) await backend.status();
-  if (has('ci:rollback')) await backend.rollback(quiet, { tiers: [...DEPLOY_ORDER] });
+  if (has('ci:rollback')) {
+    if (job.commands.some((c) => c.includes('ci:rollback') && c.includes('--before'))) {
+      const records = await backend.rollbackTo(quiet, before);
+      assert.ok(
+        records.every((r) => r.outcome === 'succeeded'),
+        'the fake rollback to the recorded revisions completes',
+      );
+    } else await backend.rollback(quiet, { tiers: [...DEPLOY_ORDER] });
+  }
   for (const call of fake.calls) requests.push(...iamRequestsOf(call, config.account, (td) => fake.rolesOf(td)));
   return requests;
 }

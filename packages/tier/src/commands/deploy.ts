@@ -37,7 +37,13 @@ export function registerDeploy(program: Command, ctx: Context): void {
     .option('--tier <tier...>', 'web and/or api (default: both)')
     .action(async (opts: { tier?: string[] }) => {
       const records = await (await ctx.backend()).rollback(ctx.progress, { tiers: parseTiers(opts.tier) });
-      ctx.print(records, () => `${renderRecords(records)}\n\n✔ rollback ${summary(records)}`);
+      // A rollback that did not land (failed, or undone by the platform) leaves an unknown version serving.
+      const failed = records.filter((r) => r.outcome !== 'succeeded');
+      ctx.print(
+        records,
+        () => `${renderRecords(records)}\n\n${failed.length ? '✖' : '✔'} rollback ${summary(records)}`,
+      );
+      if (failed.length) process.exitCode = 1;
     });
 
   program

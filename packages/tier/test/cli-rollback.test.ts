@@ -1,0 +1,68 @@
+// `tier rollback` and `tier deploy` report what happened in their exit status: a failed rollback is not a ✔.
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { Command } from 'commander';
+import type { Backend, DeployRecord, Progress } from '../src/backend.js';
+import { registerDeploy } from '../src/commands/deploy.js';
+import type { Context } from '../src/context.js';
+
+const quiet: Progress = { step() {}, info() {}, done() {}, warn() {} };
+const record = (outcome: DeployRecord['outcome']): DeployRecord => ({
+  id: 'r',
+  tier: 'web',
+  version: 'aaa',
+  previousVersion: 'bbb',
+  startedAt: '2026-01-01T00:00:00Z',
+  finishedAt: '2026-01-01T00:00:05Z',
+  outcome,
+});
+
+/** Runs `tier <args>` against a backend whose rollback and deploy return `records`; returns exit code and output. */
+async function run(args: string[], records: DeployRecord[]) {
+  const backend = {
+    target: 'aws',
+    rollback: async () => records,
+    deploy: async () => records,
+  } as unknown as Backend;
+  let out = '';
+  const ctx: Context = {
+    options: () => ({ target: 'aws', stage: 'dev', json: false }),
+    backend: async () => backend,
+    progress: quiet as Context['progress'],
+    print: (_data, text) => {
+      out += text();
+    },
+  };
+  const program = new Command('tier').exitOverride();
+  registerDeploy(program, ctx);
+  process.exitCode = undefined;
+  await program.parseAsync(['node', 'tier', ...args]);
+  return { code: process.exitCode ?? 0, out };
+}
+
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+describe('tier rollback', () => {
+  for (const outcome of ['failed', 'rolled-back'] as const) {
+    it(`exits 1 and prints ✖ when a tier's rollback ${outcome}`, async () => {
+      const { code, out } = await run(['rollback', '--tier', 'web'], [record(outcome)]);
+      assert.equal(code, 1);
+      assert.match(out, /✖ rollback web bbb -> aaa/);
+    });
+  }
+
+  it('exits 0 with ✔ when every tier went back', async () => {
+    const { code, out } = await run(['rollback'], [record('succeeded')]);
+    assert.equal(code, 0);
+    assert.match(out, /✔ rollback/);
+  });
+});
+
+describe('tier deploy', () => {
+  it('exits 1 when a tier did not roll out', async () => {
+    const { code } = await run(['deploy', '--version', 'aaa'], [record('rolled-back')]);
+    assert.equal(code, 1);
+  });
+});
