@@ -22,9 +22,10 @@ await main(async () => {
     ) as EnvironmentStatus;
     url ??= edgeUrl(status);
     if (expected) {
-      const tiers: readonly string[] = tierList(values.tiers ?? '', undefined); // none named: every replica
+      // No --tiers: every replica; `--tiers ""` (change detection found none, e.g. an infrastructure-only run): none.
+      const tiers = values.tiers === undefined ? undefined : (tierList(values.tiers, undefined) as readonly string[]);
       const stale = status.replicas.filter(
-        (r) => (tiers.length === 0 || tiers.includes(r.tier)) && r.tier !== 'db' && r.version !== expected,
+        (r) => (tiers === undefined || tiers.includes(r.tier)) && r.tier !== 'db' && r.version !== expected,
       );
       if (stale.length)
         reportError(`not every replica runs ${expected}: ${stale.map((r) => `${r.name}=${r.version}`).join(', ')}`);

@@ -96,6 +96,11 @@ const REPOSITORY_COMMANDS: Readonly<Record<string, (args: readonly string[], env
   'npm run ci:rollback': (args) => ({ needs: [...NODE_DEPS, ...awsWhen(args)], provides: [] }),
   'npm run ci:promote': () => ({ needs: [...NODE_DEPS, 'aws-credentials'], provides: [] }),
   'npm run ci:migrate': () => ({ needs: [...NODE_DEPS, 'aws-credentials'], provides: [] }),
+  // the CDK CLI from node_modules; deploy goes through the stage's bootstrap roles with the job's AWS credentials
+  'npm run ci:infra': (args) => ({
+    needs: [...NODE_DEPS, ...(args.includes('deploy') ? ['aws-credentials'] : [])],
+    provides: [],
+  }),
   'npm run ci:e2e': (_args, env) => ({ needs: [...NODE_DEPS, ...composeOf(env)], provides: [] }),
   'npx tier up': (_args, env) => ({ needs: [...NODE_DEPS, ...composeOf(env)], provides: [] }),
   'npx tier logs': (_args, env) => ({ needs: [...NODE_DEPS, ...composeOf(env)], provides: [] }),

@@ -126,6 +126,18 @@ describe('the check is not vacuous', () => {
     );
   });
 
+  it('GIVEN cdk deploy without configure-aws-credentials THEN it fails; the offline diff needs none', () => {
+    const deploy = messages(job('      - run: npm ci\n      - run: npm run ci:infra -- deploy --stage dev\n'));
+    assert.ok(
+      deploy.some((m) => m.includes('needs aws-credentials')),
+      deploy.join('\n'),
+    );
+    assert.deepEqual(
+      messages(job('      - run: npm ci\n      - run: npm run ci:infra -- diff --stage dev --base-dir b\n')),
+      [],
+    );
+  });
+
   it('GIVEN a repository command nobody declared THEN it fails asking what it calls', () => {
     const found = messages(job('      - run: npm ci\n      - run: npm run ci:something-new\n'));
     assert.ok(
