@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { createAwsBackend, type DeployTarget, detectChanges } from '@tier/cli';
 import { main, setOutput } from './lib/github.js';
-import { changesAgainstRunning } from './lib/running-base.js';
+import { changesAgainstRunning, notShipped } from './lib/running-base.js';
 import { stageTarget } from './lib/stage.js';
 
-const USAGE = `usage: changed-tiers.ts (--target aws --stage <stage> [--mode diff|redeploy-differing] | --base <ref> [--head <ref>] | --paths <path>... | - ) [--target local|aws] [--explain] [--json]`;
+const USAGE = `usage: changed-tiers.ts (--target aws --stage <stage> [--mode diff|redeploy-differing] [--must-be-in <tiers>] | --base <ref> [--head <ref>] | --paths <path>... | - ) [--target local|aws] [--explain] [--json]`;
 const NO_COMMIT = /^0{40}$/;
 
 await main(async () => {
@@ -22,6 +22,7 @@ await main(async () => {
       target: { type: 'string', default: 'local' },
       stage: { type: 'string' },
       mode: { type: 'string', default: 'diff' },
+      'must-be-in': { type: 'string' },
       explain: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -53,6 +54,17 @@ await main(async () => {
       console.log(change.tiers.length ? change.tiers.join(' ') : '(no tier changed)');
     }
     setOutputs(change.tiers, change.infrastructure.length > 0);
+    // A later stage (production) may lag behind the first: it must not need a tier this run did not build.
+    const shipped = values['must-be-in']?.split(',').filter(Boolean);
+    const missing = shipped ? notShipped(change, shipped) : [];
+    if (missing.length) {
+      throw Object.assign(
+        new Error(
+          `${values.stage} needs ${missing.join(', ')} (${missing.map((t) => change.reasons[t]).join('; ')}), which this run did not build`,
+        ),
+        { hint: `run the main workflow by hand with tiers: ${[...new Set([...shipped!, ...missing])].join(',')}` },
+      );
+    }
     return 0;
   }
   let paths: string[];

@@ -53,3 +53,8 @@ export function changesAgainstRunning(i: RunningChangeInputs): RunningChanges {
   }
   return { tiers, reasons, infrastructure: [...infrastructure] };
 }
+
+/** Tiers a stage needs that this run does not ship: a later stage lagging behind the first one. */
+export function notShipped(change: RunningChanges, shipped: readonly string[]): TierName[] {
+  return change.tiers.filter((t) => !shipped.includes(t));
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { detectChanges } from '@tier/cli';
-import { changesAgainstRunning, type RunningChangeInputs } from '../lib/running-base.js';
+import { changesAgainstRunning, notShipped, type RunningChangeInputs } from '../lib/running-base.js';
 
 let dir: string;
 const git = (...args: string[]) =>
@@ -81,5 +81,12 @@ describe('change detection against what runs', () => {
     const change = changesAgainstRunning(inputs({ web: failedApi, api: head }, { redeployDiffering: true }));
     assert.deepEqual(change.tiers, ['web']);
     assert.match(change.reasons.web!, /a manual run redeploys it/);
+  });
+
+  it('GIVEN production still runs the commit before a refused approval THEN it needs the api this run did not build', () => {
+    // staging ran the api change; this run ships web only, production never got the api change
+    const production = changesAgainstRunning(inputs({ web: deployed, api: deployed }));
+    assert.deepEqual(notShipped(production, ['web']), ['api']);
+    assert.deepEqual(notShipped(production, ['api', 'web']), []);
   });
 });
