@@ -1,6 +1,6 @@
 // Reads each workflow job as a hosted runner would run it: every tool a step needs must be on the runner image
 // (facts pinned in scripts/ci/runner-images/, with their source) or be installed by an earlier step of the job.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { commandsOf } from './workflow-lint.js';
@@ -272,4 +272,68 @@ function resolve(
     return `the image's Node ${image.tools.node?.version ?? '(none)'} is older than the Node ${nodeMajor} package.json engines asks for, and no earlier step sets up Node ${nodeMajor} (actions/setup-node)`;
   }
   return have.has(need) ? { tool: need } : `not on the runner image and no earlier step of the job installs it`;
+}
+
+/** What a declared repository command needs with no arguments and Docker as the engine (for the coverage check). */
+export function declaredNeeds(key: string): readonly string[] | undefined {
+  return REPOSITORY_COMMANDS[key]?.([], { TIER_ENGINE: 'docker' }).needs;
+}
+
+export const DECLARED_COMMANDS: readonly string[] = Object.keys(REPOSITORY_COMMANDS);
+
+/** External programs a script starts, as the tools of the table above (npx and npm are npm, initdb is postgres). */
+const PROGRAM_TOOL: Readonly<Record<string, string>> = {
+  git: 'git',
+  npm: 'npm',
+  npx: 'npm',
+  node: 'node',
+  bash: 'bash',
+  docker: 'docker',
+  podman: 'podman',
+  aws: 'aws',
+  initdb: 'postgres',
+  pg_ctl: 'postgres',
+  psql: 'postgres',
+  chromium: 'chromium',
+  jq: 'jq',
+  curl: 'curl',
+  'apt-get': 'apt-get',
+  dot: 'graphviz',
+};
+
+/**
+ * The tools a repository script starts, read from its source: literal programs of child-process calls in a
+ * TypeScript file and its relative imports, the known programs a shell script runs, and the files it runs in turn.
+ */
+export function toolsStartedBy(root: string, entry: string, seen = new Set<string>()): Set<string> {
+  const tools = new Set<string>();
+  if (seen.has(entry)) return tools;
+  seen.add(entry);
+  const source = readFileSync(join(root, entry), 'utf8');
+  const follow = (file: string) => {
+    for (const t of toolsStartedBy(root, file, seen)) tools.add(t);
+  };
+  if (entry.endsWith('.sh')) {
+    for (const line of source.split('\n')) {
+      for (const words of commandsOf(line)) {
+        const w = words.filter((x) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(x));
+        const program = w[0] === 'sudo' ? w[1] : w[0];
+        if (program && PROGRAM_TOOL[program]) tools.add(PROGRAM_TOOL[program]);
+        // Scripts it runs in turn (a glob is a set of test files: their tools are declared by hand).
+        const file = w.find((x) => /^(scripts|infra|packages|apps)\/[^*\s]+\.(ts|sh)$/.test(x));
+        if (file && existsSync(join(root, file))) follow(file);
+      }
+    }
+    return tools;
+  }
+  for (const m of source.matchAll(/\b(?:execFile|execFileSync|spawn|spawnSync|exec|run)\(\s*['"]([\w.-]+)['"]/g)) {
+    const tool = PROGRAM_TOOL[m[1]!];
+    tools.add(tool ?? `unknown program '${m[1]}'`);
+  }
+  if (/spawn\(process\.execPath|execFileSync\(process\.execPath/.test(source)) tools.add('node');
+  for (const m of source.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) {
+    const file = join(entry, '..', `${m[1]}.ts`);
+    if (existsSync(join(root, file))) follow(file);
+  }
+  return tools;
 }

@@ -8,10 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import {
   checkRunnerTools,
+  DECLARED_COMMANDS,
+  declaredNeeds,
   installDepsPackages,
   loadRepository,
   loadRunnerImage,
   type Repository,
+  toolsStartedBy,
 } from '../lib/runner-tools.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -186,5 +189,31 @@ describe('scripts/install-deps.sh', () => {
     // On the runner image the browser and PostgreSQL are present, so nothing it would apt-install is refused there.
     for (const w of wanted)
       if (image.aptRefused[w.pkg]) assert.ok(w.tool && image.tools[w.tool], `${w.pkg} would be installed`);
+  });
+});
+
+describe('the declared needs of each repository command cover what its script starts', () => {
+  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+  for (const key of DECLARED_COMMANDS.filter((k) => k.startsWith('npm run '))) {
+    const name = key.slice('npm run '.length);
+    it(`${key}: every program its script starts is a declared need`, () => {
+      const body = scripts[name];
+      assert.ok(body, `package.json has no script ${name}`);
+      const file = body.split(/\s+/).find((w) => /\.(ts|sh)$/.test(w));
+      if (!file) return; // another npm script (ci:e2e -> test:e2e): node and npm only
+      const started = [...toolsStartedBy(root, file)].filter((t) => !['node', 'npm', 'bash'].includes(t));
+      const declared = declaredNeeds(key) ?? [];
+      assert.deepEqual(
+        started.filter((t) => !declared.includes(t)),
+        [],
+        `${file} starts tools ${key} does not declare`,
+      );
+    });
+  }
+
+  it('GIVEN a script that starts a program THEN the scan finds it (the check is not vacuous)', () => {
+    assert.ok(toolsStartedBy(root, 'scripts/ci/changed-tiers.ts').has('git'));
+    assert.ok(toolsStartedBy(root, 'scripts/ci/lint.sh').has('git'), 'through lint.sh -> tsconfig-coverage.ts');
   });
 });
