@@ -66,7 +66,16 @@ await main(async () => {
         logDir: join(source.root, '.tier', 'logs'),
         onImage: (r) => console.log(`✔ ${r.tier}: ${r.pushed ?? r.image}  id ${r.id}`),
       });
-  await recordImages(join(source.root, '.tier', 'images.json'), records);
+  // Reused releases are recorded like built ones: later stages ship the digest either way.
+  const reusedRecords = reused.map((r) => ({
+    tier: r.tier as (typeof tiers)[number],
+    image: `${r.pushed.slice(0, r.pushed.indexOf('@'))}:${version}`,
+    version,
+    id: r.pushed.slice(r.pushed.indexOf('@') + 1),
+    pushed: r.pushed,
+    builtAt: 'reused',
+  }));
+  await recordImages(join(source.root, '.tier', 'images.json'), [...records, ...reusedRecords]);
   for (const r of records) {
     setOutput(`${r.tier}_image`, r.pushed ?? r.image);
     setOutput(`${r.tier}_digest`, (r.pushed ?? r.id).replace(/^.*@/, ''));
