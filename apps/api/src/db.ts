@@ -73,11 +73,13 @@ export class FailFastPool extends pg.Pool {
     private readonly config: pg.PoolConfig,
     private readonly retryMs = 1000,
     private readonly tripAfter = 3,
+    /** Told when checkouts start or stop failing fast (the API logs both). */
+    private readonly onChange: (failingFast: boolean, why: string) => void = () => undefined,
   ) {
     super(config);
     // An idle connection ended by the server: the database announced it is going away.
     this.on('error', (err) => {
-      if (isSessionLost(err)) this.#trip();
+      if (isSessionLost(err)) this.#trip(`the server ended an idle session: ${err.message}`);
     });
   }
 
@@ -95,7 +97,7 @@ export class FailFastPool extends pg.Pool {
     checkout.then(
       (client) =>
         callback(undefined, client, (err?: Error | boolean) => {
-          if (err instanceof Error && isSessionLost(err)) this.#trip();
+          if (err instanceof Error && isSessionLost(err)) this.#trip(`a session ended under a query: ${err.message}`);
           client.release(err);
         }),
       (err: Error) => callback(err, undefined, () => undefined),
@@ -120,16 +122,23 @@ export class FailFastPool extends pg.Pool {
       this.#failures = 0;
       return client;
     } catch (err) {
-      if (isUnreachable(err) && ++this.#failures >= this.tripAfter) this.#trip();
+      if (isUnreachable(err) && ++this.#failures >= this.tripAfter) {
+        this.#trip(`${this.tripAfter} connections in a row failed: ${(err as Error).message}`);
+      }
       throw err;
     }
   }
 
-  #trip(): void {
+  #trip(why: string): void {
     this.#failures = 0;
     if (this.#open || this.#ended) return;
     this.#open = true;
-    void this.#probe();
+    this.onChange(true, why);
+    this.#probe().catch((err: Error) => {
+      // Never stay open without a probe: serve (and find out) rather than refuse forever.
+      this.#open = false;
+      this.onChange(false, `probe failed unexpectedly: ${err.message}`);
+    });
   }
 
   async #probe(): Promise<void> {
@@ -139,6 +148,7 @@ export class FailFastPool extends pg.Pool {
       try {
         await client.connect();
         this.#open = false;
+        this.onChange(false, 'a connection succeeded');
         return;
       } catch {
         await new Promise((resolve) => {
@@ -152,7 +162,11 @@ export class FailFastPool extends pg.Pool {
 }
 
 export function createPool(db: DbSettings, log: Logger, registry: Registry): pg.Pool {
-  const pool = new FailFastPool(poolConfig(db, 'tier-api'));
+  const pool = new FailFastPool(poolConfig(db, 'tier-api'), 1000, 3, (failingFast, why) =>
+    failingFast
+      ? log.warn({ why }, 'db: failing fast until a connection succeeds')
+      : log.info({ why }, 'db: connections succeed again'),
+  );
   // An idle connection dropped by the server (restart, failover) must not crash the process.
   pool.on('error', (err) =>
     log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'db: idle connection lost'),

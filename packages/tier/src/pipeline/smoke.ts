@@ -37,6 +37,11 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
       headers: { 'user-agent': 'tier-pipeline-smoke', ...(init.headers as Record<string, string>) },
       signal: AbortSignal.timeout(timeoutMs),
     });
+  /** "503 after 2.6 s: <the answer's first words>": who answered and how fast says which hop failed. */
+  const answered = async (res: Response, startedAt: number) => {
+    const text = (await res.clone().text()).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+    return `${res.status} after ${((performance.now() - startedAt) / 1000).toFixed(1)} s: ${text.slice(0, 100)}`;
+  };
 
   const checks: SmokeCheck[] = [];
   const check = async (name: string, body: () => Promise<string>) => {
@@ -55,9 +60,10 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
 
   await check('page renders with the time', async () => {
     // A query string the edge has not seen: the check must reach a web replica, not a cached copy.
+    const startedAt = performance.now();
     const res = await request(`/?smoke=${randomUUID()}`);
+    if (res.status !== 200) throw new Error(`GET / answered ${await answered(res, startedAt)}`);
     const html = await res.text();
-    expect(res.status === 200, `GET / answered ${res.status}`);
     expect(/<title>[^<]*3tier App[^<]*<\/title>/i.test(html), 'GET / has no "3tier App" title');
     const time = /Welcome, it(?:'|&#39;|&#x27;|’)s\s*(?:<[^>]*>)?\s*([^<\s]+)/.exec(html)?.[1];
     expect(time !== undefined, `GET / does not say "Welcome, it's <time>"`);
@@ -66,8 +72,9 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
   });
 
   await check('/api/status answers 200 with a time and a request uuid', async () => {
+    const startedAt = performance.now();
     const res = await request('/api/status');
-    expect(res.status === 200, `GET /api/status answered ${res.status}`);
+    if (res.status !== 200) throw new Error(`GET /api/status answered ${await answered(res, startedAt)}`);
     const body = (await res.json()) as Array<{ time?: string; request_uuid?: string }>;
     const first = Array.isArray(body) ? body[0] : undefined;
     expect(ISO_TIME.test(first?.time ?? ''), `GET /api/status: no ISO time in ${JSON.stringify(body).slice(0, 120)}`);
@@ -79,12 +86,13 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
     const key = `smoke-${randomUUID()}`;
     const text = `pipeline smoke test ${opts.version ?? ''} ${key}`.replace(/\s+/g, ' ').trim();
     // The same Idempotency-Key on a retry returns the first write instead of adding a second row.
+    const startedAt = performance.now();
     const res = await request('/api/messages', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': key },
       body: JSON.stringify({ author: 'tier pipeline', text }),
     });
-    expect(res.status === 201, `POST /api/messages answered ${res.status}`);
+    if (res.status !== 201) throw new Error(`POST /api/messages answered ${await answered(res, startedAt)}`);
     const created = (await res.json()) as { id?: number };
     expect(typeof created.id === 'number', 'POST /api/messages returned no id');
     const list = await request('/api/messages?limit=100');
