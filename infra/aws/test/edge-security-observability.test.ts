@@ -61,7 +61,7 @@ describe('edge', () => {
   });
 
   test('the only functions in the cross-region stacks are the CDK cross-region reference providers', () => {
-    for (const stack of [platform('prod').firewall, platform('prod').edge]) {
+    for (const stack of [platform('prod').firewall, platform('prod').edge, platform('prod').edgeAlarms]) {
       for (const [id] of resourcesOf(template(stack), 'AWS::Lambda::Function')) {
         assert.match(id, /^CustomCrossRegionExport(Writer|Reader)CustomResourceProvider/);
       }
