@@ -4,28 +4,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { EnvReader } from '@tier/runtime';
-import { buildApi } from '../../apps/api/src/app.js';
 import { readApiConfig } from '../../apps/api/src/config.js';
-import { buildWebService } from '../../apps/web/src/app.js';
 import { readWebSettings } from '../../apps/web/src/config.js';
 import { fuzzSettings, fuzzSurface, type PublicRoute } from '../support/fuzz.js';
+import { tierRoutes } from '../support/routes.js';
 import { ensureEnvironment } from './support/ops.js';
 
 let edge = 'http://127.0.0.1:8080';
-
-/** Both tiers' route tables, read from the apps themselves (built, never listening, no database call). */
-async function publicRoutes(): Promise<PublicRoute[]> {
-  const api = await buildApi(
-    readApiConfig(
-      new EnvReader({ DB: 'routes', DBUSER: 'routes', DBPASS: 'routes', DBHOST: '127.0.0.1', LOG_LEVEL: 'silent' }),
-    ),
-  );
-  const web = await buildWebService(readWebSettings({ API_HOST: 'http://127.0.0.1:9', LOG_LEVEL: 'silent' }));
-  await web.app.ready();
-  const routes = [...api.routes, ...web.routes];
-  await Promise.all([api.app.close(), web.app.close()]);
-  return routes;
-}
 
 /**
  * The slowest answer the design allows through the edge: the web tier's two API rounds (a refused
@@ -45,7 +30,7 @@ describe('fuzzing through the edge (local environment)', { timeout: 10 * 60_000 
   });
 
   it('every route of both tiers answers 2xx/3xx/4xx in time, without stack traces, and loses nothing acknowledged', async (t) => {
-    const routes = await publicRoutes();
+    const routes: PublicRoute[] = await tierRoutes();
     assert.ok(routes.some((r) => r.url.startsWith('/api/')) && routes.some((r) => r.url === '/'), 'both tiers');
     const report = await fuzzSurface({
       baseUrl: edge,
