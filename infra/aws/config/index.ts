@@ -1,4 +1,5 @@
 // Picks a stage's configuration by name and checks it, so a typo fails synthesis with a message naming the fix.
+import { ALARM_DEFAULTS } from '../lib/monitoring/defaults.js';
 import { TIERS } from '../lib/shared/naming.js';
 import { dev } from './dev.js';
 import { prod } from './prod.js';
@@ -45,6 +46,11 @@ export function validateStageConfig(c: StageConfig): void {
   const d = c.database;
   if (d.backupRetentionDays < 1 || d.backupRetentionDays > 35) {
     throw new Error(`${where}: database.backupRetentionDays must be 1-35 (RDS limit), got ${d.backupRetentionDays}.`);
+  }
+  if (ALARM_DEFAULTS.instanceMemoryGiB[d.instanceType] === undefined) {
+    throw new Error(
+      `${where}: database.instanceType "${d.instanceType}" has no memory size in lib/monitoring/defaults.ts (instanceMemoryGiB), which sizes the memory and connection alarms; add it there.`,
+    );
   }
   if (d.maxAllocatedStorageGiB < d.allocatedStorageGiB) {
     throw new Error(`${where}: database.maxAllocatedStorageGiB must be >= allocatedStorageGiB.`);

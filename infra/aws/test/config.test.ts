@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dev } from '../config/dev.js';
 import { loadStageConfig, validateStageConfig } from '../config/index.js';
+import { prod } from '../config/prod.js';
 
 describe('stage configuration', () => {
   test('an unknown stage names the valid ones', () => {
@@ -24,6 +25,24 @@ describe('stage configuration', () => {
       () => validateStageConfig({ ...dev, pipeline: { ...dev.pipeline, githubRepo: 'nope' } }),
       /owner\/name/,
     );
+  });
+
+  test('a copy vault in the stage region or another account is refused (the backup-copy stack creates it)', () => {
+    const withCopy = (arn: string) => ({ ...prod, backup: { ...prod.backup, copyToVaultArn: arn } });
+    assert.throws(
+      () => validateStageConfig(withCopy('arn:aws:backup:eu-west-1:111111111111:backup-vault:tier-prod-copy')),
+      /in another region than eu-west-1/,
+    );
+    assert.throws(
+      () => validateStageConfig(withCopy('arn:aws:backup:eu-central-1:222222222222:backup-vault:tier-prod-copy')),
+      /of account 111111111111/,
+    );
+    assert.throws(() => validateStageConfig(withCopy('tier-prod-copy')), /is not arn:aws:backup/);
+  });
+
+  test('a database class without a known memory size is refused (it sizes the memory and connection alarms)', () => {
+    const bad = { ...dev, database: { ...dev.database, instanceType: 'x9.huge' } };
+    assert.throws(() => validateStageConfig(bad), /instanceMemoryGiB/);
   });
 
   test('the pipeline image tag (-c imageTag=<sha>) replaces the configured tag', () => {
