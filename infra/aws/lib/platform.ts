@@ -121,7 +121,9 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
   });
   const deployRegions = [
     ...new Set(
-      [network, telemetry, data, registry, services, firewall, edge, monitoring, edgeAlarms].map((s) => s.region),
+      [network, telemetry, data, registry, services, firewall, edge, monitoring, edgeAlarms, backupCopy]
+        .filter((s) => s !== undefined)
+        .map((s) => s.region),
     ),
   ];
   const access = new PipelineAccessStack(app, 'PipelineAccess', {
