@@ -9,6 +9,7 @@ import { createManagedKey } from '../shared/keys.js';
 import { Backup } from './backup.js';
 import { Database } from './database.js';
 import { RestoreTesting } from './restore-testing.js';
+import { RestoreValidation } from './restore-validation.js';
 
 export interface DataStackProps extends StackProps {
   readonly config: StageConfig;
@@ -66,6 +67,12 @@ export class DataStack extends Stack {
       namePrefix: prefix,
       vault: this.backup.vault,
       dbSubnetGroupName: this.database.subnetGroupName,
+    });
+    new RestoreValidation(this, 'RestoreValidation', {
+      namePrefix: prefix,
+      restoreTestingPlanArn: this.restoreTesting.plan.attrRestoreTestingPlanArn,
+      logKey: key,
+      logRetentionDays: config.observability.logRetentionDays,
     });
   }
 }
