@@ -39,7 +39,10 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
     });
   /** "503 after 2.6 s: <the answer's first words>": who answered and how fast says which hop failed. */
   const answered = async (res: Response, startedAt: number) => {
-    const text = (await res.clone().text()).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+    const text = (await res.clone().text())
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
     return `${res.status} after ${((performance.now() - startedAt) / 1000).toFixed(1)} s: ${text.slice(0, 100)}`;
   };
 
