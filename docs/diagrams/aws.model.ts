@@ -83,17 +83,17 @@ export const awsNodes: readonly AwsNode[] = [
     tier: 'edge',
   },
 
-  // Public subnets
+  // Private subnets: the internal ALBs
   {
     id: 'alb-web',
     title: 'web ALB',
     details: [
-      'listener :80 from CloudFront only',
+      'internal: CloudFront VPC origin only',
       'health check /readyz :9100',
       'AWS::ElasticLoadBalancingV2::LoadBalancer',
     ],
     cfnTypes: ['AWS::ElasticLoadBalancingV2::LoadBalancer', 'AWS::ElasticLoadBalancingV2::TargetGroup'],
-    network: 'public',
+    network: 'private',
     role: 'web',
     tier: 'web',
   },
@@ -101,12 +101,12 @@ export const awsNodes: readonly AwsNode[] = [
     id: 'alb-api',
     title: 'api ALB',
     details: [
-      'listener :80 from CloudFront only',
+      'internal: CloudFront VPC origin only',
       'health check /readyz :9100',
       'AWS::ElasticLoadBalancingV2::LoadBalancer',
     ],
     cfnTypes: ['AWS::ElasticLoadBalancingV2::LoadBalancer', 'AWS::ElasticLoadBalancingV2::Listener'],
-    network: 'public',
+    network: 'private',
     role: 'api',
     tier: 'api',
   },

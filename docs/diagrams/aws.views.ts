@@ -78,16 +78,12 @@ const overview: AwsView = {
       ],
     },
     {
-      id: 'public',
-      label: 'VPC: public subnets',
-      style: 'public',
-      boxes: [modelBox('alb-web', ['health /readyz']), modelBox('alb-api', ['health /readyz'])],
-    },
-    {
       id: 'private',
       label: 'VPC: private subnets',
       style: 'private',
       boxes: [
+        modelBox('alb-web', ['internal, health /readyz']),
+        modelBox('alb-api', ['internal, health /readyz']),
         modelBox('ecs-web', ['Fargate, 2+ tasks'], 'ECS web'),
         modelBox('ecs-api', ['Fargate, 2+ tasks'], 'ECS api'),
       ],
@@ -142,8 +138,8 @@ function azGrid(): string[][] {
   const letters = azLetters(prod.azs);
   return [
     ['subnets', ...letters.map((l) => `AZ ${l}`)],
-    ['public', ...letters.map(() => 'ALB nodes, NAT')],
-    ['private', ...letters.map(() => 'web + api tasks')],
+    ['public', ...letters.map(() => 'NAT')],
+    ['private', ...letters.map(() => 'ALBs, web + api tasks')],
     ['isolated', ...letters.map((_, i) => (i === 0 ? 'RDS primary' : i === 1 && prod.multiAz ? 'RDS standby' : '-'))],
   ];
 }
@@ -167,13 +163,18 @@ const network: AwsView = {
       id: 'public',
       label: `Public subnets (NAT: ${prod.natGateways} prod, ${dev.natGateways} dev)`,
       style: 'public',
-      boxes: [modelBox('alb-web'), modelBox('alb-api'), modelBox('nat', undefined, 'NAT gateways')],
+      boxes: [modelBox('nat', undefined, 'NAT gateways')],
     },
     {
       id: 'private',
       label: 'Private subnets (egress via NAT)',
       style: 'private',
-      boxes: [modelBox('ecs-web', undefined, 'web tasks'), modelBox('ecs-api', undefined, 'api tasks')],
+      boxes: [
+        modelBox('alb-web'),
+        modelBox('alb-api'),
+        modelBox('ecs-web', undefined, 'web tasks'),
+        modelBox('ecs-api', undefined, 'api tasks'),
+      ],
     },
     {
       id: 'isolated',
@@ -185,8 +186,8 @@ const network: AwsView = {
   edges: [
     { from: 'users', to: 'cloudfront', kind: 'traffic', label: 'HTTPS 443' },
     { from: 'waf', to: 'cloudfront', kind: 'control', label: 'filters', constraint: false },
-    sg('cloudfront', 'alb-web', 'tcp 80, prefix list'),
-    sg('cloudfront', 'alb-api', 'tcp 80, prefix list'),
+    sg('cloudfront', 'alb-web', 'tcp 80, VPC origin'),
+    sg('cloudfront', 'alb-api', 'tcp 80, VPC origin'),
     sg('alb-web', 'ecs-web'),
     sg('alb-api', 'ecs-api'),
     { ...sg('ecs-web', 'ecs-api'), constraint: false },

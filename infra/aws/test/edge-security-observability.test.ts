@@ -60,6 +60,37 @@ describe('edge', () => {
     t.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', { ResourceArn: Match.anyValue() });
   });
 
+  test('GIVEN every stage THEN no load balancer is internet-facing: each sits in the app subnets behind a VPC origin', () => {
+    for (const stage of ['dev', 'prod'] as const) {
+      for (const stack of Object.values(platform(stage))) {
+        for (const [id, lb] of resourcesOf(template(stack), 'AWS::ElasticLoadBalancingV2::LoadBalancer')) {
+          assert.equal(lb.Properties.Scheme, 'internal', `${stack.stackName} ${id} is reachable from the internet`);
+          for (const subnet of lb.Properties.Subnets) assert.match(JSON.stringify(subnet), /VpcappSubnet/, id);
+        }
+      }
+    }
+  });
+
+  test('GIVEN every CloudFront origin THEN it is a VPC origin on one of the stage balancers, not a public address', () => {
+    for (const stage of ['dev', 'prod'] as const) {
+      const t = template(platform(stage).edge);
+      const [[, d]] = resourcesOf(t, 'AWS::CloudFront::Distribution') as [[string, Json]];
+      const vpcOrigins = resourcesOf(t, 'AWS::CloudFront::VpcOrigin');
+      assert.equal(vpcOrigins.length, 2, `${stage}: one VPC origin per tier`);
+      for (const origin of d.Properties.DistributionConfig.Origins) {
+        assert.equal(origin.CustomOriginConfig, undefined, `${origin.Id} is a public custom origin`);
+        const id = origin.VpcOriginConfig?.VpcOriginId?.['Fn::GetAtt']?.[0];
+        assert.ok(
+          vpcOrigins.some(([vid]) => vid === id),
+          `${origin.Id} names a VPC origin of the stack`,
+        );
+      }
+      for (const [, v] of vpcOrigins) {
+        assert.match(JSON.stringify(v.Properties.VpcOriginEndpointConfig.Arn), /(Web|Api)Alb/, 'an ALB of the stage');
+      }
+    }
+  });
+
   test('the only functions in the cross-region stacks are the CDK cross-region reference providers', () => {
     for (const stack of [platform('prod').firewall, platform('prod').edge, platform('prod').edgeAlarms]) {
       for (const [id] of resourcesOf(template(stack), 'AWS::Lambda::Function')) {

@@ -83,11 +83,11 @@ describe('services', () => {
     }
   });
 
-  test('each tier has its own internet-facing ALB with access logs, invalid headers dropped and deletion protection', () => {
+  test('each tier has its own internal ALB with access logs, invalid headers dropped and deletion protection', () => {
     const albs = resourcesOf(services(), 'AWS::ElasticLoadBalancingV2::LoadBalancer');
     assert.equal(albs.length, 2);
     for (const [, alb] of albs) {
-      assert.equal(alb.Properties.Scheme, 'internet-facing');
+      assert.equal(alb.Properties.Scheme, 'internal');
       const attrs = Object.fromEntries(
         alb.Properties.LoadBalancerAttributes.map((a: { Key: string; Value: string }) => [a.Key, a.Value]),
       );

@@ -38,17 +38,18 @@ export class EdgeStack extends Stack {
     const originHeaders = {
       [SERVICE_DEFAULTS.originVerifyHeader]: props.originVerifySecret.secretValue.unsafeUnwrap(),
     };
-    // No certificate without a domain: CloudFront reaches the ALBs over HTTP, guarded by prefix list + header.
-    const albOrigin = (alb: elbv2.IApplicationLoadBalancer) =>
-      new origins.LoadBalancerV2Origin(alb, {
+    // The ALBs are internal: CloudFront reaches them through VPC origins, over AWS's network into the VPC, never the
+    // internet. No certificate without a domain, so HTTP inside the VPC; the prefix list and header still apply.
+    const albOrigin = (alb: elbv2.IApplicationLoadBalancer, tier: string) =>
+      origins.VpcOrigin.withApplicationLoadBalancer(alb, {
+        vpcOriginName: `${prefix}-${tier}`,
         protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
         customHeaders: originHeaders,
-        originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
         keepaliveTimeout: Duration.seconds(30),
         readTimeout: Duration.seconds(30),
       });
-    const web = albOrigin(props.webLoadBalancer);
-    const api = albOrigin(props.apiLoadBalancer);
+    const web = albOrigin(props.webLoadBalancer, 'web');
+    const api = albOrigin(props.apiLoadBalancer, 'api');
 
     const pages = new cloudfront.CachePolicy(this, 'PagePolicy', {
       cachePolicyName: `${prefix}-pages`,
@@ -139,7 +140,7 @@ export class EdgeStack extends Stack {
     );
     acknowledge(
       this.distribution,
-      'Without an origin certificate (no domain yet) CloudFront reaches the ALBs over HTTP; the ALBs accept only CloudFront addresses carrying the secret header.',
+      'Without an origin certificate (no domain yet) the VPC origins reach the internal ALBs over HTTP inside the VPC (not the internet); the ALBs accept only CloudFront addresses carrying the secret header.',
       'AwsSolutions-CFR5',
       guard('cloudfront_traffic_to_origin_encrypted_check'),
     );

@@ -29,7 +29,7 @@ export class NetworkStack extends Stack {
       natGateways: config.natGateways,
       restrictDefaultSecurityGroup: true,
       subnetConfiguration: [
-        // No auto-assigned public IPs: only the NAT gateways (EIPs) and ALBs live here.
+        // No auto-assigned public IPs: only the NAT gateways (EIPs) live here; the ALBs are internal (app subnets).
         {
           name: 'public',
           subnetType: ec2.SubnetType.PUBLIC,
@@ -44,7 +44,7 @@ export class NetworkStack extends Stack {
     for (const subnet of this.vpc.publicSubnets) {
       acknowledge(
         subnet,
-        'Public subnets hold the internet-facing ALBs and NAT gateways; the default route to the internet gateway is what makes them public.',
+        'Public subnets hold the NAT gateways; the route to the internet gateway makes them public, and CloudFront VPC origins require that gateway on the VPC.',
         'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW',
       );
     }

@@ -128,10 +128,13 @@ export class TierService extends Construct {
       'AwsSolutions-ECS2',
     );
 
+    // Internal: no address on the internet. CloudFront reaches it through a VPC origin (edge stack), which needs
+    // only the VPC's internet gateway, not a public balancer
+    // (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html).
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
       vpc: props.cluster.vpc,
-      internetFacing: true,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      internetFacing: false,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroup: props.albSecurityGroup,
       dropInvalidHeaderFields: true,
       idleTimeout: SERVICE_DEFAULTS.albIdleTimeout,
@@ -142,7 +145,7 @@ export class TierService extends Construct {
     this.loadBalancer.setAttribute('access_logs.s3.bucket', props.accessLogBucketName);
     acknowledge(
       this.loadBalancer,
-      'Only CloudFront reaches this ALB (origin-facing prefix list + secret header); the WAF web ACL is attached to the distribution in front of it.',
+      'Internal ALB reached only by the CloudFront VPC origin (origin-facing prefix list + secret header); the WAF web ACL is attached to the distribution in front of it.',
       'NIST.800.53.R5-ALBWAFEnabled',
     );
 
@@ -173,7 +176,7 @@ export class TierService extends Construct {
     });
     acknowledge(
       this.listener,
-      'No domain or certificate is configured, so CloudFront connects to the ALB over HTTP; the listener answers only CloudFront (prefix list) with the secret header, viewers always use HTTPS at the edge.',
+      'No domain or certificate is configured, so the CloudFront VPC origin connects to this internal ALB over HTTP inside the VPC; the listener answers only CloudFront (prefix list) with the secret header, viewers always use HTTPS at the edge.',
       'NIST.800.53.R5-ALBHttpToHttpsRedirection',
       'NIST.800.53.R5-ELBv2ACMCertificateRequired',
       guard('alb_http_to_https_redirection_check'),
