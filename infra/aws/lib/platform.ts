@@ -147,6 +147,9 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     BackupPlanId: data.backup.plan.backupPlanId,
     // `tier backup now` starts on-demand jobs with the role the plan's selection uses.
     BackupRoleArn: data.backup.role.roleArn,
+    // How long an on-demand recovery point is kept: the daily rule's retention, which is also the vault lock's
+    // minimum (a shorter one is refused there, none at all could never be deleted under a compliance lock).
+    BackupRetentionDays: String(config.backup.dailyRetentionDays),
   });
   emitOutputs(registry, config.stage, 'registry', {
     WebRepositoryUri: registry.repositories.web.repositoryUri,

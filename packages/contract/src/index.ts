@@ -38,7 +38,15 @@ export const OPTIONAL_STACK_CONCERNS: readonly StackConcern[] = ['backup-copy'];
  */
 export const STACK_OUTPUTS = {
   telemetry: ['WebLogGroupName', 'ApiLogGroupName', 'MigrateLogGroupName', 'ExecLogGroupName', 'AlarmTopicArn'],
-  data: ['DbInstanceId', 'DbEndpoint', 'DbSecretArn', 'BackupVaultName', 'BackupPlanId', 'BackupRoleArn'],
+  data: [
+    'DbInstanceId',
+    'DbEndpoint',
+    'DbSecretArn',
+    'BackupVaultName',
+    'BackupPlanId',
+    'BackupRoleArn',
+    'BackupRetentionDays',
+  ],
   registry: ['WebRepositoryUri', 'ApiRepositoryUri'],
   services: [
     'ClusterName',

@@ -57,6 +57,7 @@ describe('backup now and list', () => {
     assert.equal(input?.BackupVaultName, VAULT);
     assert.equal(input?.ResourceArn, DB_ARN);
     assert.equal(input?.IamRoleArn, BACKUP_ROLE);
+    assert.ok((input?.Lifecycle?.DeleteAfterDays ?? 0) >= 1, "kept for the stage's retention, then deleted");
     assert.equal(input?.IdempotencyToken, `tier-dev-${Math.floor(Date.parse('2026-03-01T12:00:30Z') / 60_000)}`);
     assert.deepEqual(aws.backup.commandCalls(DescribeBackupJobCommand)[0]?.args[0].input, { BackupJobId: 'job-1' });
     assert.deepEqual(info, {

@@ -109,6 +109,7 @@ export async function backupNow(ctx: AwsContext, progress: Progress): Promise<Ba
   const dbArn = db.DBInstanceArn ?? '';
   // The role the plan's selection uses (data stack): on-demand jobs get exactly the rights scheduled ones have.
   const role = need(out.backupRoleArn, 'BackupRoleArn', out);
+  const keepDays = Number(need(out.backupRetentionDays, 'BackupRetentionDays', out));
 
   progress.step(`backing up ${db.DBInstanceIdentifier} into vault ${vault}`);
   const started = await callAws('backup:StartBackupJob', () =>
@@ -121,6 +122,8 @@ export async function backupNow(ctx: AwsContext, progress: Progress): Promise<Ba
         IdempotencyToken: `tier-${ctx.stage}-${Math.floor(ctx.now() / 60_000)}`,
         StartWindowMinutes: 60,
         RecoveryPointTags: { 'tier:taken-by': 'tier backup now' },
+        // Without a lifecycle a point in a compliance-locked vault could never be deleted.
+        Lifecycle: { DeleteAfterDays: keepDays },
       }),
     ),
   );

@@ -17,6 +17,8 @@ export interface StackOutputs {
   readonly backupVaultName?: string;
   readonly backupPlanId?: string;
   readonly backupRoleArn?: string;
+  /** Days an on-demand recovery point is kept (the vault lock's minimum). */
+  readonly backupRetentionDays?: string;
   readonly logGroups: Partial<Record<TierName, string>>;
   /** The one-off migration task: its task definition and where it runs. */
   readonly migration: { taskDefinition?: string; securityGroup?: string; subnets?: string };
@@ -77,6 +79,7 @@ export async function readStackOutputs(
     backupVaultName: get('BackupVaultName'),
     backupPlanId: get('BackupPlanId'),
     backupRoleArn: get('BackupRoleArn'),
+    backupRetentionDays: get('BackupRetentionDays'),
     logGroups: { web: get('WebLogGroupName'), api: get('ApiLogGroupName') },
     migration: {
       taskDefinition: get('MigrationTaskDefinitionArn'),
