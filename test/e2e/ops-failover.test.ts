@@ -20,6 +20,7 @@ import {
   storedKeys,
   tierOk,
   waitFor,
+  webApiFailures,
 } from './support/ops.js';
 
 let edge = 'http://127.0.0.1:8080';
@@ -127,7 +128,7 @@ describe('failure handling, scaling and reloads (local environment)', { timeout:
           await tierOk(['reload', 'edge']);
         }
       });
-      assert.equal(load.failed, 0, describeLoad(load));
+      if (load.failed) assert.fail(`${describeLoad(load)}\n${await webApiFailures()}`);
       const [lb] = await containers('api-lb');
       const stat = await sh('bash', [
         '-c',

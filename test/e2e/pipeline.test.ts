@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
+import { webApiFailures } from './support/ops.js';
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -104,7 +105,7 @@ describe('tier pipeline (local environment)', { timeout: 30 * 60_000 }, () => {
     await symlink(join(ROOT, '.tier'), join(clone, '.tier'));
     // Start from the clone's HEAD on both tiers, so each test's change is the only difference.
     const first = await tier(['pipeline', '--skip-tests', '--tier', 'web', 'api']);
-    assert.equal(first.code, 0, `initial pipeline failed:\n${first.out}`);
+    if (first.code !== 0) assert.fail(`initial pipeline failed:\n${first.out}\n${await webApiFailures()}`);
   });
   after(async () => {
     if (clone) await rm(clone, { recursive: true, force: true });

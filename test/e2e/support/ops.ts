@@ -39,6 +39,15 @@ export async function tierOk(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   return r.out;
 }
 
+/**
+ * For a failure message: the web tier's recent "api unavailable" lines (their error says which hop
+ * failed: a timeout, a refused or unresolved connection), or why they could not be read.
+ */
+export async function webApiFailures(): Promise<string> {
+  const r = await tier(['logs', 'web', '--since', '10m', '--grep', 'api unavailable', '--limit', '8']);
+  return `recent web "api unavailable" lines:\n${r.out.trim() || '(none)'}`;
+}
+
 export async function status(): Promise<Status> {
   const out = await tierOk(['--json', 'status']);
   return JSON.parse(out.slice(out.indexOf('{'))) as Status;
