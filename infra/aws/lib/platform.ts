@@ -1,5 +1,5 @@
 // Assembles one stage of the platform: which stacks exist, in which region, and what flows between them.
-import { type App, DefaultStackSynthesizer, type Stack, Tags } from 'aws-cdk-lib';
+import { type App, DefaultStackSynthesizer, Tags } from 'aws-cdk-lib';
 import type { StackConcern } from '../../../packages/contract/src/index.js';
 import { parseVaultArn, type StageConfig } from '../config/index.js';
 import { PipelineAccessStack, pipelineRoleName } from './access/pipeline-access-stack.js';
@@ -119,13 +119,20 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     distributionId: edge.distribution.distributionId,
     alarmTopic: telemetry.alarmTopic,
   });
-  const deployRegions = [
-    ...new Set(
-      [network, telemetry, data, registry, services, firewall, edge, monitoring, edgeAlarms, backupCopy]
-        .filter((s) => s !== undefined)
-        .map((s) => s.region),
-    ),
-  ];
+  // Every stack the stage deploys, apart from the pipeline's own access stack.
+  const deployed = {
+    network,
+    telemetry,
+    data,
+    registry,
+    services,
+    firewall,
+    edge,
+    monitoring,
+    edgeAlarms,
+    ...(backupCopy ? { backupCopy } : {}),
+  };
+  const deployRegions = [...new Set(Object.values(deployed).map((s) => s.region))];
   const access = new PipelineAccessStack(app, 'PipelineAccess', {
     ...props('pipeline-access', 'GitHub OIDC pipeline role of the stage'),
     deployRegions,
@@ -156,33 +163,10 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     ApiRepositoryUri: registry.repositories.api.repositoryUri,
   });
 
-  const stacks: Stack[] = [
-    network,
-    telemetry,
-    data,
-    registry,
-    services,
-    firewall,
-    edge,
-    monitoring,
-    edgeAlarms,
-    access,
-  ];
-  for (const stack of stacks) {
+  const stacks = { ...deployed, access };
+  for (const stack of Object.values(stacks)) {
     Tags.of(stack).add('app', 'tier');
     Tags.of(stack).add('stage', config.stage);
   }
-  return {
-    network,
-    telemetry,
-    data,
-    registry,
-    services,
-    firewall,
-    edge,
-    monitoring,
-    edgeAlarms,
-    access,
-    ...(backupCopy ? { backupCopy } : {}),
-  };
+  return stacks;
 }
