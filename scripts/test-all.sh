@@ -8,7 +8,7 @@ STAGES="${TEST_STAGES:-static unit infra docs e2e}"
 LOG_DIR="${TMPDIR:-/tmp}/tier-test-logs"
 mkdir -p "$LOG_DIR"
 passed=0 failed=0
-declare -a summary=()
+declare -a summary=() failed_logs=()
 
 run_stage() { # name, command...
   local name=$1; shift
@@ -26,6 +26,7 @@ run_stage() { # name, command...
     f=1
   fi
   passed=$((passed + p)); failed=$((failed + f))
+  ((rc == 0)) || failed_logs+=("$name|$log")
   summary+=("$(printf '%-28s %-6s %5ss  %s passed, %s failed' "$name" "$([[ $rc == 0 ]] && echo ok || echo FAIL)" $((SECONDS - start)) "$p" "$f")")
 }
 
@@ -58,6 +59,29 @@ for stage in $STAGES; do
     *) echo "unknown stage '$stage' (stages: static unit infra docs e2e)" >&2; exit 2 ;;
   esac
 done
+
+# The first failure's own words, right above the summary (the end of the output is what a CI page
+# shows): the first TAP "not ok" block not merely cancelled with its parent (its head and its end,
+# where a command's own error is), else the log's tail.
+first_failure() { # log
+  local blk
+  blk=$(awk '/^ *not ok / { blk = $0; inblk = 1; next }
+             inblk { blk = blk "\n" $0; if ($0 ~ /^ *\.\.\.$/) { if (blk !~ /cancelledByParent/) { print blk; exit } inblk = 0 } }' "$1")
+  [[ -n $blk ]] || blk=$(tail -n 14 "$1")
+  if (($(wc -l <<<"$blk") > 26)); then
+    head -n 6 <<<"$blk"; echo "    […]"; tail -n 18 <<<"$blk"
+  else
+    printf '%s\n' "$blk"
+  fi | cut -c1-300
+}
+if ((${#failed_logs[@]})); then
+  echo
+  echo "━━ first failures"
+  for entry in "${failed_logs[@]}"; do
+    echo "── ${entry%%|*} (${entry#*|})"
+    first_failure "${entry#*|}"
+  done
+fi
 
 echo
 echo "━━ summary"
