@@ -79,7 +79,7 @@ end_root() { # release
   if [[ -f $pidfile ]]; then
     # Only our own namespace's first process: the file outlives reboots, the number may not be ours.
     pid=$(cat "$pidfile")
-    [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == unshare*fresh-steps* ]] && kill -9 "$pid"
+    [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") == unshare*fresh-steps* ]] && kill -9 "$pid"
     sleep 1
     rm -f "$pidfile"
   fi
