@@ -10,6 +10,7 @@ import { appVersion, ensureAppImages, ensureBaseImages, ensureInfraImages } from
 import { withOperations } from './operations.js';
 import { opsEnvFor } from './ops-env.js';
 import { type LocalPaths, localPaths, PROJECT } from './paths.js';
+import { assertPortsFree } from './ports.js';
 import { reloadEdgeAfterUp } from './reload.js';
 import { waitServed } from './served.js';
 import { DEFAULT_PORTS, readSettings, removeSettings, type Settings, writeSettings } from './settings.js';
@@ -103,6 +104,7 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
           ? `${engine.containerLogDir}/*/*-json.log`
           : `${engine.containerLogDir}/*/userdata/ctr.log`,
     });
+    await assertPortsFree(settings, await projectContainers(engine));
     if (!existsSync(this.paths.logMapFile)) {
       await writeFile(this.paths.logMapFile, JSON.stringify({ version: 1, nomatch: '', type: 'string', table: [] }));
     }
