@@ -30,6 +30,8 @@ export interface LoadResult {
   readonly staleRetries: number;
   /** A few failures, for the assertion message. */
   readonly samples: string[];
+  /** The edge's X-Request-Id of the first failed answers: `tier logs --request-id` follows one through every tier. */
+  readonly failedRequestIds: string[];
   /** First and last time (ms since epoch) each non-2xx status (or 'error') was seen: outage windows. */
   readonly windows: Record<string, { first: number; last: number }>;
   /** The slowest answer (ms from send to the end of the response, or to the error) per status. */
@@ -74,6 +76,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
   const byStatus: Record<string, number> = {};
   const acked: AckedWrite[] = [];
   const samples: string[] = [];
+  const failedRequestIds: string[] = [];
   const windows: Record<string, { first: number; last: number }> = {};
   const slowestMs: Record<string, number> = {};
   let total = 0;
@@ -86,7 +89,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
   let stopped = false;
   let drained: (() => void) | undefined;
 
-  const count = (key: string, bad: boolean, detail: string, sentAt: number) => {
+  const count = (key: string, bad: boolean, detail: string, sentAt: number, requestId?: string) => {
     total++;
     byStatus[key] = (byStatus[key] ?? 0) + 1;
     slowestMs[key] = Math.max(slowestMs[key] ?? 0, Date.now() - sentAt);
@@ -98,6 +101,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
     if (bad) {
       failed++;
       if (samples.length < 10) samples.push(`${new Date().toISOString()} ${detail}`);
+      if (requestId && failedRequestIds.length < 10) failedRequestIds.push(requestId);
     }
   };
 
@@ -132,11 +136,13 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const ok = (status >= 200 && status < 400) || allowed.has(status);
+          const requestId = String(res.headers['x-request-id'] ?? '');
           count(
             String(status),
             !ok,
-            `${write ? 'POST' : 'GET'} ${path} -> ${status} ${Buffer.concat(chunks).toString().slice(0, 120)}`,
+            `${write ? 'POST' : 'GET'} ${path} -> ${status} after ${Date.now() - sentAt} ms (request id ${requestId || 'none'}) ${Buffer.concat(chunks).toString().replace(/\s+/g, ' ').slice(0, 100)}`,
             sentAt,
+            requestId || undefined,
           );
           if (write && status === 201) {
             const row = JSON.parse(Buffer.concat(chunks).toString()) as { id: number; author: string; text: string };
@@ -192,6 +198,7 @@ export function startLoad(opts: LoadOptions = {}): LoadRun {
     skipped,
     staleRetries,
     samples: [...samples],
+    failedRequestIds: [...failedRequestIds],
     windows: structuredClone(windows),
     slowestMs: { ...slowestMs },
   });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PROJECT, type TierName } from '@tier/cli';
+import { describeLoad, type LoadResult } from './load.js';
 
 const exec = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -46,6 +47,20 @@ export async function tierOk(args: string[], env: NodeJS.ProcessEnv = {}): Promi
 export async function webApiFailures(): Promise<string> {
   const r = await tier(['logs', 'web', '--since', '10m', '--grep', 'api unavailable', '--limit', '8']);
   return `recent web "api unavailable" lines:\n${r.out.trim() || '(none)'}`;
+}
+
+/**
+ * Fails with the load's counts and, for the first failed answers, every tier's log lines of that
+ * request (edge, balancers, web, api): which hop failed, and how long each took.
+ */
+export async function assertNoFailedRequests(load: LoadResult): Promise<void> {
+  if (load.failed === 0) return;
+  const paths: string[] = [];
+  for (const id of load.failedRequestIds.slice(0, 2)) {
+    const r = await tier(['logs', '--request-id', id, '--since', '15m', '--limit', '20']);
+    paths.push(`log lines of request ${id}:\n${r.out.trim() || '(none)'}`);
+  }
+  assert.fail([describeLoad(load), ...paths, await webApiFailures()].join('\n'));
 }
 
 export async function status(): Promise<Status> {
