@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { figuresSlide } from '../slides/figures.js';
+import { figuresSlide, fillFigureMarkers } from '../slides/figures.js';
 import { requirementsTable } from '../slides/requirements.js';
 import { BENCH_RESULTS_DIR, DOCS_DIR, REPO_DIR } from './paths.js';
 import { writePptx } from './pptx.js';
@@ -53,6 +53,7 @@ export async function assembleDeck(out: string, resultsDir = BENCH_RESULTS_DIR):
   let deck = source.replace(FIGURES_MARKER, figuresSlide(resultsDir)).replace(COST_MARKER, costSlide(readme));
   for (let i = 1; i <= REQUIREMENT_PARTS; i++)
     deck = deck.replace(requirementsMarker(i), requirementsTable(REPO_DIR, undefined, [i, REQUIREMENT_PARTS]));
+  deck = fillFigureMarkers(deck, resultsDir);
   // The assembled deck lives in <out>/slides/: images are siblings there.
   deck = linksAsRepositoryPaths(deck).replace(/\]\(\.\.\/rendered\//g, '](../');
   const dir = join(out, 'slides');
