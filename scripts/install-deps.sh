@@ -24,6 +24,8 @@ need chromium chromium /usr/bin/chromium
 need fonts-dejavu-core fonts-dejavu /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 # docs: diagrams as code (graphviz dot renders SVG and PNG)
 need graphviz graphviz /usr/bin/dot
+# the CI scripts' tests build throwaway repositories (change detection); a minimal Debian has no git
+need git git /usr/bin/git
 
 if ((${#missing[@]} == 0)); then exit 0; fi
 if grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null && [[ " ${missing[*]} " == *" chromium "* ]]; then
