@@ -135,11 +135,12 @@ function runCommandTools(words: string[], env: Env, repo: Repository, image: Run
   if (program === 'bash' && args[0] === 'scripts/install-deps.sh') {
     // It installs a package only when its tool is missing: on this image, only what the image lacks.
     const wanted = installDepsPackages(repo.readFile('scripts/install-deps.sh'));
-    const apt = wanted.filter((w) => !w.tool || !image.tools[w.tool]).map((w) => w.pkg);
+    const missing = wanted.filter((w) => !w.tool || !image.tools[w.tool]);
     return {
-      needs: ['checkout', 'bash', ...sudoNeeds, ...(apt.length ? ['apt-get'] : [])],
-      provides: wanted.map((w) => w.tool ?? w.pkg),
-      apt,
+      needs: ['checkout', 'bash', ...sudoNeeds, ...(missing.length ? ['apt-get'] : [])],
+      // What the image already has stays the image's: the step adds only what it installs.
+      provides: missing.map((w) => w.tool ?? w.pkg),
+      apt: missing.map((w) => w.pkg),
     };
   }
   const key =

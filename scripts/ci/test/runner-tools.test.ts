@@ -184,7 +184,7 @@ describe('scripts/install-deps.sh', () => {
     const wanted = installDepsPackages(readFileSync(join(root, 'scripts/install-deps.sh'), 'utf8'));
     assert.deepEqual(
       wanted.map((w) => w.pkg),
-      ['postgresql', 'chromium', 'fonts-dejavu-core', 'graphviz'],
+      ['postgresql', 'chromium', 'fonts-dejavu-core', 'graphviz', 'git'],
     );
     // On the runner image the browser and PostgreSQL are present, so nothing it would apt-install is refused there.
     for (const w of wanted)
