@@ -31,7 +31,7 @@ describe('figures on the slides', () => {
 
   test('the deck names its figures by marker, in slides and speaker notes', () => {
     const ids = [...SOURCE_DECK.matchAll(/\[\[figure:([a-z0-9-]+)\]\]/g)].map((m) => m[1]);
-    assert.ok(new Set(ids).size >= 6, `only ${new Set(ids).size} figures named in docs/slides/deck.md`);
+    assert.ok(new Set(ids).size >= 12, `only ${new Set(ids).size} figures named in docs/slides/deck.md`);
   });
 
   test('GIVEN a result newer than the render THEN the committed deck is reported stale, naming the figure', () => {
