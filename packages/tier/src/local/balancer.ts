@@ -64,9 +64,9 @@ export function slotFor(stats: ServerStat[], ip: string): ServerStat | undefined
  * engine's bridge networks). Checked besides HAProxy's view because a DNS-filled slot can show UP
  * with the slot's previous check result before the new app listens.
  */
-export async function replicaReady(ip: string, adminPort = 9100): Promise<boolean> {
+export async function replicaReady(env: OpsEnv, ip: string, adminPort = 9100): Promise<boolean> {
   try {
-    const res = await fetch(`http://${ip}:${adminPort}/readyz`, { signal: AbortSignal.timeout(1000) });
+    const res = await env.fetch(`http://${ip}:${adminPort}/readyz`, { signal: AbortSignal.timeout(1000) });
     await res.arrayBuffer();
     return res.status === 200;
   } catch {

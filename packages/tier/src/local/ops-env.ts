@@ -26,6 +26,14 @@ export interface OpsEnv {
   readonly composeEnv: NodeJS.ProcessEnv;
   /** Prometheus base URL (loopback). */
   readonly prometheusUrl: string;
+  /** Runs the engine CLI and compose; tests put a fake engine here. @default run */
+  readonly run: (cmd: string, args: readonly string[], opts?: RunOptions) => Promise<string>;
+  /** HTTP client for the replicas' own readiness. @default globalThis.fetch */
+  readonly fetch: typeof fetch;
+  /** Clock, so tests can pass deadlines without waiting. @default Date.now */
+  now(): number;
+  /** @default a timer */
+  sleep(ms: number): Promise<void>;
 }
 
 export interface RunOptions {
@@ -116,6 +124,10 @@ export function createOpsEnv(overrides: Partial<OpsEnv> = {}): OpsEnv {
     composeCmd: engine === 'docker' ? ['docker', 'compose'] : ['docker-compose'],
     composeEnv: { ...process.env, DOCKER_HOST: dockerHost },
     prometheusUrl: process.env.TIER_PROMETHEUS_URL ?? `http://127.0.0.1:${dotenv.PROM_PORT ?? '9090'}`,
+    run,
+    fetch: (input, init) => fetch(input, init),
+    now: Date.now,
+    sleep,
     ...overrides,
   };
 }
@@ -140,7 +152,7 @@ export function compose(
   timeoutMs = 180_000,
 ) {
   const [cmd, ...lead] = env.composeCmd;
-  return run(cmd!, [...lead, '-p', env.project, '-f', env.composeFile, '--env-file', env.envFile, ...args], {
+  return env.run(cmd!, [...lead, '-p', env.project, '-f', env.composeFile, '--env-file', env.envFile, ...args], {
     cwd: dirname(env.composeFile),
     env: { ...env.composeEnv, ...extraEnv },
     timeoutMs,
@@ -148,6 +160,7 @@ export function compose(
   });
 }
 
-export const engineRun = (env: OpsEnv, args: readonly string[], opts: RunOptions = {}) => run(env.engine, args, opts);
+export const engineRun = (env: OpsEnv, args: readonly string[], opts: RunOptions = {}) =>
+  env.run(env.engine, args, opts);
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -19,7 +19,7 @@ import { createGit } from '../pipeline/git.js';
 import { buildImages, imageName } from '../pipeline/images.js';
 import { inRotation, replicaReady, type ServerStat, serverStats, slotFor, totals } from './balancer.js';
 import { appendHistory, previousVersion, readHistory } from './history.js';
-import { compose, engineRun, type OpsEnv, readEnvFile, sleep } from './ops-env.js';
+import { compose, engineRun, type OpsEnv, readEnvFile } from './ops-env.js';
 import { type Container, inspectContainer, lastLogLines, listContainers, stopAndRemove } from './replicas.js';
 
 export interface RolloutSettings {
@@ -136,7 +136,7 @@ async function composeRetry(env: OpsEnv, args: string[], extraEnv: Record<string
   } catch (err) {
     if (!/no such container|no container with name or ID/i.test(String(err instanceof Error ? err.message : err)))
       throw err;
-    await sleep(500);
+    await env.sleep(500);
     return compose(env, args, extraEnv);
   }
 }
@@ -163,7 +163,7 @@ async function waitInRotation(
   settings: RolloutSettings,
   guard: ErrorGuard | undefined,
 ): Promise<number> {
-  const started = Date.now();
+  const started = env.now();
   const deadline = started + settings.readyTimeoutMs;
   for (;;) {
     const c = await inspectContainer(env, name);
@@ -175,14 +175,14 @@ async function waitInRotation(
     }
     const stats = await serverStats(env, tier);
     guard?.check(stats);
-    if (c.ip && inRotation(slotFor(stats, c.ip)) && (await replicaReady(c.ip))) return Date.now() - started;
-    if (Date.now() > deadline) {
+    if (c.ip && inRotation(slotFor(stats, c.ip)) && (await replicaReady(env, c.ip))) return env.now() - started;
+    if (env.now() > deadline) {
       throw new RolloutFailure(
         `${name} was not ready and in the balancer within ${settings.readyTimeoutMs / 1000}s: ${await lastLogLines(env, name)}`,
         c,
       );
     }
-    await sleep(250);
+    await env.sleep(250);
   }
 }
 
@@ -273,7 +273,7 @@ async function deployTier(
   detailPrefix = '',
   migrate = true,
 ): Promise<DeployRecord> {
-  const startedAt = new Date().toISOString();
+  const startedAt = new Date(env.now()).toISOString();
   const image = imageName(tier, version);
   const replicas = await listContainers(env, tier);
   const from = await runningVersion(env, tier, replicas);
@@ -284,7 +284,7 @@ async function deployTier(
     version,
     previousVersion: from,
     startedAt,
-    finishedAt: new Date().toISOString(),
+    finishedAt: new Date(env.now()).toISOString(),
     outcome,
     detail: [detailPrefix, detail].filter(Boolean).join('; ') || undefined,
   });
@@ -345,9 +345,13 @@ async function deployTier(
   }
 }
 
-export async function deploy(env: OpsEnv, progress: Progress, opts: DeployOptions): Promise<DeployRecord[]> {
+export async function deploy(
+  env: OpsEnv,
+  progress: Progress,
+  opts: DeployOptions,
+  settings = rolloutSettings(),
+): Promise<DeployRecord[]> {
   const tiers = DEPLOY_ORDER.filter((t) => opts.tiers.includes(t));
-  const settings = rolloutSettings();
   const version = opts.version ?? (await buildWorkingTree(env, tiers, progress));
   const records: DeployRecord[] = [];
   for (const tier of tiers) {
@@ -360,9 +364,13 @@ export async function deploy(env: OpsEnv, progress: Progress, opts: DeployOption
   return records;
 }
 
-export async function rollback(env: OpsEnv, progress: Progress, opts: { tiers: TierName[] }): Promise<DeployRecord[]> {
+export async function rollback(
+  env: OpsEnv,
+  progress: Progress,
+  opts: { tiers: TierName[] },
+  settings = rolloutSettings(),
+): Promise<DeployRecord[]> {
   const history = await readHistory(env);
-  const settings = rolloutSettings();
   const records: DeployRecord[] = [];
   // Reverse order of deploy: web first, so it never runs against an API older than it expects.
   for (const tier of [...DEPLOY_ORDER].reverse().filter((t) => opts.tiers.includes(t))) {

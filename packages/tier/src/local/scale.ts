@@ -14,7 +14,7 @@ export async function waitInBalancer(env: OpsEnv, tier: string, names: string[],
     const stats = await serverStats(env, tier);
     for (const name of [...pending]) {
       const c = await inspectContainer(env, name);
-      if (c?.ip && inRotation(slotFor(stats, c.ip)) && (await replicaReady(c.ip))) pending.delete(name);
+      if (c?.ip && inRotation(slotFor(stats, c.ip)) && (await replicaReady(env, c.ip))) pending.delete(name);
     }
     if (pending.size === 0) return;
     if (Date.now() > deadline) {

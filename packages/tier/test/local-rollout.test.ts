@@ -1,0 +1,458 @@
+// Local backend: rolling deploys and rollbacks against a fake engine and clock (start-first order,
+// readiness wait, drain, batches, automatic rollback on failed readiness and on the 5xx rate).
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { DeployRecord, TierError } from '../src/backend.js';
+import { deploy, type RolloutSettings, rollback } from '../src/local/rollout.js';
+import { type EngineEvent, FakeEngine, type FakeEngineOptions, image, pinned, recorder, T0 } from './local-support.js';
+
+const SETTINGS: RolloutSettings = { readyTimeoutMs: 30_000, maxErrorRate: 0.02, minErrors: 5, batch: 1 };
+
+/** A two-replica web tier on v1, with v2 built; deploys v2 (or `version`) to web. */
+async function deployWeb(opts: FakeEngineOptions = {}, settings: Partial<RolloutSettings> = {}, version = 'v2') {
+  const engine = new FakeEngine({ images: [image('web', 'v2'), image('api', 'v2')], ...opts });
+  const env = engine.env();
+  const progress = recorder();
+  const records = await deploy(env, progress, { version, tiers: ['web'] }, { ...SETTINGS, ...settings });
+  return { engine, env, progress, records, record: records[0]! };
+}
+
+const stops = (e: EngineEvent) => e.what === 'stop';
+const history = (root: string): DeployRecord[] =>
+  JSON.parse(readFileSync(join(root, '.tier/deployments.json'), 'utf8')).deployments;
+
+describe('local deploy: start-first rollout', () => {
+  it('starts each new replica and waits until it is in rotation before the old one is drained', async () => {
+    const { engine } = await deployWeb();
+    assert.deepEqual(engine.timeline(), [
+      'create tier_web_3 v2',
+      'stop tier_web_1',
+      'rm tier_web_1',
+      'create tier_web_4 v2',
+      'stop tier_web_2',
+      'rm tier_web_2',
+    ]);
+    const [first, second] = engine.events.filter(stops);
+    assert.deepEqual(first?.serving, ['tier_web_1', 'tier_web_2', 'tier_web_3'], 'the new replica serves first');
+    assert.deepEqual(second?.serving, ['tier_web_2', 'tier_web_3', 'tier_web_4']);
+  });
+
+  it('never has fewer replicas in rotation than before the deploy', async () => {
+    const { engine } = await deployWeb({ replicas: { web: 3 } });
+    for (const e of engine.events.filter(stops)) assert.ok(e.serving.length >= 4, `${e.name}: ${e.serving}`);
+  });
+
+  it('keeps the replica count and ends with every replica on the new version', async () => {
+    const { engine, record } = await deployWeb({ replicas: { web: 3 } });
+    assert.deepEqual(engine.replicas('web'), ['tier_web_4 v2', 'tier_web_5 v2', 'tier_web_6 v2']);
+    assert.equal(record.outcome, 'succeeded');
+    assert.equal(record.detail, '3 replica(s)');
+  });
+
+  it('adds each replica with compose --scale N+1 --no-recreate and the new image in <TIER>_IMAGE', async () => {
+    const { engine } = await deployWeb();
+    assert.deepEqual(engine.composeCalls, [
+      {
+        args: ['up', '-d', '--no-deps', '--no-recreate', '--scale', 'web=3', 'web'],
+        env: { WEB_IMAGE: image('web', 'v2') },
+      },
+      {
+        args: ['up', '-d', '--no-deps', '--no-recreate', '--scale', 'web=3', 'web'],
+        env: { WEB_IMAGE: image('web', 'v2') },
+      },
+    ]);
+  });
+
+  it('replaces only the replicas not already on the new image', async () => {
+    const engine = new FakeEngine({ images: [image('web', 'v2')] });
+    const env = engine.env();
+    await deploy(env, recorder(), { version: 'v2', tiers: ['web'] }, SETTINGS);
+    engine.events.length = 0;
+    const [again] = await deploy(env, recorder(), { version: 'v2', tiers: ['web'] }, SETTINGS);
+    assert.deepEqual(engine.timeline(), []);
+    assert.equal(again?.outcome, 'succeeded');
+  });
+
+  it('records the deploy: versions from the running replicas, times from the clock, in .tier/deployments.json', async () => {
+    const { env, record, engine } = await deployWeb();
+    assert.deepEqual(
+      { ...record, id: undefined },
+      {
+        id: undefined,
+        tier: 'web',
+        version: 'v2',
+        previousVersion: 'v1',
+        startedAt: new Date(T0).toISOString(),
+        finishedAt: new Date(engine.now).toISOString(),
+        outcome: 'succeeded',
+        detail: '2 replica(s)',
+      },
+    );
+    assert.equal(record.id, '20260301100000000-web');
+    assert.deepEqual(history(env.root), [record]);
+  });
+
+  it('pins the deployed image in infra/local/.env, so a later compose up keeps it', async () => {
+    const { env } = await deployWeb();
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v2'));
+    assert.equal(pinned(env).API_IMAGE, image('api', 'v1'), 'the other tier keeps its pin');
+  });
+
+  it('deploys the api before the web tier', async () => {
+    const engine = new FakeEngine({ images: [image('web', 'v2'), image('api', 'v2')] });
+    const records = await deploy(engine.env(), recorder(), { version: 'v2', tiers: ['web', 'api'] }, SETTINGS);
+    assert.deepEqual(
+      records.map((r) => [r.tier, r.outcome]),
+      [
+        ['api', 'succeeded'],
+        ['web', 'succeeded'],
+      ],
+    );
+    assert.deepEqual(
+      engine.timeline((e) => e.what === 'create').map((l) => l.split('_')[1]),
+      ['api', 'api', 'web', 'web'],
+    );
+  });
+
+  it('refuses an image that does not exist, before touching any replica', async () => {
+    const engine = new FakeEngine();
+    await assert.rejects(
+      deploy(engine.env(), recorder(), { version: 'v9', tiers: ['web'] }, SETTINGS),
+      (err: TierError) => /image localhost\/tier-web:v9 does not exist/.test(err.message) && !!err.hint,
+    );
+    assert.deepEqual(engine.timeline(), []);
+  });
+
+  it('a stopped tier (no replicas) is only pinned for its next start', async () => {
+    const { engine, env, record } = await deployWeb({ replicas: { web: 0 } });
+    assert.deepEqual(engine.composeCalls, []);
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v2'));
+    assert.equal(record.outcome, 'succeeded');
+    assert.equal(record.detail, 'tier stopped: pinned only');
+    assert.equal(record.previousVersion, 'v1', 'the pinned image says what ran before');
+  });
+});
+
+describe('local deploy: readiness wait', () => {
+  it('drains the old replica only once the new one is in rotation, however long it takes to start', async () => {
+    const { engine, progress } = await deployWeb({ script: () => ({ readyAfterMs: 7000 }) }, { batch: 2 });
+    const created = engine.events.find((e) => e.what === 'create')!;
+    const drained = engine.events.find(stops)!;
+    assert.ok(drained.at - created.at >= 7000, `drained after ${drained.at - created.at} ms`);
+    assert.ok(drained.at - created.at < 7500, 'and without waiting much longer');
+    assert.ok(
+      progress.lines.some((l) => /in rotation after 7\.\ds; draining tier_web_1, tier_web_2/.test(l)),
+      progress.lines.join('\n'),
+    );
+  });
+
+  it('waits for the replica’s own /readyz besides HAProxy’s UP (a reused slot can show UP early)', async () => {
+    const { engine } = await deployWeb({ script: () => ({ readyAfterMs: 1000, readyzLagMs: 4000 }) });
+    const created = engine.events.find((e) => e.what === 'create')!;
+    const drained = engine.events.find(stops)!;
+    assert.ok(drained.at - created.at >= 5000, `drained after ${drained.at - created.at} ms`);
+  });
+
+  it('accepts a replica that is ready just within TIER_READY_TIMEOUT_S', async () => {
+    const { record } = await deployWeb({ script: () => ({ readyAfterMs: 29_000 }) });
+    assert.equal(record.outcome, 'succeeded');
+  });
+});
+
+describe('local deploy: drain', () => {
+  it('stops old replicas with the drain timeout (SIGTERM, 15 s) before removing them', async () => {
+    const { engine } = await deployWeb();
+    const old = engine.events.filter((e) => e.name === 'tier_web_1').map((e) => [e.what, e.stopTimeoutS]);
+    assert.deepEqual(old, [
+      ['stop', 15],
+      ['rm', undefined],
+    ]);
+  });
+
+  it('drains every replica of a batch while the new ones serve', async () => {
+    const { engine } = await deployWeb({ replicas: { web: 2 } }, { batch: 2 });
+    const drains = engine.events.filter(stops);
+    assert.deepEqual(
+      drains.map((e) => [e.name, e.stopTimeoutS]),
+      [
+        ['tier_web_1', 15],
+        ['tier_web_2', 15],
+      ],
+    );
+    assert.deepEqual(drains[0]!.serving, ['tier_web_1', 'tier_web_2', 'tier_web_3', 'tier_web_4']);
+  });
+});
+
+describe('local deploy: batch sizes', () => {
+  it('replaces one replica at a time by default', async () => {
+    const { engine } = await deployWeb({ replicas: { web: 4 } });
+    assert.deepEqual(
+      engine.composeCalls.map((c) => c.args[5]),
+      ['web=5', 'web=5', 'web=5', 'web=5'],
+    );
+  });
+
+  it('replaces `batch` replicas per step, waiting for all of a step before draining its old ones', async () => {
+    const { engine, progress } = await deployWeb({ replicas: { web: 4 } }, { batch: 2 });
+    assert.deepEqual(
+      engine.composeCalls.map((c) => c.args[5]),
+      ['web=6', 'web=6'],
+    );
+    assert.deepEqual(engine.timeline(), [
+      'create tier_web_5 v2',
+      'create tier_web_6 v2',
+      'stop tier_web_1',
+      'stop tier_web_2',
+      'rm tier_web_1',
+      'rm tier_web_2',
+      'create tier_web_7 v2',
+      'create tier_web_8 v2',
+      'stop tier_web_3',
+      'stop tier_web_4',
+      'rm tier_web_3',
+      'rm tier_web_4',
+    ]);
+    assert.deepEqual(
+      progress.lines.filter((l) => l.startsWith('step')),
+      ['step web 1-2/4: start 2 v2 replica(s)', 'step web 3-4/4: start 2 v2 replica(s)'],
+    );
+  });
+
+  it('a last step smaller than the batch replaces what is left', async () => {
+    const { engine } = await deployWeb({ replicas: { web: 3 } }, { batch: 2 });
+    assert.deepEqual(
+      engine.composeCalls.map((c) => c.args[5]),
+      ['web=5', 'web=4'],
+    );
+    assert.deepEqual(engine.replicas('web'), ['tier_web_4 v2', 'tier_web_5 v2', 'tier_web_6 v2']);
+  });
+});
+
+describe('local deploy: rollback on failed readiness', () => {
+  it('a replica never ready by the deadline is removed at once and the old replicas are never drained', async () => {
+    const { engine, record, env } = await deployWeb({ script: () => ({ neverReady: true }) });
+    assert.deepEqual(engine.timeline(), ['create tier_web_3 v2', 'stop tier_web_3', 'rm tier_web_3']);
+    assert.equal(engine.events[1]?.stopTimeoutS, 5, 'a replica that never took traffic needs no long drain');
+    assert.deepEqual(engine.replicas('web'), ['tier_web_1 v1', 'tier_web_2 v1']);
+    assert.equal(record.outcome, 'rolled-back');
+    assert.match(record.detail ?? '', /^tier_web_3 was not ready and in the balancer within 30s: /);
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v1'));
+  });
+
+  it('gives up at the deadline (TIER_READY_TIMEOUT_S), not before', async () => {
+    const { engine } = await deployWeb({ script: () => ({ neverReady: true }) }, { readyTimeoutMs: 12_000 });
+    const created = engine.events.find((e) => e.what === 'create')!;
+    const removed = engine.events.find(stops)!;
+    assert.ok(removed.at - created.at > 12_000 && removed.at - created.at <= 12_500, `${removed.at - created.at} ms`);
+  });
+
+  it('a replica that crashes fails the rollout at once, quoting its exit code and last log lines', async () => {
+    const { engine, record } = await deployWeb({ script: () => ({ crashes: true, crashAfterMs: 500 }) });
+    const created = engine.events.find((e) => e.what === 'create')!;
+    assert.ok(engine.events.find(stops)!.at - created.at < 2000, 'without waiting for the deadline');
+    assert.equal(record.outcome, 'rolled-back');
+    assert.match(
+      record.detail ?? '',
+      /^tier_web_3 exited \(code 1, 0 restarts\): listening \| tier_web_3 exiting: boom$/,
+    );
+  });
+
+  it('a replica whose healthcheck turns unhealthy fails the rollout', async () => {
+    const { record } = await deployWeb({ script: () => ({ unhealthy: true }) });
+    assert.equal(record.outcome, 'rolled-back');
+    assert.match(record.detail ?? '', /^tier_web_3 failed its health check/);
+  });
+
+  it('rolls back the replicas already replaced, start-first, and keeps the replica count', async () => {
+    // The first v2 replica serves; the second crashes: web_3 (v2) took traffic, web_1 is gone.
+    const { engine, record, env } = await deployWeb({
+      script: (version, nth) => (version === 'v2' && nth === 1 ? { crashes: true } : {}),
+    });
+    assert.deepEqual(engine.timeline(), [
+      'create tier_web_3 v2',
+      'stop tier_web_1',
+      'rm tier_web_1',
+      'create tier_web_4 v2',
+      'stop tier_web_4',
+      'rm tier_web_4',
+      'create tier_web_4 v1',
+      'stop tier_web_3',
+      'rm tier_web_3',
+    ]);
+    const rollbackDrain = engine.events.filter(stops).at(-1)!;
+    assert.equal(rollbackDrain.stopTimeoutS, 15, 'the v2 replica that served is drained, not killed');
+    assert.ok(rollbackDrain.serving.includes('tier_web_4'), 'its v1 replacement serves first');
+    assert.deepEqual(engine.replicas('web'), ['tier_web_2 v1', 'tier_web_4 v1']);
+    assert.equal(record.outcome, 'rolled-back');
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v1'));
+    assert.deepEqual(
+      engine.composeCalls.at(-1)?.env,
+      { WEB_IMAGE: image('web', 'v1') },
+      'the rollback starts the previous image',
+    );
+  });
+
+  it('pins the version the replicas ran again, whatever .env said before', async () => {
+    const engine = new FakeEngine({ images: [image('web', 'v2')], script: () => ({ neverReady: true }) });
+    const env = engine.env();
+    writeFileSync(env.envFile, `WEB_IMAGE=${image('web', 'v0')}\n`);
+    await deploy(env, recorder(), { version: 'v2', tiers: ['web'] }, SETTINGS);
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v1'));
+  });
+
+  it('waits twice the deadline for the previous version’s replicas while rolling back', async () => {
+    const { record } = await deployWeb({
+      script: (version, nth) => (version === 'v2' ? (nth === 0 ? {} : { crashes: true }) : { readyAfterMs: 45_000 }),
+    });
+    assert.equal(record.outcome, 'rolled-back');
+  });
+
+  it('a rollback that fails too is reported as failed, with both causes', async () => {
+    const { record, progress } = await deployWeb({
+      script: (version, nth) => (version === 'v2' && nth === 0 ? {} : { crashes: true }),
+    });
+    assert.equal(record.outcome, 'failed');
+    assert.match(record.detail ?? '', /^tier_web_4 exited .*; rollback also failed: tier_web_\d exited/);
+    assert.ok(progress.lines.includes('warn rolling web back to localhost/tier-web:v1'), progress.lines.join('\n'));
+  });
+
+  it('a failed tier stops the deploy: the next tier is left alone', async () => {
+    const engine = new FakeEngine({
+      images: [image('web', 'v2'), image('api', 'v2')],
+      script: (version) => (version === 'v2' ? { neverReady: true } : {}),
+    });
+    const env = engine.env();
+    const records = await deploy(env, recorder(), { version: 'v2', tiers: ['web', 'api'] }, SETTINGS);
+    assert.deepEqual(
+      records.map((r) => [r.tier, r.outcome]),
+      [['api', 'rolled-back']],
+    );
+    assert.deepEqual(engine.replicas('web'), ['tier_web_1 v1', 'tier_web_2 v1']);
+    assert.deepEqual(
+      history(env.root).map((r) => [r.tier, r.outcome]),
+      [['api', 'rolled-back']],
+    );
+  });
+});
+
+describe('local deploy: rollback on error rate', () => {
+  it('rolls back when the balancer’s 5xx share rises above TIER_MAX_ERROR_RATE during the rollout', async () => {
+    const { engine, record } = await deployWeb({ script: () => ({ errorShare: 1 }) });
+    assert.equal(record.outcome, 'rolled-back');
+    assert.match(record.detail ?? '', /^error rate through web-lb rose to \d+\.\d% \(\d+ 5xx of \d+ responses\)$/);
+    assert.ok(!engine.replicas('web').some((r) => r.endsWith(' v2')), 'no new replica is left');
+    assert.equal(engine.events.filter((e) => e.name === 'tier_web_1').length, 0, 'no old replica was drained');
+  });
+
+  it('counts only the responses since the rollout started (errors from before do not count)', async () => {
+    const engine = new FakeEngine({ images: [image('web', 'v2')] });
+    const old = engine.containers.get('tier_web_1')!;
+    old.responses = 1000;
+    old.errors5xx = 900;
+    const [record] = await deploy(engine.env(), recorder(), { version: 'v2', tiers: ['web'] }, SETTINGS);
+    assert.equal(record?.outcome, 'succeeded');
+  });
+
+  it('tolerates fewer 5xx than TIER_MIN_ERRORS, whatever their share', async () => {
+    const { record } = await deployWeb(
+      { script: () => ({ errorShare: 0.5 }), responsesPerPoll: 2 },
+      { minErrors: 1_000_000 },
+    );
+    assert.equal(record.outcome, 'succeeded');
+  });
+
+  it('tolerates a share at TIER_MAX_ERROR_RATE', async () => {
+    // Every replica, old and new, answers half its requests with a 5xx: exactly the limit.
+    const atLimit = { errorShare: 0.5 };
+    const { record } = await deployWeb({ running: atLimit, script: () => atLimit }, { maxErrorRate: 0.5 });
+    assert.equal(record.outcome, 'succeeded');
+  });
+
+  it('starts counting again when the balancer’s counters restart (a reload), so later errors still count', async () => {
+    const engine = new FakeEngine({ images: [image('web', 'v2')], script: () => ({ errorShare: 1 }) });
+    for (const c of engine.containers.values()) {
+      c.responses = 10_000;
+      c.errors5xx = 100;
+    }
+    const env = engine.env();
+    const reloadOnFirstStart: typeof env.run = async (cmd, args, opts) => {
+      const out = await env.run(cmd, args, opts);
+      if (args.includes('--scale')) engine.resetCounters();
+      return out;
+    };
+    const [record] = await deploy(
+      { ...env, run: reloadOnFirstStart },
+      recorder(),
+      { version: 'v2', tiers: ['web'] },
+      SETTINGS,
+    );
+    assert.equal(record?.outcome, 'rolled-back');
+    assert.match(record?.detail ?? '', /^error rate through web-lb/);
+  });
+});
+
+describe('local deploy: migrations', () => {
+  it('runs the api migrations once, on the new image, before the first new api replica starts', async () => {
+    const engine = new FakeEngine({ images: [image('api', 'v2')] });
+    await deploy(engine.env(), recorder(), { version: 'v2', tiers: ['api'] }, SETTINGS);
+    assert.deepEqual(engine.timeline().slice(0, 2), ['migrate tier_migrate_1 v2', 'create tier_api_3 v2']);
+    assert.deepEqual(engine.composeCalls[0], {
+      args: ['up', '-d', '--no-deps', '--force-recreate', 'migrate'],
+      env: { API_IMAGE: image('api', 'v2') },
+    });
+    assert.equal(engine.timeline((e) => e.what === 'migrate').length, 1);
+  });
+
+  it('a failed migration changes nothing: no replica started, the pin kept, the deploy stopped', async () => {
+    const engine = new FakeEngine({ images: [image('api', 'v2'), image('web', 'v2')], migrateExit: 3 });
+    const env = engine.env();
+    const records = await deploy(env, recorder(), { version: 'v2', tiers: ['api', 'web'] }, SETTINGS);
+    assert.deepEqual(
+      records.map((r) => [r.tier, r.outcome]),
+      [['api', 'failed']],
+    );
+    assert.match(records[0]?.detail ?? '', /^migrations failed: exit 3: .*; nothing was changed$/);
+    assert.deepEqual(engine.timeline(), ['migrate tier_migrate_1 v2']);
+    assert.deepEqual(engine.replicas('api'), ['tier_api_1 v1', 'tier_api_2 v1']);
+    assert.equal(pinned(env).API_IMAGE, image('api', 'v1'));
+  });
+
+  it('the web tier runs no migrations', async () => {
+    const { engine } = await deployWeb();
+    assert.equal(engine.timeline((e) => e.what === 'migrate').length, 0);
+  });
+});
+
+describe('local rollback command', () => {
+  it('returns each tier to the version before its last successful deploy, web first, without migrations', async () => {
+    const engine = new FakeEngine({ images: [image('web', 'v2'), image('api', 'v2')] });
+    const env = engine.env();
+    await deploy(env, recorder(), { version: 'v2', tiers: ['web', 'api'] }, SETTINGS);
+    engine.events.length = 0;
+    const records = await rollback(env, recorder(), { tiers: ['web', 'api'] }, SETTINGS);
+    assert.deepEqual(
+      records.map((r) => [r.tier, r.previousVersion, r.version, r.outcome, r.detail]),
+      [
+        ['web', 'v2', 'v1', 'succeeded', 'rollback; 2 replica(s)'],
+        ['api', 'v2', 'v1', 'succeeded', 'rollback; 2 replica(s)'],
+      ],
+    );
+    assert.equal(engine.timeline((e) => e.what === 'migrate').length, 0);
+    assert.deepEqual(
+      engine.replicas('api').map((r) => r.split(' ')[1]),
+      ['v1', 'v1'],
+    );
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v1'));
+  });
+
+  it('says what to do when there is nothing to roll back to', async () => {
+    const engine = new FakeEngine();
+    await assert.rejects(
+      rollback(engine.env(), recorder(), { tiers: ['web'] }, SETTINGS),
+      (err: TierError) =>
+        err.message === 'no earlier web version to roll back to' && /tier history/.test(err.hint ?? ''),
+    );
+  });
+});

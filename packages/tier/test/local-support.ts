@@ -1,0 +1,412 @@
+// A fake container engine for the local backend's tests: it answers the engine CLI and compose
+// commands the operations run (ps, inspect, stop, rm, logs, wait, image inspect, the balancers'
+// `show stat`, `compose up --scale`), keeps a fake clock that `sleep` advances, and records what
+// happened in order, so a test can check a rollout step by step without podman.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Progress, TierName } from '../src/backend.js';
+import { createOpsEnv, type OpsEnv, type RunOptions } from '../src/local/ops-env.js';
+
+export const T0 = Date.parse('2026-03-01T10:00:00.000Z');
+export const image = (tier: string, version: string) => `localhost/tier-${tier}:${version}`;
+
+/** How a replica of a version behaves once compose starts it. Times count from its start. */
+export interface ReplicaScript {
+  /** In rotation (HAProxy UP) and /readyz 200 after this long. @default 2000 */
+  readonly readyAfterMs?: number;
+  /** HAProxy shows the slot UP this long before the replica's own /readyz answers 200. @default 0 */
+  readonly readyzLagMs?: number;
+  /** Exits with code 1 after `crashAfterMs`. */
+  readonly crashes?: boolean;
+  /** Its healthcheck reports unhealthy after `crashAfterMs`. */
+  readonly unhealthy?: boolean;
+  /** Never becomes ready (readiness keeps answering 503). */
+  readonly neverReady?: boolean;
+  /** @default 1000 */
+  readonly crashAfterMs?: number;
+  /** Share of its responses that are 5xx while in rotation. @default 0 */
+  readonly errorShare?: number;
+}
+
+interface FakeContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly service: string;
+  readonly number: number;
+  readonly image: string;
+  readonly createdAt: number;
+  readonly ip: string;
+  readonly script: ReplicaScript;
+  running: boolean;
+  state: string;
+  exitCode: number;
+  responses: number;
+  errors5xx: number;
+}
+
+/** One thing the engine did, in order. `serving`: the replicas in rotation at that moment. */
+export interface EngineEvent {
+  readonly at: number;
+  readonly what: 'create' | 'stop' | 'rm' | 'migrate';
+  readonly name: string;
+  readonly image?: string;
+  readonly stopTimeoutS?: number;
+  readonly serving: readonly string[];
+}
+
+export interface FakeEngineOptions {
+  /** Running replicas per tier at the start, all on `version`. @default web: 2, api: 2 */
+  readonly replicas?: Partial<Record<TierName, number>>;
+  /** @default 'v1' */
+  readonly version?: string;
+  /** Images that exist besides the running ones. */
+  readonly images?: readonly string[];
+  /** Behaviour of replicas compose starts: by version, and the how-manieth of that version (0-based). */
+  readonly script?: (version: string, nth: number) => ReplicaScript;
+  /** Behaviour of the replicas running at the start. @default in rotation, no errors */
+  readonly running?: ReplicaScript;
+  /** Exit code of the migrate job. @default 0 */
+  readonly migrateExit?: number;
+  /** Responses each replica in rotation serves between two `show stat` reads. @default 10 */
+  readonly responsesPerPoll?: number;
+}
+
+export class FakeEngine {
+  now = T0;
+  readonly events: EngineEvent[] = [];
+  /** Every compose invocation's arguments after the project/file/env-file options, with the image variables it set. */
+  readonly composeCalls: { args: string[]; env: Record<string, string> }[] = [];
+  readonly containers = new Map<string, FakeContainer>();
+  readonly images: Set<string>;
+  private seq = 0;
+  private readonly retired = new Map<string, { responses: number; errors5xx: number }>();
+  private readonly started = new Map<string, number>();
+
+  constructor(private readonly opts: FakeEngineOptions = {}) {
+    const version = opts.version ?? 'v1';
+    this.images = new Set(opts.images ?? []);
+    for (const tier of ['web', 'api'] as const) {
+      this.add(`${tier}-lb`, `localhost/tier-lb:abc`, {});
+      const n = opts.replicas?.[tier] ?? 2;
+      for (let i = 0; i < n; i++)
+        this.add(tier, image(tier, version), { ...opts.running, readyAfterMs: 0 }, T0 - 60_000);
+      this.images.add(image(tier, version));
+    }
+  }
+
+  /** The replicas of a tier, oldest number first: `name image`. */
+  replicas(tier: TierName): string[] {
+    return [...this.containers.values()]
+      .filter((c) => c.service === tier)
+      .sort((a, b) => a.number - b.number)
+      .map((c) => `${c.name} ${c.image.split(':').pop()}`);
+  }
+
+  /** Events as `what name`, for order checks. */
+  timeline(filter: (e: EngineEvent) => boolean = () => true): string[] {
+    return this.events.filter(filter).map((e) => `${e.what} ${e.name}${e.image ? ` ${e.image.split(':').pop()}` : ''}`);
+  }
+
+  private add(service: string, img: string, script: ReplicaScript, createdAt = this.now): FakeContainer {
+    const number =
+      Math.max(0, ...[...this.containers.values()].filter((c) => c.service === service).map((c) => c.number)) + 1;
+    this.seq += 1;
+    const c: FakeContainer = {
+      id: `id${String(this.seq).padStart(4, '0')}`,
+      name: `tier_${service}_${number}`,
+      service,
+      number,
+      image: img,
+      createdAt,
+      ip: `10.89.0.${this.seq + 10}`,
+      script,
+      running: true,
+      state: 'running',
+      exitCode: 0,
+      responses: 0,
+      errors5xx: 0,
+    };
+    this.containers.set(c.name, c);
+    return c;
+  }
+
+  private age(c: FakeContainer): number {
+    return this.now - c.createdAt;
+  }
+
+  private settle(c: FakeContainer): void {
+    if (c.running && c.script.crashes && this.age(c) >= (c.script.crashAfterMs ?? 1000)) {
+      c.running = false;
+      c.state = 'exited';
+      c.exitCode = 1;
+    }
+  }
+
+  private slotUp(c: FakeContainer): boolean {
+    this.settle(c);
+    if (!c.running || c.script.neverReady || c.script.crashes || this.unhealthy(c)) return false;
+    return this.age(c) >= (c.script.readyAfterMs ?? 2000);
+  }
+
+  private readyz(c: FakeContainer): boolean {
+    return this.slotUp(c) && this.age(c) >= (c.script.readyAfterMs ?? 2000) + (c.script.readyzLagMs ?? 0);
+  }
+
+  private unhealthy(c: FakeContainer): boolean {
+    return !!c.script.unhealthy && this.age(c) >= (c.script.crashAfterMs ?? 1000);
+  }
+
+  /** The replicas of a service in rotation now. */
+  private serving(service: string): string[] {
+    return [...this.containers.values()]
+      .filter((c) => c.service === service && this.slotUp(c))
+      .sort((a, b) => a.number - b.number)
+      .map((c) => c.name);
+  }
+
+  private event(e: Omit<EngineEvent, 'at' | 'serving'>): void {
+    const service = this.containers.get(e.name)?.service ?? '';
+    this.events.push({ ...e, at: this.now, serving: this.serving(service) });
+  }
+
+  private inspectJson(c: FakeContainer) {
+    this.settle(c);
+    const health = c.service.endsWith('-lb')
+      ? undefined
+      : this.unhealthy(c)
+        ? 'unhealthy'
+        : this.slotUp(c)
+          ? 'healthy'
+          : 'starting';
+    return {
+      Id: c.id,
+      Name: `/${c.name}`,
+      ImageName: c.image,
+      Config: {
+        Image: c.image,
+        Labels: {
+          'com.docker.compose.project': 'tier',
+          'com.docker.compose.service': c.service,
+          'com.docker.compose.container-number': String(c.number),
+          'com.docker.compose.oneoff': 'False',
+        },
+      },
+      State: {
+        Status: c.state,
+        Running: c.running,
+        ExitCode: c.exitCode,
+        ...(health ? { Health: { Status: health } } : {}),
+      },
+      RestartCount: 0,
+      Created: new Date(c.createdAt).toISOString(),
+      NetworkSettings: { Networks: { tier_app: { IPAddress: c.running ? c.ip : '' } } },
+    };
+  }
+
+  private find(ref: string): FakeContainer | undefined {
+    return [...this.containers.values()].find((c) => c.name === ref || c.id === ref);
+  }
+
+  /** `show stat` of a tier's balancer; each read is a poll interval's traffic through the replicas in rotation. */
+  private showStat(tier: string): string {
+    const per = this.opts.responsesPerPoll ?? 10;
+    const rows = [...this.containers.values()]
+      .filter((c) => c.service === tier && c.running)
+      .sort((a, b) => a.number - b.number)
+      .map((c, i) => {
+        const up = this.slotUp(c);
+        if (up) {
+          c.responses += per;
+          c.errors5xx += Math.round(per * (c.script.errorShare ?? 0));
+        }
+        return `replicas,${tier}${i + 1},${up ? 'UP' : 'DOWN'},${c.ip}:3000,0,${c.responses - c.errors5xx},0,0,${c.errors5xx},0`;
+      });
+    // A freed slot keeps its counters in HAProxy: removed replicas' responses still count.
+    const gone = this.retired.get(tier) ?? { responses: 0, errors5xx: 0 };
+    rows.push(`replicas,${tier}0,MAINT,,0,${gone.responses - gone.errors5xx},0,0,${gone.errors5xx},0`);
+    return [
+      '# pxname,svname,status,addr,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other',
+      ...rows,
+      'replicas,BACKEND,UP,,0,0,0,0,0,0',
+      '',
+    ].join('\n');
+  }
+
+  /** Counters start again at zero, as after a balancer reload. */
+  resetCounters(): void {
+    this.retired.clear();
+    for (const c of this.containers.values()) {
+      c.responses = 0;
+      c.errors5xx = 0;
+    }
+  }
+
+  private fail(cmd: string, args: readonly string[], why: string): never {
+    throw new Error(`\`${cmd} ${args.slice(0, 4).join(' ')}\` failed: ${why}`);
+  }
+
+  private engine(args: readonly string[], opts: RunOptions): string {
+    const [verb, ...rest] = args;
+    switch (verb) {
+      case 'image': {
+        const ref = rest.at(-1) ?? '';
+        if (!this.images.has(ref)) this.fail('podman', args, `${ref}: image not known`);
+        return 'sha256:0123\n';
+      }
+      case 'ps': {
+        const service = rest
+          .find((a) => a.startsWith('label=com.docker.compose.service='))
+          ?.split('=')
+          .pop();
+        return [...this.containers.values()]
+          .filter((c) => !service || c.service === service)
+          .map((c) => `${c.id}\n`)
+          .join('');
+      }
+      case 'inspect': {
+        const found = rest.map((ref) => this.find(ref));
+        if (found.some((c) => !c)) this.fail('podman', args, 'no such container');
+        return JSON.stringify(found.map((c) => this.inspectJson(c!)));
+      }
+      case 'exec': {
+        const lb = this.find(rest[1] ?? '');
+        if (!lb || opts.input !== 'show stat\n') this.fail('podman', args, 'unexpected exec');
+        return this.showStat(lb.service.replace(/-lb$/, ''));
+      }
+      case 'stop': {
+        const c = this.find(rest[2] ?? '');
+        if (!c) this.fail('podman', args, 'no such container');
+        this.event({ what: 'stop', name: c.name, stopTimeoutS: Number(rest[1]) });
+        const gone = this.retired.get(c.service) ?? { responses: 0, errors5xx: 0 };
+        this.retired.set(c.service, {
+          responses: gone.responses + c.responses,
+          errors5xx: gone.errors5xx + c.errors5xx,
+        });
+        c.responses = 0;
+        c.errors5xx = 0;
+        c.running = false;
+        c.state = 'exited';
+        return '';
+      }
+      case 'rm': {
+        const c = this.find(rest.at(-1) ?? '');
+        if (!c) this.fail('podman', args, 'no such container');
+        this.event({ what: 'rm', name: c.name });
+        this.containers.delete(c.name);
+        return '';
+      }
+      case 'logs':
+        return `listening\n${rest.at(-1)} exiting: boom\n`;
+      case 'wait':
+        return `${this.opts.migrateExit ?? 0}\n`;
+      default:
+        return this.fail('podman', args, 'not faked');
+    }
+  }
+
+  private compose(args: readonly string[], opts: RunOptions): string {
+    const own = args.slice(args.indexOf('--env-file') + 2);
+    const images = Object.fromEntries(Object.entries(opts.env ?? {}).filter(([k]) => k.endsWith('_IMAGE'))) as Record<
+      string,
+      string
+    >;
+    this.composeCalls.push({ args: own, env: images });
+    const service = own.at(-1) ?? '';
+    if (own[0] !== 'up') this.fail('docker-compose', own, 'not faked');
+    if (service === 'migrate') {
+      for (const c of this.containers.values()) if (c.service === 'migrate') this.containers.delete(c.name);
+      const job = this.add('migrate', images.API_IMAGE ?? '', {});
+      job.running = false;
+      job.state = 'exited';
+      job.exitCode = this.opts.migrateExit ?? 0;
+      this.event({ what: 'migrate', name: job.name, image: job.image });
+      return '';
+    }
+    const scale = own[own.indexOf('--scale') + 1] ?? '';
+    const wanted = Number(scale.split('=')[1]);
+    const img = images[`${service.toUpperCase()}_IMAGE`] ?? '';
+    const version = img.split(':').pop() ?? '';
+    const current = [...this.containers.values()].filter((c) => c.service === service).length;
+    for (let i = current; i < wanted; i++) {
+      const nth = this.started.get(version) ?? 0;
+      this.started.set(version, nth + 1);
+      const c = this.add(service, img, this.opts.script?.(version, nth) ?? {});
+      this.event({ what: 'create', name: c.name, image: img });
+    }
+    return '';
+  }
+
+  private readonly timers: { due: number; wake: () => void }[] = [];
+  private ticking = false;
+
+  /**
+   * Virtual time: a sleeper wakes when every other piece of work is waiting too (the engine here
+   * answers at once), and the clock jumps to the earliest wake-up. Parallel waiters share one clock.
+   */
+  sleep(ms: number): Promise<void> {
+    return new Promise((wake) => {
+      this.timers.push({ due: this.now + ms, wake });
+      this.tick();
+    });
+  }
+
+  private tick(): void {
+    if (this.ticking) return;
+    this.ticking = true;
+    setImmediate(() => {
+      this.ticking = false;
+      this.timers.sort((a, b) => a.due - b.due);
+      const next = this.timers.shift();
+      if (!next) return;
+      this.now = Math.max(this.now, next.due);
+      next.wake();
+      if (this.timers.length) this.tick();
+    });
+  }
+
+  /** The local context for the code under test: this engine, its clock, files in a temporary root. */
+  env(): OpsEnv & { root: string } {
+    const root = mkdtempSync(join(tmpdir(), 'tier-rollout-'));
+    mkdirSync(join(root, 'infra/local'), { recursive: true });
+    writeFileSync(join(root, 'infra/local/.env'), `WEB_IMAGE=${image('web', 'v1')}\nAPI_IMAGE=${image('api', 'v1')}\n`);
+    return createOpsEnv({
+      root,
+      stateDir: join(root, '.tier'),
+      envFile: join(root, 'infra/local/.env'),
+      composeFile: join(root, 'infra/local/compose.yaml'),
+      engine: 'podman',
+      composeCmd: ['docker-compose'],
+      run: async (cmd, args, opts = {}) => (cmd === 'podman' ? this.engine(args, opts) : this.compose(args, opts)),
+      fetch: async (input) => {
+        const ip = new URL(String(input)).hostname;
+        const c = [...this.containers.values()].find((x) => x.ip === ip);
+        return new Response(null, { status: c && this.readyz(c) ? 200 : 503 });
+      },
+      now: () => this.now,
+      sleep: (ms) => this.sleep(ms),
+    }) as OpsEnv & { root: string };
+  }
+}
+
+/** What a deploy left in .env: the image variables. */
+export function pinned(env: OpsEnv): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(env.envFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+/** A Progress that keeps its lines: `step …`, `info …`, `done …`, `warn …`. */
+export function recorder(): Progress & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    step: (m) => lines.push(`step ${m}`),
+    info: (m) => lines.push(`info ${m}`),
+    done: (m) => lines.push(`done ${m ?? ''}`),
+    warn: (m) => lines.push(`warn ${m}`),
+  };
+}
