@@ -1,44 +1,9 @@
 // tier: the operations CLI. Parses arguments, picks the target's backend, reports errors plainly.
-import { Command, CommanderError, Option } from 'commander';
+import { CommanderError } from 'commander';
 import { TierError } from './backend.js';
-import { registerBackup } from './commands/backup.js';
-import { registerDeploy } from './commands/deploy.js';
-import { registerLifecycle } from './commands/lifecycle.js';
-import { registerLogs } from './commands/logs.js';
-import { registerMetrics } from './commands/metrics.js';
-import { registerPipeline } from './commands/pipeline.js';
-import { registerReload } from './commands/reload.js';
-import { registerScale } from './commands/scale.js';
-import { registerStatus } from './commands/status.js';
-import { createContext } from './context.js';
+import { createProgram } from './program.js';
 
-const program = new Command('tier')
-  .description('Operate the three-tier application: locally (default) or on AWS.')
-  .addOption(
-    new Option('--target <target>', 'where the environment runs')
-      .choices(['local', 'aws'])
-      .default(process.env.TIER_TARGET ?? 'local'),
-  )
-  .option('--stage <stage>', 'AWS stage (dev, prod)', process.env.TIER_STAGE ?? 'dev')
-  .option('--region <region>', 'AWS region (default: from the stage config or AWS_REGION)')
-  .option('--json', 'machine-readable output', false)
-  .showHelpAfterError('(run `tier --help` for usage)')
-  .exitOverride();
-
-const ctx = createContext(program);
-for (const register of [
-  registerLifecycle,
-  registerStatus,
-  registerDeploy,
-  registerScale,
-  registerBackup,
-  registerLogs,
-  registerMetrics,
-  registerReload,
-  registerPipeline,
-]) {
-  register(program, ctx);
-}
+const program = createProgram();
 
 try {
   await program.parseAsync(process.argv);

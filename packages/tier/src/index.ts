@@ -16,10 +16,11 @@ export { LocalBackend } from './local/index.js';
 export { localPaths, PROJECT } from './local/paths.js';
 export { FIRST_REQUESTS } from './local/served.js';
 export { readSettings, type Settings } from './local/settings.js';
-
 // The delivery pipeline's steps, for CI to run one at a time.
 export { type DeployTarget, detectChanges } from './pipeline/changed-tiers.js';
 export { createGit } from './pipeline/git.js';
 export { buildImages, recordImages, repositoryFor } from './pipeline/images.js';
 export { edgeUrl } from './pipeline/run-pipeline.js';
 export { smokeTest } from './pipeline/smoke.js';
+// The `tier` command tree, unparsed: documentation tests check command lines against it.
+export { createProgram } from './program.js';
