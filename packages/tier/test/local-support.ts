@@ -6,7 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Progress, TierName } from '../src/backend.js';
-import { createOpsEnv, type OpsEnv, type RunOptions } from '../src/local/ops-env.js';
+import { type Engine, EngineApi } from '../src/local/engine.js';
+import { type OpsEnv, opsEnvFor, type RunOptions } from '../src/local/ops-env.js';
+import { localPaths } from '../src/local/paths.js';
 
 export const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 export const image = (tier: string, version: string) => `localhost/tier-${tier}:${version}`;
@@ -370,13 +372,16 @@ export class FakeEngine {
     const root = mkdtempSync(join(tmpdir(), 'tier-rollout-'));
     mkdirSync(join(root, 'infra/local'), { recursive: true });
     writeFileSync(join(root, 'infra/local/.env'), `WEB_IMAGE=${image('web', 'v1')}\nAPI_IMAGE=${image('api', 'v1')}\n`);
-    return createOpsEnv({
-      root,
-      stateDir: join(root, '.tier'),
-      envFile: join(root, 'infra/local/.env'),
-      composeFile: join(root, 'infra/local/compose.yaml'),
-      engine: 'podman',
-      composeCmd: ['docker-compose'],
+    const paths = localPaths(root);
+    const engine: Engine = {
+      kind: 'podman',
+      cli: 'podman',
+      compose: ['docker-compose'],
+      dockerHost: 'unix:///nonexistent/podman.sock',
+      containerLogDir: join(root, 'containers'),
+      api: new EngineApi('unix:///nonexistent/podman.sock'),
+    };
+    return opsEnvFor(paths, engine, {
       run: async (cmd, args, opts = {}) => (cmd === 'podman' ? this.engine(args, opts) : this.compose(args, opts)),
       fetch: async (input) => {
         const ip = new URL(String(input)).hostname;

@@ -100,6 +100,18 @@ interface RolloutResult {
   detail?: string;
 }
 
+/** What a tier's deploy or rollback did, for the history; it finished now unless said otherwise. */
+function recordOf(
+  ctx: AwsContext,
+  what: Pick<DeployRecord, 'id' | 'tier' | 'version' | 'previousVersion' | 'startedAt'>,
+  result: { readonly outcome: DeployRecord['outcome']; readonly detail?: string },
+  finishedAt = new Date(ctx.now()).toISOString(),
+): DeployRecord {
+  return { ...what, finishedAt, outcome: result.outcome, ...(result.detail ? { detail: result.detail } : {}) };
+}
+
+const ALREADY_RUNNING = { outcome: 'succeeded', detail: 'already running' } as const;
+
 /**
  * Points the service at `taskDefinition` and polls until its deployment is COMPLETED or FAILED.
  * When the circuit breaker or an alarm rolls it back, waits for the rollback to settle and says so.
@@ -185,16 +197,8 @@ export async function deploy(ctx: AwsContext, progress: Progress, opts: DeployOp
     progress.step(`deploying ${tier} ${previousVersion} -> ${version}`);
     if (previousVersion === version) {
       progress.done(`${tier} already runs ${version}`);
-      records.push({
-        id: service.taskDefinition ?? '',
-        tier,
-        version,
-        previousVersion,
-        startedAt,
-        finishedAt: startedAt,
-        outcome: 'succeeded',
-        detail: 'already running',
-      });
+      const what = { id: service.taskDefinition ?? '', tier, version, previousVersion, startedAt };
+      records.push(recordOf(ctx, what, ALREADY_RUNNING, startedAt));
       continue;
     }
     if (tier === 'api') {
@@ -210,16 +214,7 @@ export async function deploy(ctx: AwsContext, progress: Progress, opts: DeployOp
     const arn = registered.taskDefinition?.taskDefinitionArn ?? '';
     progress.info(`${tier}: registered ${arn.split('/').pop()}`);
     const result = await rollout(ctx, progress, tier, arn);
-    records.push({
-      id: arn,
-      tier,
-      version,
-      previousVersion,
-      startedAt,
-      finishedAt: new Date(ctx.now()).toISOString(),
-      outcome: result.outcome,
-      ...(result.detail ? { detail: result.detail } : {}),
-    });
+    records.push(recordOf(ctx, { id: arn, tier, version, previousVersion, startedAt }, result));
     if (result.outcome !== 'succeeded') {
       progress.done(`${tier}: ${result.outcome}`);
       const rest = DEPLOY_ORDER.filter((t) => opts.tiers.includes(t) && !records.some((r) => r.tier === t));
@@ -346,16 +341,7 @@ export async function rollback(
     const to = versionOf((await readTaskDefinition(previous)).taskDefinition, tier);
     progress.step(`rolling ${tier} back ${from} -> ${to}`);
     const result = await rollout(ctx, progress, tier, previous);
-    records.push({
-      id: previous,
-      tier,
-      version: to,
-      previousVersion: from,
-      startedAt,
-      finishedAt: new Date(ctx.now()).toISOString(),
-      outcome: result.outcome,
-      ...(result.detail ? { detail: result.detail } : {}),
-    });
+    records.push(recordOf(ctx, { id: previous, tier, version: to, previousVersion: from, startedAt }, result));
     if (result.outcome === 'succeeded') await recordRunningTag(ctx, tier, to);
     progress.done(`${tier}: ${result.outcome}`);
     if (result.outcome !== 'succeeded') break;
@@ -408,32 +394,21 @@ export async function rollbackTo(
     const target = before[tier]!;
     const current = now[tier]!;
     const startedAt = new Date(ctx.now()).toISOString();
-    if (current.taskDefinition === target.taskDefinition) {
-      progress.done(`${tier} already runs ${target.version}: nothing to roll back`);
-      records.push({
-        id: target.taskDefinition,
-        tier,
-        version: target.version,
-        previousVersion: current.version,
-        startedAt,
-        finishedAt: startedAt,
-        outcome: 'succeeded',
-        detail: 'already running',
-      });
-      continue;
-    }
-    progress.step(`rolling ${tier} back ${current.version} -> ${target.version}`);
-    const result = await rollout(ctx, progress, tier, target.taskDefinition);
-    records.push({
+    const what = {
       id: target.taskDefinition,
       tier,
       version: target.version,
       previousVersion: current.version,
       startedAt,
-      finishedAt: new Date(ctx.now()).toISOString(),
-      outcome: result.outcome,
-      ...(result.detail ? { detail: result.detail } : {}),
-    });
+    };
+    if (current.taskDefinition === target.taskDefinition) {
+      progress.done(`${tier} already runs ${target.version}: nothing to roll back`);
+      records.push(recordOf(ctx, what, ALREADY_RUNNING, startedAt));
+      continue;
+    }
+    progress.step(`rolling ${tier} back ${current.version} -> ${target.version}`);
+    const result = await rollout(ctx, progress, tier, target.taskDefinition);
+    records.push(recordOf(ctx, what, result));
     if (result.outcome === 'succeeded') await recordRunningTag(ctx, tier, target.version);
     progress.done(`${tier}: ${result.outcome}`);
     if (result.outcome !== 'succeeded') break;

@@ -3,8 +3,9 @@
 // rows) and restore in place (latest, a backup set, or a point in time), with a safety backup first.
 import type { BackupInfo, Progress, RestoreTarget } from '../backend.js';
 import { TierError } from '../backend.js';
-import { compose, engineRun, type OpsEnv, readEnvFile, sleep } from './ops-env.js';
+import { compose, engineRun, type OpsEnv, sleep } from './ops-env.js';
 import { serviceContainer } from './replicas.js';
+import { readEnvFile } from './settings.js';
 
 interface PgBackRestInfo {
   backup?: {
@@ -189,8 +190,8 @@ export async function restore(env: OpsEnv, progress: Progress, target: RestoreTa
 
   // With the db stopped the API answers 503 (Retry-After) on its own: no write is acknowledged meanwhile.
   progress.step('stopping the db (the API answers 503 until it is back)');
-  await compose(env, ['stop', 'backup', 'postgres-exporter'], {}, 120_000).catch(() => undefined);
-  await compose(env, ['stop', 'db'], {}, 120_000);
+  await compose(env, ['stop', 'backup', 'postgres-exporter'], { timeoutMs: 120_000 }).catch(() => undefined);
+  await compose(env, ['stop', 'db'], { timeoutMs: 120_000 });
   progress.done();
 
   progress.step(`pgBackRest restore ${options.join(' ') || '(latest, full WAL replay)'}`);
@@ -222,9 +223,9 @@ export async function restore(env: OpsEnv, progress: Progress, target: RestoreTa
   progress.done();
 
   progress.step('starting the db and replaying WAL');
-  await compose(env, ['start', 'db'], {}, 120_000);
+  await compose(env, ['start', 'db'], { timeoutMs: 120_000 });
   await waitDbWritable(env, db.name);
-  await compose(env, ['start', 'backup', 'postgres-exporter'], {}, 120_000).catch(() =>
+  await compose(env, ['start', 'backup', 'postgres-exporter'], { timeoutMs: 120_000 }).catch(() =>
     progress.warn('backup/exporter did not start: `tier start backup`'),
   );
   const rows = Number(await psql(env, db.name, 'SELECT count(*) FROM messages'));

@@ -1,10 +1,10 @@
 // The container engine: prepared by infra/local/engine/setup.sh (Docker Engine with Compose v2 when
 // one runs, else podman + docker-compose 1.29 on podman's API socket), then driven through its
-// Docker-compatible HTTP API (fast: no CLI process per call) and through compose for the project.
+// Docker-compatible HTTP API (fast: no CLI process per call); compose runs through ops-env.ts.
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { TierError } from '../backend.js';
-import { run } from './exec.js';
+import { exec } from '../exec.js';
 import { type LocalPaths, PROJECT } from './paths.js';
 
 export interface Engine {
@@ -19,18 +19,33 @@ export interface Engine {
   readonly api: EngineApi;
 }
 
-/** Runs the idempotent engine setup (installs and configures when root) and connects to the engine. */
-export async function prepareEngine(paths: LocalPaths): Promise<Engine> {
-  const { stdout } = await run('bash', [join(paths.localDir, 'engine/setup.sh')], {
-    env: { ...process.env, TIER_STATE_DIR: paths.stateDir },
-    hint: 'run `tier up` as root once (it installs podman and docker-compose), or install what the message names',
+/**
+ * Runs infra/local/engine/setup.sh (idempotent: installs and configures when root) and returns what it
+ * printed: ENGINE, COMPOSE, DOCKER_HOST, CONTAINER_LOG_DIR. The one place that asks which engine to use.
+ */
+export async function engineSetup(
+  root: string,
+  opts: { readonly stateDir?: string; readonly hint: string },
+): Promise<Record<string, string>> {
+  const { stdout } = await exec('bash', [join(root, 'infra/local/engine/setup.sh')], {
+    cwd: root,
+    env: opts.stateDir ? { ...process.env, TIER_STATE_DIR: opts.stateDir } : process.env,
+    hint: opts.hint,
   });
-  const values = Object.fromEntries(
+  return Object.fromEntries(
     stdout
       .split('\n')
       .filter((l) => l.includes('='))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
+}
+
+/** Prepares the engine and connects to it. */
+export async function prepareEngine(paths: LocalPaths): Promise<Engine> {
+  const values = await engineSetup(paths.root, {
+    stateDir: paths.stateDir,
+    hint: 'run `tier up` as root once (it installs podman and docker-compose), or install what the message names',
+  });
   const kind = values.ENGINE === 'docker' ? 'docker' : 'podman';
   const dockerHost = values.DOCKER_HOST ?? 'unix:///run/podman/podman.sock';
   return {
@@ -41,27 +56,6 @@ export async function prepareEngine(paths: LocalPaths): Promise<Engine> {
     containerLogDir: values.CONTAINER_LOG_DIR ?? '/var/lib/containers/storage/overlay-containers',
     api: new EngineApi(dockerHost),
   };
-}
-
-/** Runs compose for the project with the generated .env; resolves with stdout. */
-export async function compose(
-  engine: Engine,
-  paths: LocalPaths,
-  args: readonly string[],
-  onLine?: (line: string) => void,
-): Promise<string> {
-  const [cmd = 'docker-compose', ...pre] = engine.compose;
-  const { stdout } = await run(
-    cmd,
-    [...pre, '-p', PROJECT, '-f', paths.composeFile, '--env-file', paths.envFile, ...args],
-    {
-      cwd: paths.localDir,
-      env: { ...process.env, DOCKER_HOST: engine.dockerHost, COMPOSE_INTERACTIVE_NO_CLI: '1' },
-      onLine,
-      hint: `see \`${engine.compose.join(' ')} -p ${PROJECT} -f infra/local/compose.yaml logs\` for the failing service`,
-    },
-  );
-  return stdout;
 }
 
 export interface ContainerSummary {

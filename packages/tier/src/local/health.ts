@@ -69,19 +69,23 @@ export async function projectContainers(engine: Engine): Promise<ContainerInfo[]
     .sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
 }
 
-/** Services that must be up (and healthy, where they have a healthcheck) for the environment to serve. */
-export const REQUIRED_SERVICES = [
+/** The environment's services in traffic order, helpers (backup, logs, metrics) last: `tier status` lists them so. */
+export const SERVICES = [
   'edge',
   'web-lb',
   'web',
   'api-lb',
   'api',
   'db',
+  'backup',
   'logs',
   'log-shipper',
   'prometheus',
   'postgres-exporter',
 ];
+
+/** Services that must be up (and healthy, where they have a healthcheck) for the environment to serve. */
+export const REQUIRED_SERVICES = SERVICES.filter((s) => s !== 'backup');
 
 /** What each service still lacks, by service name: "api (2 starting)", "logs (not running)". */
 export function pendingServices(all: readonly ContainerInfo[]): string[] {

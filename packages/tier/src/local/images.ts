@@ -2,12 +2,12 @@
 // images (tagged with a hash of their sources, rebuilt only when those change) and the app images
 // (tagged with the git version). Builds use the docker format, which keeps HEALTHCHECK.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { DEPLOY_ORDER, type Progress, type TierName } from '../backend.js';
+import { exec } from '../exec.js';
+import { buildImages, imageId, imageName } from '../pipeline/images.js';
 import type { Engine } from './engine.js';
-import { run } from './exec.js';
 import type { LocalPaths } from './paths.js';
 
 export interface BaseImages {
@@ -18,14 +18,8 @@ export interface BaseImages {
 export const INFRA_IMAGES = ['logs', 'db', 'lb', 'edge', 'metrics'] as const;
 export type InfraImage = (typeof INFRA_IMAGES)[number];
 
-const exists = (engine: Engine, ref: string) =>
-  run(engine.cli, ['image', 'inspect', ref]).then(
-    () => true,
-    () => false,
-  );
-
 export async function ensureBaseImages(engine: Engine, paths: LocalPaths, progress: Progress): Promise<BaseImages> {
-  const { stdout } = await run('bash', [join(paths.localDir, 'images/base/build.sh')], {
+  const { stdout } = await exec('bash', [join(paths.localDir, 'images/base/build.sh')], {
     env: { ...process.env, CLI: engine.cli, TIER_STATE_DIR: paths.stateDir },
     onLine: (line) => line.startsWith('base-images:') && progress.info(line.slice('base-images: '.length)),
     hint: 'building base images needs root (debootstrap) and the Debian mirror, or a registry with debian:trixie-slim',
@@ -54,7 +48,7 @@ export async function ensureInfraImages(
   base: BaseImages,
   progress: Progress,
 ): Promise<Record<InfraImage, string>> {
-  const { stdout: baseId } = await run(engine.cli, ['image', 'inspect', '--format', '{{.Id}}', base.debian]);
+  const { stdout: baseId } = await exec(engine.cli, ['image', 'inspect', '--format', '{{.Id}}', base.debian]);
   const refs = {} as Record<InfraImage, string>;
   for (const name of INFRA_IMAGES) {
     const context = join(paths.localDir, 'images', name);
@@ -62,9 +56,9 @@ export async function ensureInfraImages(
     await hashDir(context, hash);
     const ref = `localhost/tier-${name}:${hash.digest('hex').slice(0, 12)}`;
     refs[name] = ref;
-    if (await exists(engine, ref)) continue;
+    if (await imageId(engine.cli, ref)) continue;
     progress.info(`building ${ref}`);
-    await run(engine.cli, buildArgs(engine, ['--build-arg', `DEBIAN_IMAGE=${base.debian}`, '-t', ref, context]), {
+    await exec(engine.cli, buildArgs(engine, ['--build-arg', `DEBIAN_IMAGE=${base.debian}`, '-t', ref, context]), {
       hint: `build it by hand to see the whole output: ${engine.cli} build ${relative(paths.root, context)}`,
     });
   }
@@ -74,10 +68,10 @@ export async function ensureInfraImages(
 /** The version the app images carry: the git short sha, with -dirty when their sources have uncommitted changes. */
 export async function appVersion(paths: LocalPaths): Promise<string> {
   if (process.env.APP_VERSION) return process.env.APP_VERSION;
-  const { stdout: sha } = await run('git', ['rev-parse', '--short', 'HEAD'], { cwd: paths.root }).catch(() => ({
+  const { stdout: sha } = await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: paths.root }).catch(() => ({
     stdout: 'dev',
   }));
-  const { stdout: changes } = await run(
+  const { stdout: changes } = await exec(
     'git',
     [
       'status',
@@ -94,35 +88,13 @@ export async function appVersion(paths: LocalPaths): Promise<string> {
   return `${sha.trim()}${changes.trim() ? '-dirty' : ''}`;
 }
 
-/** The machine's CA bundle, passed to npm inside builds (a TLS-inspecting proxy needs it). */
-export function caBundle(): string {
-  const candidates = [
-    process.env.NODE_EXTRA_CA_CERTS,
-    '/etc/ssl/certs/ca-certificates.crt',
-    '/etc/pki/tls/certs/ca-bundle.crt',
-  ];
-  return candidates.find((f): f is string => !!f && existsSync(f)) ?? '/dev/null';
-}
-
 function buildArgs(engine: Engine, args: string[]): string[] {
   // docker format keeps HEALTHCHECK (OCI drops it); Docker's builder takes no --format.
   return engine.kind === 'podman' ? ['build', '-q', '--format', 'docker', ...args] : ['build', '-q', ...args];
 }
 
-/** Bakes the version into an image as APP_VERSION and OCI labels. */
-export function versionBuildArgs(engine: 'podman' | 'docker', version: string): string[] {
-  const args = ['--build-arg', `APP_VERSION=${version}`];
-  // buildah's layer cache ignores build-arg values in LABEL/ENV steps: an image built for a new
-  // version from unchanged sources would keep the old version. Set both explicitly as well.
-  if (engine === 'podman') {
-    args.push('--env', `APP_VERSION=${version}`);
-    args.push('--label', `org.opencontainers.image.revision=${version}`);
-    args.push('--label', `org.opencontainers.image.version=${version}`);
-  }
-  return args;
-}
-
-export const appImageRef = (tier: TierName, version: string) => `localhost/tier-${tier}:${version}`;
+/** The local reference of an app image (docs/conventions.md). */
+export const appImageRef = imageName;
 
 /** Builds the web and api images for a version (skipped when a clean version's images exist). */
 export async function ensureAppImages(
@@ -135,29 +107,18 @@ export async function ensureAppImages(
 ): Promise<Record<TierName, string>> {
   const refs = {} as Record<TierName, string>;
   for (const tier of tiers) {
-    const ref = appImageRef(tier, version);
+    const ref = imageName(tier, version);
     refs[tier] = ref;
-    if (!version.endsWith('-dirty') && (await exists(engine, ref))) continue;
+    if (!version.endsWith('-dirty') && (await imageId(engine.cli, ref))) continue;
     progress.info(`building ${ref}`);
-    await run(
-      engine.cli,
-      buildArgs(engine, [
-        '--secret',
-        `id=npm_ca,src=${caBundle()}`,
-        '--build-arg',
-        `NODE_IMAGE=${base.node}`,
-        ...versionBuildArgs(engine.kind, version),
-        '-f',
-        `apps/${tier}/Dockerfile`,
-        '-t',
-        ref,
-        '.',
-      ]),
-      {
-        cwd: paths.root,
-        hint: `build it by hand to see the whole output: ${engine.cli} build -f apps/${tier}/Dockerfile .`,
-      },
-    );
+    await buildImages({
+      root: paths.root,
+      version,
+      tiers: [tier],
+      nodeImage: base.node,
+      logDir: join(paths.stateDir, 'builds', version),
+      engine: engine.kind,
+    });
   }
   return refs;
 }

@@ -4,32 +4,17 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Backend, EnvironmentStatus, Progress, ReplicaStatus } from '../backend.js';
-import { compose, type Engine, prepareEngine } from './engine.js';
-import { type ContainerInfo, newMemory, projectContainers, updateLogMap, waitHealthy } from './health.js';
+import { type Engine, prepareEngine } from './engine.js';
+import { type ContainerInfo, newMemory, projectContainers, SERVICES, updateLogMap, waitHealthy } from './health.js';
 import { appVersion, ensureAppImages, ensureBaseImages, ensureInfraImages } from './images.js';
 import { withOperations } from './operations.js';
-import { opsEnvFor } from './ops-env.js';
+import { compose, opsEnvFor } from './ops-env.js';
 import { type LocalPaths, localPaths, PROJECT } from './paths.js';
 import { assertPortsFree } from './ports.js';
 import { reloadEdgeAfterUp } from './reload.js';
 import { waitServed } from './served.js';
 import { DEFAULT_PORTS, readSettings, removeSettings, type Settings, writeSettings } from './settings.js';
 import { startSupervisor, stopSupervisor } from './supervisor.js';
-
-/** Tiers shown by `tier status`, in traffic order; helpers (logs, metrics, backup) follow. */
-const STATUS_ORDER = [
-  'edge',
-  'web-lb',
-  'web',
-  'api-lb',
-  'api',
-  'db',
-  'backup',
-  'logs',
-  'log-shipper',
-  'prometheus',
-  'postgres-exporter',
-];
 
 export function endpoints(
   settings: Settings,
@@ -55,6 +40,12 @@ function toReplica(c: ContainerInfo): ReplicaStatus {
       .join(', '),
   };
 }
+
+/** up and down: no time limit (first starts pull and build), and where to look when a service fails. */
+const lifecycleCompose = (engine: Engine) => ({
+  timeoutMs: 0,
+  hint: `see \`${engine.compose.join(' ')} -p ${PROJECT} -f infra/local/compose.yaml logs\` for the failing service`,
+});
 
 // Lifecycle only; operations.ts adds deploy, scale, backup, logs, metrics and reload.
 export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 'status'> {
@@ -110,10 +101,14 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
     }
     // Before compose: `depends_on: service_healthy` waits on healthchecks only the supervisor runs (podman).
     startSupervisor(engine, this.paths);
+    const opsEnv = opsEnvFor(this.paths, engine);
     const composeUp = () =>
-      compose(engine, this.paths, ['up', '-d', '--remove-orphans'], (line) => {
-        if (/^(Creating|Recreating|Starting)\b.*done$/.test(line) || /Container .* (Started|Recreated)/.test(line))
-          progress.info(line);
+      compose(opsEnv, ['up', '-d', '--remove-orphans'], {
+        ...lifecycleCompose(engine),
+        onLine: (line) => {
+          if (/^(Creating|Recreating|Starting)\b.*done$/.test(line) || /Container .* (Started|Recreated)/.test(line))
+            progress.info(line);
+        },
       });
     // One retry: on a slow first start a one-off (migrate) can meet a db that is still recovering.
     await composeUp().catch(async (err: Error) => {
@@ -128,7 +123,6 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
     await updateLogMap(engine, this.paths, containers, newMemory());
     progress.done(`${containers.length} containers healthy`);
 
-    const opsEnv = opsEnvFor(this.paths, engine);
     progress.step("edge: load the VCL again with the balancers' current addresses");
     await reloadEdgeAfterUp(opsEnv, containers);
     progress.done();
@@ -148,10 +142,11 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
     const engine = await this.engine();
     if (!existsSync(this.paths.envFile)) await writeSettings(this.paths, {});
     const args = ['down', '--remove-orphans', '-t', '20', ...(opts.volumes ? ['-v'] : [])];
-    await compose(engine, this.paths, args).catch(async () => {
+    const opsEnv = opsEnvFor(this.paths, engine);
+    await compose(opsEnv, args, lifecycleCompose(engine)).catch(async () => {
       // A container in a restart loop can come back between compose's stop and remove: force it.
       for (const c of await projectContainers(engine)) await engine.api.remove(c.id).catch(() => undefined);
-      await compose(engine, this.paths, args);
+      await compose(opsEnv, args, lifecycleCompose(engine));
     });
     await stopSupervisor(this.paths);
     if (opts.volumes) await removeSettings(this.paths);
@@ -164,7 +159,7 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
   }
 
   private statusFrom(containers: ContainerInfo[], settings: Settings, engine: Engine): EnvironmentStatus {
-    const rank = (s: string) => (STATUS_ORDER.includes(s) ? STATUS_ORDER.indexOf(s) : STATUS_ORDER.length);
+    const rank = (s: string) => (SERVICES.includes(s) ? SERVICES.indexOf(s) : SERVICES.length);
     const replicas = containers
       .filter((c) => !c.oneOff)
       .sort((a, b) => rank(a.service) - rank(b.service) || a.number - b.number)

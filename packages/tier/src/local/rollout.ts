@@ -5,7 +5,6 @@
 // Aborts and rolls back by itself when a new replica is not in rotation by the deadline (crash,
 // failing readiness) or the balancer's 5xx rate rises during the rollout. Migrations run once,
 // as a one-off container of the new api image, before the first new api replica starts.
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DEPLOY_ORDER,
@@ -16,11 +15,19 @@ import {
   type TierName,
 } from '../backend.js';
 import { createGit } from '../pipeline/git.js';
-import { buildImages, imageName } from '../pipeline/images.js';
+import { buildImages, imageId, imageName } from '../pipeline/images.js';
 import { inRotation, replicaReady, type ServerStat, serverStats, slotFor, totals } from './balancer.js';
 import { appendHistory, previousVersion, readHistory } from './history.js';
-import { compose, engineRun, type OpsEnv, readEnvFile } from './ops-env.js';
-import { type Container, inspectContainer, lastLogLines, listContainers, stopAndRemove } from './replicas.js';
+import { type ComposeOptions, compose, engineRun, type OpsEnv } from './ops-env.js';
+import {
+  type Container,
+  inspectContainer,
+  lastLogLines,
+  listContainers,
+  stopAndRemove,
+  versionOf,
+} from './replicas.js';
+import { readEnvFile, setEnvValues } from './settings.js';
 
 export interface RolloutSettings {
   /** A new replica must be ready and in the balancer within this time. */
@@ -82,23 +89,9 @@ class ErrorGuard {
   }
 }
 
-async function imageExists(env: OpsEnv, image: string): Promise<boolean> {
-  return engineRun(env, ['image', 'inspect', '--format', '{{.Id}}', image]).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** Sets <TIER>_IMAGE in infra/local/.env, so a later `compose up` keeps the deployed version. */
-export async function pinImage(env: OpsEnv, tier: TierName, image: string): Promise<void> {
-  const key = imageVar(tier);
-  const text = await readFile(env.envFile, 'utf8').catch(() => '');
-  const line = `${key}=${image}`;
-  const next = new RegExp(`^${key}=.*$`, 'm').test(text)
-    ? text.replace(new RegExp(`^${key}=.*$`, 'm'), line)
-    : `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${line}\n`;
-  if (next !== text) await writeFile(env.envFile, next);
-}
+export const pinImage = (env: OpsEnv, tier: TierName, image: string) =>
+  setEnvValues(env.envFile, { [imageVar(tier)]: image });
 
 /** The version a tier runs now: its replicas' (most common) image tag, else the pinned one. */
 async function runningVersion(env: OpsEnv, tier: TierName, replicas: Container[]): Promise<string> {
@@ -107,7 +100,7 @@ async function runningVersion(env: OpsEnv, tier: TierName, replicas: Container[]
   const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
   if (top) return top;
   const pinned = readEnvFile(env.envFile)[imageVar(tier)];
-  return pinned ? (pinned.split(':').pop() ?? 'unknown') : 'unknown';
+  return pinned ? versionOf(pinned) : 'unknown';
 }
 
 /**
@@ -118,7 +111,7 @@ async function runningVersion(env: OpsEnv, tier: TierName, replicas: Container[]
 export async function runMigrations(env: OpsEnv, apiImage: string, progress: Progress): Promise<void> {
   progress.step(`migrations: ${apiImage} (one-off job, before any new replica)`);
   try {
-    await composeRetry(env, ['up', '-d', '--no-deps', '--force-recreate', 'migrate'], { API_IMAGE: apiImage });
+    await composeRetry(env, ['up', '-d', '--no-deps', '--force-recreate', 'migrate'], { env: { API_IMAGE: apiImage } });
     const job = (await listContainers(env, 'migrate')).at(-1);
     if (!job) throw new Error('compose did not create the migrate container');
     const code = (await engineRun(env, ['wait', job.name], { timeoutMs: 600_000 })).trim().split('\n').pop();
@@ -130,14 +123,14 @@ export async function runMigrations(env: OpsEnv, apiImage: string, progress: Pro
 }
 
 /** compose, once more after a transient race (a container removed while compose listed it). */
-async function composeRetry(env: OpsEnv, args: string[], extraEnv: Record<string, string>): Promise<string> {
+async function composeRetry(env: OpsEnv, args: string[], opts: ComposeOptions): Promise<string> {
   try {
-    return await compose(env, args, extraEnv);
+    return await compose(env, args, opts);
   } catch (err) {
     if (!/no such container|no container with name or ID/i.test(String(err instanceof Error ? err.message : err)))
       throw err;
     await env.sleep(500);
-    return compose(env, args, extraEnv);
+    return compose(env, args, opts);
   }
 }
 
@@ -148,7 +141,7 @@ async function addReplicas(env: OpsEnv, tier: TierName, image: string, count: nu
   await composeRetry(
     env,
     ['up', '-d', '--no-deps', '--no-recreate', '--scale', `${tier}=${before.length + count}`, tier],
-    { [imageVar(tier)]: image },
+    { env: { [imageVar(tier)]: image } },
   );
   const added = (await listContainers(env, tier)).filter((c) => !names.has(c.name));
   if (added.length === 0) throw new RolloutFailure(`compose did not start a new ${tier} replica`);
@@ -199,7 +192,7 @@ async function replaceAll(
   guard: ErrorGuard | undefined,
 ): Promise<void> {
   const old = (await listContainers(env, tier)).filter((c) => c.image !== image);
-  const version = image.split(':').pop();
+  const version = versionOf(image);
   for (let i = 0; i < old.length; i += settings.batch) {
     const chunk = old.slice(i, i + settings.batch);
     const label = chunk.length === 1 ? `${i + 1}/${old.length}` : `${i + 1}-${i + chunk.length}/${old.length}`;
@@ -248,7 +241,7 @@ async function rollBack(
 async function buildWorkingTree(env: OpsEnv, tiers: TierName[], progress: Progress): Promise<string> {
   const { version } = await createGit(env.root).state();
   const missing: TierName[] = [];
-  for (const t of tiers) if (!(await imageExists(env, imageName(t, version)))) missing.push(t);
+  for (const t of tiers) if (!(await imageId(env.engine, imageName(t, version), env.run))) missing.push(t);
   if (missing.length) {
     progress.step(`building ${missing.join(', ')} image(s) at ${version}`);
     await buildImages({
@@ -289,7 +282,7 @@ async function deployTier(
     detail: [detailPrefix, detail].filter(Boolean).join('; ') || undefined,
   });
 
-  if (!(await imageExists(env, image))) {
+  if (!(await imageId(env.engine, image, env.run))) {
     throw new TierError(
       `image ${image} does not exist`,
       `build it (\`tier deploy\` without --version builds the working tree) or pick a version from \`tier history\``,

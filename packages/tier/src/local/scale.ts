@@ -72,7 +72,7 @@ export async function stop(env: OpsEnv, progress: Progress, tier: string): Promi
   const running = (await listContainers(env, tier)).filter((c) => c.running);
   progress.step(`stopping ${tier} (${running.length} container(s), draining)`);
   // compose stop uses each service's stop_grace_period (api/web 15 s, db 30 s): SIGTERM first.
-  await compose(env, ['stop', tier], {}, 120_000);
+  await compose(env, ['stop', tier], { timeoutMs: 120_000 });
   progress.done();
 }
 

@@ -1,7 +1,8 @@
-// infra/local/.env: what compose substitutes into compose.yaml. Passwords are generated once and
-// kept (the db volume was initialised with them); ports come from the environment or the defaults.
+// infra/local/.env, read and written only here: what compose substitutes into compose.yaml. Passwords
+// are generated once and kept (the db volume was initialised with them); ports come from the
+// environment or the defaults; `tier deploy` pins the image it rolled out.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { LocalPaths } from './paths.js';
 
@@ -9,15 +10,33 @@ export type Settings = Record<string, string>;
 
 export const DEFAULT_PORTS = { EDGE_PORT: '8080', API_PORT: '8081', PROM_PORT: '9090' } as const;
 
-export async function readSettings(paths: LocalPaths): Promise<Settings> {
-  if (!existsSync(paths.envFile)) return {};
-  const text = await readFile(paths.envFile, 'utf8');
+/** Reads KEY=value lines (no expansion, surrounding quotes dropped), as compose does for .env. */
+export function readEnvFile(file: string): Settings {
+  if (!existsSync(file)) return {};
   const out: Settings = {};
-  for (const line of text.split('\n')) {
-    const m = line.match(/^([A-Z0-9_]+)=(.*)$/);
-    if (m?.[1]) out[m[1]] = m[2] ?? '';
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!.replace(/^(['"])(.*)\1$/, '$2');
   }
   return out;
+}
+
+export async function readSettings(paths: LocalPaths): Promise<Settings> {
+  return readEnvFile(paths.envFile);
+}
+
+/** Sets single values in place (e.g. the image `tier deploy` pinned), keeping every other line. */
+export async function setEnvValues(file: string, values: Settings): Promise<void> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  let next = text;
+  for (const [key, value] of Object.entries(values)) {
+    const line = `${key}=${value}`;
+    const existing = new RegExp(`^${key}=.*$`, 'm');
+    next = existing.test(next)
+      ? next.replace(existing, line)
+      : `${next}${next.endsWith('\n') || next === '' ? '' : '\n'}${line}\n`;
+  }
+  if (next !== text) await writeFile(file, next);
 }
 
 const secret = () => randomBytes(24).toString('base64url');

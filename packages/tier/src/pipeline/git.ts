@@ -1,12 +1,8 @@
 // What git knows about the working tree: the commit to ship, what changed since a version, dirtiness.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { TierError } from '../backend.js';
-
-const exec = promisify(execFile);
+import { exec } from '../exec.js';
 
 export interface SourceState {
   /** Repository root. */
@@ -31,17 +27,12 @@ export interface Git {
 }
 
 async function git(cwd: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await exec('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
-  } catch (err) {
-    const e = err as { code?: string | number; stderr?: string };
-    if (e.code === 'ENOENT') throw new TierError('git is not installed', 'install git (apt-get install -y git)');
-    throw new TierError(
-      `git ${args.join(' ')} failed: ${(e.stderr ?? '').trim()}`,
-      'run tier pipeline inside a git clone',
-    );
-  }
+  const { stdout } = await exec('git', args, {
+    cwd,
+    hint: 'run tier pipeline inside a git clone',
+    missingHint: 'install git (apt-get install -y git)',
+  });
+  return stdout;
 }
 
 const lines = (text: string) =>
@@ -90,13 +81,11 @@ export function createGit(cwd = process.cwd()): Git {
     async commitOf(version) {
       const commit = commitPart(version);
       if (!commit) return undefined;
-      try {
-        return (
-          await exec('git', ['rev-parse', '--verify', '--quiet', `${commit}^{commit}`], { cwd: await top() })
-        ).stdout.trim();
-      } catch {
-        return undefined;
-      }
+      const dir = await top();
+      return exec('git', ['rev-parse', '--verify', '--quiet', `${commit}^{commit}`], { cwd: dir }).then(
+        (r) => r.stdout.trim(),
+        () => undefined,
+      );
     },
     async diff(from, to) {
       return lines(await git(await top(), ['diff', '--name-only', '--no-renames', from, to]));

@@ -1,16 +1,13 @@
 // Image build stage: one immutable image per tier from its Dockerfile, tagged with the version, digest recorded.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { TierError, type TierName } from '../backend.js';
-import { caBundle, versionBuildArgs } from '../local/images.js';
-import { runLogged } from './exec.js';
+import { exec } from '../exec.js';
+import { type Engine, engineSetup } from '../local/engine.js';
 
-const exec = promisify(execFile);
-
-export type Engine = 'podman' | 'docker';
+/** Which engine builds: the kind infra/local/engine/setup.sh chose. */
+export type EngineKind = Engine['kind'];
 
 export interface ImageRecord {
   readonly tier: TierName;
@@ -37,7 +34,7 @@ export interface BuildOptions {
   readonly pushTo?: string;
   /** Where each build's output goes (one log per tier). */
   readonly logDir: string;
-  readonly engine?: Engine;
+  readonly engine?: EngineKind;
   /** Called with each finished image, so a progress display can show it. */
   readonly onImage?: (record: ImageRecord) => void;
 }
@@ -48,18 +45,14 @@ export const imageName = (tier: TierName, version: string) => `localhost/tier-${
  * The engine the local environment uses: TIER_ENGINE when set, else what infra/local/engine/setup.sh
  * picked (a Docker Engine with Compose v2 when one runs, else podman), else whichever is installed.
  */
-export async function detectEngine(root: string): Promise<Engine> {
+export async function detectEngine(root: string): Promise<EngineKind> {
   const forced = process.env.TIER_ENGINE;
   if (forced === 'docker' || forced === 'podman') return forced;
   const setup = join(root, 'infra/local/engine/setup.sh');
   if (existsSync(setup)) {
-    const { stdout } = await exec('bash', [setup], { cwd: root }).catch((err: { stderr?: string }) => {
-      throw new TierError(
-        `the container engine is not ready: ${(err.stderr ?? '').trim().split('\n').pop()}`,
-        'run `bash infra/local/engine/setup.sh` and follow what it prints',
-      );
+    const { ENGINE: engine } = await engineSetup(root, {
+      hint: 'run `bash infra/local/engine/setup.sh` and follow what it prints',
     });
-    const engine = /^ENGINE=(\w+)/m.exec(stdout)?.[1];
     if (engine === 'docker' || engine === 'podman') return engine;
   }
   for (const candidate of ['podman', 'docker'] as const) {
@@ -72,6 +65,42 @@ export async function detectEngine(root: string): Promise<Engine> {
       return candidate;
   }
   throw new TierError('no container engine found', 'install podman (apt-get install -y podman) or Docker');
+}
+
+/** The machine's CA bundle, passed to npm inside builds (a TLS-inspecting proxy needs it). */
+export function caBundle(): string {
+  const candidates = [
+    process.env.NODE_EXTRA_CA_CERTS,
+    '/etc/ssl/certs/ca-certificates.crt',
+    '/etc/pki/tls/certs/ca-bundle.crt',
+  ];
+  return candidates.find((f): f is string => !!f && existsSync(f)) ?? '/dev/null';
+}
+
+/** Bakes the version into an image as APP_VERSION and OCI labels. */
+export function versionBuildArgs(engine: EngineKind, version: string): string[] {
+  const args = ['--build-arg', `APP_VERSION=${version}`];
+  // buildah's layer cache ignores build-arg values in LABEL/ENV steps: an image built for a new
+  // version from unchanged sources would keep the old version. Set both explicitly as well.
+  if (engine === 'podman') {
+    args.push('--env', `APP_VERSION=${version}`);
+    args.push('--label', `org.opencontainers.image.revision=${version}`);
+    args.push('--label', `org.opencontainers.image.version=${version}`);
+  }
+  return args;
+}
+
+/** Runs an engine command to its stdout: the local context's runner, or a plain one. */
+export type EngineRun = (cmd: string, args: readonly string[]) => Promise<string>;
+const plainRun: EngineRun = async (cmd, args) => (await exec(cmd, args)).stdout;
+
+/** The image's content id (`sha256:…`), or undefined when the engine does not have it. */
+export async function imageId(engine: string, ref: string, run: EngineRun = plainRun): Promise<string | undefined> {
+  const id = await run(engine, ['image', 'inspect', '--format', '{{.Id}}', ref]).then(
+    (out) => out.trim(),
+    () => '',
+  );
+  return id ? normaliseId(id) : undefined;
 }
 
 export async function buildImages(opts: BuildOptions): Promise<ImageRecord[]> {
@@ -88,7 +117,7 @@ export async function buildImages(opts: BuildOptions): Promise<ImageRecord[]> {
     const nodeImage = opts.nodeImage ?? process.env.TIER_NODE_IMAGE;
     if (nodeImage) args.push('--build-arg', `NODE_IMAGE=${nodeImage}`);
     args.push('.');
-    await runLogged(engine, args, { cwd: opts.root, log }).catch((err: TierError) => {
+    await exec(engine, args, { cwd: opts.root, log }).catch((err: TierError) => {
       const missingBase = /tier-node|manifest unknown|pull access denied|not found/i.test(err.message);
       throw new TierError(
         `building the ${tier} image failed: ${err.message}`,
@@ -97,12 +126,13 @@ export async function buildImages(opts: BuildOptions): Promise<ImageRecord[]> {
           : `see ${log}`,
       );
     });
-    const id = normaliseId(await inspect(engine, image, '{{.Id}}'));
+    const id = await imageId(engine, image);
+    if (!id) throw new TierError(`built ${image} but the engine does not know it`, `see ${log}`);
     let pushed: string | undefined;
     if (opts.pushTo) {
       const remote = `${repositoryFor(opts.pushTo, tier)}:${opts.version}`;
-      await runLogged(engine, ['tag', image, remote], { cwd: opts.root, log });
-      await runLogged(engine, ['push', remote], { cwd: opts.root, log });
+      await exec(engine, ['tag', image, remote], { cwd: opts.root, log });
+      await exec(engine, ['push', remote], { cwd: opts.root, log });
       const digests = (await inspect(engine, remote, '{{json .RepoDigests}}').then((s) => JSON.parse(s))) as
         | string[]
         | null;
@@ -123,7 +153,7 @@ export function repositoryFor(template: string, tier: TierName): string {
   return t.includes('{tier}') ? t.replaceAll('{tier}', tier) : `${t}/tier-${tier}`;
 }
 
-async function inspect(engine: Engine, image: string, format: string): Promise<string> {
+async function inspect(engine: EngineKind, image: string, format: string): Promise<string> {
   const { stdout } = await exec(engine, ['image', 'inspect', '--format', format, image]);
   return stdout.trim();
 }

@@ -1,10 +1,17 @@
 // The real effects behind `tier pipeline` on this machine: npm scripts for tests, the engine for images, fetch for smoke.
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { Backend, Progress, TierName } from '../backend.js';
-import { runLogged } from './exec.js';
+import { exec } from '../exec.js';
 import { createGit } from './git.js';
-import { buildImages, detectEngine, type Engine, type ImageRecord, imageName, recordImages } from './images.js';
+import {
+  buildImages,
+  detectEngine,
+  type EngineKind,
+  type ImageRecord,
+  imageId,
+  imageName,
+  recordImages,
+} from './images.js';
 import type { PipelineDeps, TestPlan } from './run-pipeline.js';
 import { smokeTest } from './smoke.js';
 
@@ -20,8 +27,8 @@ export async function createLocalPipelineDeps(opts: LocalDepsOptions): Promise<P
   const git = createGit(opts.cwd);
   const { root } = await git.state();
   const logDir = opts.logDir ?? join(root, '.tier', 'pipeline', new Date().toISOString().replace(/[:.]/g, '-'));
-  let engine: Promise<Engine> | undefined;
-  const npm = (args: string[], log: string) => runLogged('npm', args, { cwd: root, log: join(logDir, log) });
+  let engine: Promise<EngineKind> | undefined;
+  const npm = (args: string[], log: string) => exec('npm', args, { cwd: root, log: join(logDir, log) });
 
   return {
     backend: opts.backend,
@@ -58,18 +65,13 @@ export async function createLocalPipelineDeps(opts: LocalDepsOptions): Promise<P
   };
 }
 
-async function reuseExisting(engine: Engine, version: string, tiers: TierName[]): Promise<ImageRecord[]> {
+async function reuseExisting(engine: EngineKind, version: string, tiers: TierName[]): Promise<ImageRecord[]> {
   // A dirty tree's version hashes its changes, so an existing tag always holds the same sources.
   const found: ImageRecord[] = [];
   for (const tier of tiers) {
     const image = imageName(tier, version);
-    const id = await new Promise<string | undefined>((resolve) =>
-      execFile(engine, ['image', 'inspect', '--format', '{{.Id}}', image], (err, stdout) =>
-        resolve(err ? undefined : stdout.trim()),
-      ),
-    );
-    if (id)
-      found.push({ tier, image, version, id: id.startsWith('sha256:') ? id : `sha256:${id}`, builtAt: 'earlier' });
+    const id = await imageId(engine, image);
+    if (id) found.push({ tier, image, version, id, builtAt: 'earlier' });
   }
   return found;
 }
