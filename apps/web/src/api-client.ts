@@ -1,6 +1,7 @@
 // The web tier's only way to the API: one keep-alive pool, a time budget per call, the request id
 // forwarded, and every failure turned into a typed error the routes can answer with a friendly page.
 import { type Dispatcher, interceptors, Pool } from 'undici';
+import { cachedLookup } from './cached-lookup.js';
 
 export interface StatusInfo {
   readonly time: string;
@@ -93,7 +94,8 @@ export class ApiClient {
       keepAliveMaxTimeout: 30_000,
       // A connection to a balancer next door takes well under a millisecond: waiting the whole
       // budget for one would leave no time to try again.
-      connect: { timeout: Math.min(CONNECT_TIMEOUT_MS, opts.timeoutMs) },
+      // The name is resolved in the background once known: a DNS retry must not spend the budget.
+      connect: { timeout: Math.min(CONNECT_TIMEOUT_MS, opts.timeoutMs), lookup: cachedLookup() },
     });
     // Retried once, on a fresh socket: a keep-alive socket closed by the other side just as we reuse
     // it, and a connection that was never made (refused, or no handshake while a balancer reloads).
