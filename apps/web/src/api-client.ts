@@ -1,5 +1,6 @@
 // The web tier's only way to the API: one keep-alive pool, a time budget per call, the request id
 // forwarded, and every failure turned into a typed error the routes can answer with a friendly page.
+import { isIP } from 'node:net';
 import { type Dispatcher, interceptors, Pool } from 'undici';
 import { cachedLookup } from './cached-lookup.js';
 
@@ -83,10 +84,13 @@ export class ApiClient {
   private readonly dispatcher: Dispatcher;
   private readonly pool: Pool;
   private readonly basePath: string;
+  private readonly hostname: string;
+  private readonly lookup = cachedLookup();
 
   constructor(private readonly opts: ApiClientOptions) {
     const url = new URL(opts.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
+    this.hostname = url.hostname;
     this.pool = new Pool(url.origin, {
       connections: opts.connections,
       // Shorter than the API's (and any balancer's) idle timeout, so we close idle sockets first.
@@ -95,7 +99,7 @@ export class ApiClient {
       // A connection to a balancer next door takes well under a millisecond: waiting the whole
       // budget for one would leave no time to try again.
       // The name is resolved in the background once known: a DNS retry must not spend the budget.
-      connect: { timeout: Math.min(CONNECT_TIMEOUT_MS, opts.timeoutMs), lookup: cachedLookup() },
+      connect: { timeout: Math.min(CONNECT_TIMEOUT_MS, opts.timeoutMs), lookup: this.lookup },
     });
     // Retried once, on a fresh socket: a keep-alive socket closed by the other side just as we reuse
     // it, and a connection that was never made (refused, or no handshake while a balancer reloads).
@@ -111,6 +115,21 @@ export class ApiClient {
         throwOnError: false,
       }),
     );
+  }
+
+  /**
+   * Resolves the API's host name before the first request needs it (a new replica's first pages
+   * would otherwise wait on DNS). Bounded, and never fatal: the API may simply not be up yet.
+   */
+  async resolveHost(withinMs = 6000): Promise<void> {
+    if (isIP(this.hostname.replace(/^\[|\]$/g, ''))) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, withinMs);
+      this.lookup(this.hostname, { all: true }, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   async status(requestId: string): Promise<StatusInfo> {

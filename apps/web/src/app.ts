@@ -37,6 +37,8 @@ export async function buildWebService(settings: WebSettings, opts: WebAppOptions
     connections: settings.apiConnections,
   });
   app.addHook('onClose', async () => api.close());
+  // Before listening, so a replica is not ready (in no balancer) until the API's address is known.
+  await api.resolveHost();
 
   await app.register(helmet, {
     contentSecurityPolicy: {

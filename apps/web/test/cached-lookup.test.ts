@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { Pool } from 'undici';
+import { ApiClient } from '../src/api-client.js';
 import { cachedLookup } from '../src/cached-lookup.js';
 
 type Lookup = ReturnType<typeof cachedLookup>;
@@ -131,6 +132,17 @@ describe('cachedLookup', () => {
     } finally {
       await pool.close();
       server.close();
+    }
+  });
+});
+
+describe('ApiClient.resolveHost', () => {
+  test('is never fatal: a name that does not resolve lets the web tier start (the API may not be up yet)', async () => {
+    const client = new ApiClient({ baseUrl: 'http://api-lb.invalid:8081', timeoutMs: 1000, connections: 1 });
+    try {
+      await client.resolveHost(2000);
+    } finally {
+      await client.close();
     }
   });
 });
