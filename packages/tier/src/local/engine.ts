@@ -126,6 +126,16 @@ export class EngineApi {
     return this.call<HealthResult>('GET', `/v4.0.0/libpod/containers/${id}/healthcheck`, 30_000);
   }
 
+  volumeExists(name: string): Promise<boolean> {
+    return this.call('GET', `/v1.41/volumes/${encodeURIComponent(name)}`).then(
+      () => true,
+      (err: Error) => {
+        if (/ 404 /.test(err.message)) return false;
+        throw err;
+      },
+    );
+  }
+
   restart(id: string, graceSeconds = 5): Promise<void> {
     return this.call('POST', `/v1.41/containers/${id}/restart?t=${graceSeconds}`, 60_000);
   }

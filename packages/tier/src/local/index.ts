@@ -13,7 +13,14 @@ import { type LocalPaths, localPaths, PROJECT } from './paths.js';
 import { assertPortsFree } from './ports.js';
 import { reloadEdgeAfterUp } from './reload.js';
 import { waitServed } from './served.js';
-import { DEFAULT_PORTS, readSettings, removeSettings, type Settings, writeSettings } from './settings.js';
+import {
+  assertSettingsFitVolumes,
+  DEFAULT_PORTS,
+  readSettings,
+  removeSettings,
+  type Settings,
+  writeSettings,
+} from './settings.js';
 import { startSupervisor, stopSupervisor } from './supervisor.js';
 
 export function endpoints(
@@ -78,6 +85,7 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
     progress.done(`version ${version}`);
 
     progress.step('starting containers');
+    await assertSettingsFitVolumes(this.paths, (name) => engine.api.volumeExists(name));
     const settings = await writeSettings(this.paths, {
       APP_VERSION: version,
       WEB_IMAGE: apps.web,

@@ -4,7 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import type { LocalPaths } from './paths.js';
+import { relative } from 'node:path';
+import { TierError } from '../backend.js';
+import { type LocalPaths, PROJECT } from './paths.js';
 
 export type Settings = Record<string, string>;
 
@@ -68,4 +70,20 @@ export async function writeSettings(paths: LocalPaths, values: Settings): Promis
 
 export async function removeSettings(paths: LocalPaths): Promise<void> {
   await rm(paths.envFile, { force: true });
+}
+
+/**
+ * New passwords are generated when .env is missing; a database volume left from before was
+ * initialised with the old ones and would refuse them (the migration failed, deep in compose's output).
+ */
+export async function assertSettingsFitVolumes(
+  paths: LocalPaths,
+  volumeExists: (name: string) => Promise<boolean>,
+): Promise<void> {
+  const volume = `${PROJECT}_db-data`;
+  if (existsSync(paths.envFile) || !(await volumeExists(volume))) return;
+  throw new TierError(
+    `the database volume ${volume} exists, but not ${relative(paths.root, paths.envFile)} with the passwords it was initialised with (another checkout of this repository made it, or the file was deleted)`,
+    "copy that checkout's infra/local/.env here, or start empty with `tier down --volumes` (deletes the local database: `tier backup now` first from the checkout that made it)",
+  );
 }
