@@ -346,6 +346,38 @@ describe('local deploy: rollback on error rate', () => {
     assert.equal(engine.events.filter((e) => e.name === 'tier_web_1').length, 0, 'no old replica was drained');
   });
 
+  it('removes a new replica that is in the balancer before its old one was drained, instead of replacing it', async () => {
+    // GIVEN the v2 replica answers 5xx as soon as HAProxy has it UP (its own /readyz is still late),
+    // so the check fires while tier_web_1 and tier_web_2 still serve beside it.
+    const { engine, record, env } = await deployWeb({ script: () => ({ errorShare: 1, readyzLagMs: 3000 }) });
+    // THEN it is drained and removed, no v1 replica is added, and the tier ends as it began.
+    assert.equal(record.outcome, 'rolled-back');
+    assert.deepEqual(engine.timeline(), ['create tier_web_3 v2', 'stop tier_web_3', 'rm tier_web_3']);
+    assert.equal(engine.events[1]?.stopTimeoutS, 15, 'it served traffic: drained, not killed');
+    assert.deepEqual(engine.replicas('web'), ['tier_web_1 v1', 'tier_web_2 v1']);
+    for (const e of engine.events.filter(stops)) assert.ok(e.serving.length >= 2, `${e.name}: ${e.serving}`);
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v1'));
+  });
+
+  it('keeps the replica count when the check fires while a whole batch of new replicas is in the balancer', async () => {
+    // GIVEN three v1 replicas and batches of two: both v2 replicas of the first batch are UP in
+    // HAProxy, and the second answers 5xx before its own /readyz does.
+    const { engine, record } = await deployWeb(
+      {
+        replicas: { web: 3 },
+        script: (version, nth) =>
+          version === 'v2' && nth === 1 ? { errorShare: 1, readyAfterMs: 2000, readyzLagMs: 3000 } : {},
+      },
+      { batch: 2 },
+    );
+    assert.equal(record.outcome, 'rolled-back');
+    assert.deepEqual(
+      engine.replicas('web').map((r) => r.split(' ')[1]),
+      ['v1', 'v1', 'v1'],
+    );
+    for (const e of engine.events.filter(stops)) assert.ok(e.serving.length >= 3, `${e.name}: ${e.serving}`);
+  });
+
   it('counts only the responses since the rollout started (errors from before do not count)', async () => {
     const engine = new FakeEngine({ images: [image('web', 'v2')] });
     const old = engine.containers.get('tier_web_1')!;

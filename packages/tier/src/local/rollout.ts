@@ -209,11 +209,15 @@ async function replaceAll(
   }
 }
 
-/** Puts a failed rollout back: removes the failing replica at once, then rolls the rest back start-first. */
+/**
+ * Puts a failed rollout back to `count` replicas of `previousImage`: removes the failing replica at
+ * once, drains the new replicas the tier has beyond its count, then rolls the rest back start-first.
+ */
 async function rollBack(
   env: OpsEnv,
   tier: TierName,
   previousImage: string,
+  count: number,
   failed: Container | undefined,
   progress: Progress,
   settings: RolloutSettings,
@@ -225,6 +229,13 @@ async function rollBack(
     (c) => c.image !== previousImage && (c.name === failed?.name || !c.running || !inRotation(slotFor(stats, c.ip))),
   );
   await Promise.all(idle.map((c) => stopAndRemove(env, c.name, 5)));
+  // A new replica that joined before its old one was drained is one more than the tier had:
+  // replacing it would leave the tier larger. Drain it instead; the old ones still serve `count`.
+  const left = await listContainers(env, tier);
+  const fresh = left.filter((c) => c.image !== previousImage);
+  const surplus = fresh.slice(Math.max(0, fresh.length - Math.max(0, left.length - count)));
+  if (surplus.length) progress.info(`draining ${surplus.map((c) => c.name).join(', ')} (beyond ${count} replica(s))`);
+  await Promise.all(surplus.map((c) => stopAndRemove(env, c.name)));
   // Keep the replica count the tier had: add old-version replicas for any the rollout removed.
   await replaceAll(
     env,
@@ -320,6 +331,7 @@ async function deployTier(
         env,
         tier,
         previousImage,
+        replicas.length,
         err instanceof RolloutFailure ? err.failed : undefined,
         progress,
         settings,
