@@ -10,7 +10,7 @@ import pg from 'pg';
 export interface PostgresCluster {
   readonly host: string;
   readonly port: number;
-  /** A non-superuser that owns `database`, authenticated with SCRAM-SHA-256. */
+  /** A non-superuser with CREATEROLE that owns `database`, authenticated with SCRAM-SHA-256. */
   readonly user: string;
   readonly password: string;
   readonly database: string;
@@ -145,7 +145,10 @@ export async function startPostgres(opts: { database?: string; user?: string } =
   const setup = new pg.Client({ host, port, user: 'postgres', password: superPassword, database: 'postgres' });
   await setup.connect();
   try {
-    await setup.query(`CREATE ROLE ${pg.escapeIdentifier(user)} LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
+    // CREATEROLE like RDS's master user: the migrations create the API's own role.
+    await setup.query(
+      `CREATE ROLE ${pg.escapeIdentifier(user)} LOGIN CREATEROLE PASSWORD ${pg.escapeLiteral(password)}`,
+    );
     await setup.query(`CREATE DATABASE ${pg.escapeIdentifier(database)} OWNER ${pg.escapeIdentifier(user)}`);
   } finally {
     await setup.end();

@@ -53,6 +53,26 @@ export function readDbSettings(env: EnvReader): DbSettings {
   return Object.freeze({ ...settings, sslCa });
 }
 
+/** The API's own login user, which the migrate job creates or updates (APP_DBUSER, APP_DBPASS). */
+export interface AppUserSettings {
+  readonly user: string;
+  readonly password: string;
+}
+
+/**
+ * The migrate job's settings: it connects as the owner (DBUSER, DBPASS) and, when APP_DBUSER and
+ * APP_DBPASS are set, provisions the API's user with them; with neither set the API logs in as the
+ * owner, as the original app did.
+ */
+export function readMigrateConfig(env: EnvReader): { readonly db: DbSettings; readonly appUser?: AppUserSettings } {
+  // Either one set makes both required (reported with the DB settings' problems, below).
+  const wanted = env.optional('APP_DBUSER') !== undefined || env.optional('APP_DBPASS') !== undefined;
+  const user = wanted ? env.string('APP_DBUSER') : undefined;
+  const password = wanted ? env.string('APP_DBPASS') : undefined;
+  const db = readDbSettings(env);
+  return Object.freeze({ db, ...(user && password ? { appUser: Object.freeze({ user, password }) } : {}) });
+}
+
 export function readApiConfig(env: EnvReader): ApiConfig {
   // Service settings first, DB second: check() inside readDbSettings reports the problems of both.
   const service = Object.freeze(readServiceSettings(env, { adminPort: DEFAULT_ADMIN_PORTS.api }));

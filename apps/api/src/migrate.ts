@@ -1,13 +1,14 @@
-// One-off job (`npm run migrate -w apps/api`): applies pending migrations with the API's DB settings.
+// One-off job (`npm run migrate -w apps/api`): applies pending migrations as the owner, then sets up
+// the API's own login user when one is configured.
 import { createLogger, EnvReader, startOrExit } from '@tier/runtime';
 import pg from 'pg';
-import { readDbSettings } from './config.js';
+import { readMigrateConfig } from './config.js';
 import { poolConfig } from './db.js';
-import { migrate } from './migrations.js';
+import { migrate, provisionAppUser } from './migrations.js';
 
 await startOrExit(async () => {
   const env = new EnvReader();
-  const db = readDbSettings(env);
+  const { db, appUser } = readMigrateConfig(env);
   const log = createLogger({
     tier: 'api-migrate',
     version: env.string('APP_VERSION', 'dev'),
@@ -20,6 +21,7 @@ await startOrExit(async () => {
   try {
     const applied = await migrate(client, log);
     log.info({ applied }, applied.length > 0 ? 'migrations: done' : 'migrations: already up to date');
+    if (appUser) await provisionAppUser(client, log, appUser);
   } finally {
     await client.end();
   }

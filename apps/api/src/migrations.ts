@@ -82,3 +82,50 @@ export async function migrate(client: pg.ClientBase, log: Logger, dir: URL = MIG
     await client.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK_KEY]);
   }
 }
+
+/** The role migration 002 creates with the API's privileges; the API's login user is made a member. */
+export const APP_ROLE = 'tier_app';
+
+/**
+ * Creates or updates the API's login user: LOGIN with the configured password and membership of
+ * APP_ROLE, nothing else. Run by the owner after the migrations, under the same lock (two runners
+ * must not both create the role). Refuses a user that could change the schema, so a wrong setting
+ * (the owner's name, an admin) cannot hand the API more than it needs.
+ */
+export async function provisionAppUser(
+  client: pg.ClientBase,
+  log: Logger,
+  appUser: { readonly user: string; readonly password: string },
+): Promise<void> {
+  const { rows: owner } = await client.query<{ name: string }>('SELECT current_user AS name');
+  if (owner[0]?.name === appUser.user) {
+    throw new Error(`the API's user ${appUser.user} is the migration user: set APP_DBUSER to a user of its own`);
+  }
+  await client.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEY]);
+  try {
+    const { rows } = await client.query<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean }>(
+      'SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = $1',
+      [appUser.user],
+    );
+    const existing = rows[0];
+    if (existing && (existing.rolsuper || existing.rolcreaterole || existing.rolcreatedb)) {
+      throw new Error(`the API's user ${appUser.user} may create roles or databases: give the API a user of its own`);
+    }
+    const { rows: owned } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+        WHERE r.rolname = $1 AND c.relnamespace = 'public'::regnamespace`,
+      [appUser.user],
+    );
+    if ((owned[0]?.n ?? 0) > 0) {
+      throw new Error(`the API's user ${appUser.user} owns tables: give the API a user of its own`);
+    }
+    const role = client.escapeIdentifier(appUser.user);
+    if (!existing) await client.query(`CREATE ROLE ${role} LOGIN`);
+    // The password is set from configuration on every run: the configured value is the truth.
+    await client.query(`ALTER ROLE ${role} WITH LOGIN INHERIT PASSWORD ${client.escapeLiteral(appUser.password)}`);
+    await client.query(`GRANT ${APP_ROLE} TO ${role}`);
+    log.info({ user: appUser.user, created: !existing }, 'migrations: app user ready');
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK_KEY]);
+  }
+}

@@ -51,6 +51,9 @@ export async function writeSettings(paths: LocalPaths, values: Settings): Promis
     DB_USER: 'app',
     DB_PASSWORD: secret(),
     MONITOR_PASSWORD: secret(),
+    // The API's own user, which the migrate job creates: kept apart from the owner's.
+    APP_DB_USER: 'tier_api',
+    APP_DB_PASSWORD: secret(),
     BACKUP_AT: '02:30',
     BACKUP_TYPE: 'diff',
     ...current,
