@@ -4,10 +4,21 @@ import { DEFAULT_ADMIN_PORTS, type EnvReader, readServiceSettings, type ServiceS
 
 export type DbSslMode = 'off' | 'require' | 'verify-full';
 
+/**
+ * Where the password comes from: exactly one of DBPASS (fixed), DBPASS_FILE (re-read when the file
+ * changes) or DBSECRET_ARN (Secrets Manager, cached DBSECRET_CACHE_MS). A file or secret may hold
+ * {"username", "password"} (then its user wins over DBUSER) or, a file only, a bare password.
+ */
+export type PasswordSettings =
+  | { readonly from: 'env'; readonly value: string }
+  | { readonly from: 'file'; readonly file: string }
+  | { readonly from: 'secretsmanager'; readonly secretArn: string; readonly cacheMs: number };
+
 export interface DbSettings {
   readonly database: string;
-  readonly user: string;
-  readonly password: string;
+  /** DBUSER; may be left out when the password's source names the user. */
+  readonly user: string | undefined;
+  readonly password: PasswordSettings;
   readonly host: string;
   readonly port: number;
   /** off: plain TCP; require: TLS (chain verified only with a CA bundle); verify-full: chain and host name. */
@@ -25,14 +36,36 @@ export interface ApiConfig {
   readonly db: DbSettings;
 }
 
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+
+/** The password's source, and what is wrong with it (reported with the other DB settings' problems). */
+function readPasswordSettings(env: EnvReader): { settings: PasswordSettings; problems: string[] } {
+  const value = env.optional('DBPASS');
+  const file = env.optional('DBPASS_FILE');
+  const secretArn = env.optional('DBSECRET_ARN');
+  const cacheMs = env.int('DBSECRET_CACHE_MS', 300_000, 0, 86_400_000);
+  const problems: string[] = [];
+  const given = [value && 'DBPASS', file && 'DBPASS_FILE', secretArn && 'DBSECRET_ARN'].filter(Boolean);
+  if (given.length > 1) problems.push(`set one of DBPASS, DBPASS_FILE, DBSECRET_ARN (got ${given.join(', ')})`);
+  if (secretArn && !SECRET_ARN.test(secretArn)) {
+    problems.push(`DBSECRET_ARN must be a Secrets Manager secret ARN (got "${secretArn}")`);
+  }
+  if (file) return { settings: { from: 'file', file }, problems };
+  if (secretArn) return { settings: { from: 'secretsmanager', secretArn, cacheMs }, problems };
+  // The original contract: DBPASS is required when no other source is given.
+  return { settings: { from: 'env', value: env.string('DBPASS') }, problems };
+}
+
 export function readDbSettings(env: EnvReader): DbSettings {
   const sslMode = env.oneOf('DBSSL', ['off', 'require', 'verify-full'] as const, 'off');
   const caFile = env.optional('DBSSL_CA_FILE');
   let sslCa: string | undefined;
+  const { settings: password, problems: passwordProblems } = readPasswordSettings(env);
   const settings = {
     database: env.string('DB'),
-    user: env.string('DBUSER'),
-    password: env.string('DBPASS'),
+    // A secret names its user (it changes with each rotation of a multi-user secret).
+    user: password.from === 'secretsmanager' ? env.optional('DBUSER') : env.string('DBUSER'),
+    password,
     host: env.string('DBHOST'),
     port: env.port('DBPORT', 5432),
     sslMode,
@@ -41,6 +74,7 @@ export function readDbSettings(env: EnvReader): DbSettings {
     statementTimeoutMs: env.int('DB_STATEMENT_TIMEOUT_MS', 1500, 100, 3_600_000),
   };
   env.check((problem) => {
+    for (const message of passwordProblems) problem(message);
     if (caFile === undefined) return;
     if (sslMode === 'off') problem('DBSSL_CA_FILE is set but DBSSL is off (use DBSSL=require or verify-full)');
     try {

@@ -5,6 +5,7 @@ import type { Logger } from '@tier/runtime';
 import pg from 'pg';
 import { Gauge, type Registry } from 'prom-client';
 import type { DbSettings } from './config.js';
+import { type CredentialSource, createCredentialSource, type SourceSeams } from './credentials.js';
 
 export function sslOptions(db: DbSettings): false | ConnectionOptions {
   if (db.sslMode === 'off') return false;
@@ -14,13 +15,12 @@ export function sslOptions(db: DbSettings): false | ConnectionOptions {
   return { rejectUnauthorized: false };
 }
 
+/** Connection settings without credentials: those come from a CredentialSource per connection. */
 export function poolConfig(db: DbSettings, applicationName: string): pg.PoolConfig {
   return {
     host: db.host,
     port: db.port,
     database: db.database,
-    user: db.user,
-    password: db.password,
     ssl: sslOptions(db),
     max: db.poolMax,
     // pg-pool applies this to opening a connection AND to waiting for a free one: no request queues forever.
@@ -41,7 +41,45 @@ export function poolConfig(db: DbSettings, applicationName: string): pg.PoolConf
  * outage, or the breaker would turn a moment of saturation into 503s for everyone.
  */
 function isUnreachable(err: unknown): boolean {
+  // A refused password or an unreadable secret: the server (or the store) answered; failing fast
+  // would not help, and would hide the refresh that fixes a rotation.
+  if (isAuthFailure(err) || (err as { code?: unknown })?.code === 'ECREDENTIALS') return false;
   return isDbUnavailable(err) && !/timeout exceeded when trying to connect/i.test((err as Error).message);
+}
+
+/** The server refused the user or password (SQLSTATE 28P01 invalid_password, 28000 invalid authorization). */
+function isAuthFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === '28P01' || code === '28000';
+}
+
+/** The credentials were refused again after reading them anew: a wrong secret, not a rotation. */
+export class CredentialsRefusedError extends Error {
+  readonly code: string;
+  constructor(user: string, origin: string, cause: Error & { code?: string }) {
+    super(
+      `the database refused user ${user} with the password from ${origin}, also after reading it again: ${cause.message}`,
+      { cause },
+    );
+    this.code = cause.code ?? '28P01';
+  }
+}
+
+/**
+ * A pg Client whose user and password are the source's at the time it is created, as one pair
+ * (a rotation may change both); pg asks for the password while it authenticates.
+ */
+function clientWithCredentials(source: CredentialSource): typeof pg.Client {
+  return class CredentialedClient extends pg.Client {
+    constructor(config: pg.ClientConfig = {}) {
+      const pair = source.cached();
+      super({
+        ...config,
+        user: pair?.user ?? config.user,
+        password: async () => (pair ?? (await source.current())).password,
+      });
+    }
+  };
 }
 
 /** The server ended the session (shutdown, restart, failover) or the connection broke under it. */
@@ -69,14 +107,20 @@ export class FailFastPool extends pg.Pool {
   #ended = false;
   #timer: NodeJS.Timeout | undefined;
 
+  private readonly config: pg.PoolConfig;
+
   constructor(
-    private readonly config: pg.PoolConfig,
+    config: pg.PoolConfig,
     private readonly retryMs = 1000,
     private readonly tripAfter = 3,
     /** Told when checkouts start or stop failing fast (the API logs both). */
     private readonly onChange: (failingFast: boolean, why: string) => void = () => undefined,
+    /** Credentials read per new connection, and read again once when the server refuses them. */
+    private readonly credentials?: CredentialSource,
   ) {
-    super(config);
+    const withCredentials = credentials ? { ...config, Client: clientWithCredentials(credentials) } : config;
+    super(withCredentials);
+    this.config = withCredentials;
     // An idle connection ended by the server: the database announced it is going away.
     this.on('error', (err) => {
       if (isSessionLost(err)) this.#trip(`the server ended an idle session: ${err.message}`);
@@ -118,7 +162,7 @@ export class FailFastPool extends pg.Pool {
       });
     }
     try {
-      const client = await super.connect();
+      const client = await this.#connectWithCredentials();
       this.#failures = 0;
       return client;
     } catch (err) {
@@ -126,6 +170,27 @@ export class FailFastPool extends pg.Pool {
         this.#trip(`${this.tripAfter} connections in a row failed: ${(err as Error).message}`);
       }
       throw err;
+    }
+  }
+
+  /**
+   * One connection: the source's credentials made current first (a changed file, an expired cache),
+   * and on a refusal read once more and retried once, so a rotation costs no request.
+   */
+  async #connectWithCredentials(): Promise<pg.PoolClient> {
+    if (!this.credentials) return super.connect();
+    const used = await this.credentials.current();
+    try {
+      return await super.connect();
+    } catch (err) {
+      if (!isAuthFailure(err)) throw err;
+      const fresh = await this.credentials.refresh(used);
+      try {
+        return await super.connect();
+      } catch (again) {
+        if (!isAuthFailure(again)) throw again;
+        throw new CredentialsRefusedError(fresh.user, this.credentials.origin, again as Error);
+      }
     }
   }
 
@@ -143,14 +208,21 @@ export class FailFastPool extends pg.Pool {
 
   async #probe(): Promise<void> {
     while (!this.#ended) {
-      const client = new pg.Client(this.config);
+      const client = new (this.config.Client ?? pg.Client)(this.config) as pg.Client;
       client.on('error', () => undefined);
       try {
+        await this.credentials?.current();
         await client.connect();
         this.#open = false;
         this.onChange(false, 'a connection succeeded');
         return;
-      } catch {
+      } catch (err) {
+        // A refused password means the server is back: serve (checkouts refresh the credentials).
+        if (isAuthFailure(err)) {
+          this.#open = false;
+          this.onChange(false, 'the server answered (it refused the credentials)');
+          return;
+        }
         await new Promise((resolve) => {
           this.#timer = setTimeout(resolve, this.retryMs);
         });
@@ -161,11 +233,17 @@ export class FailFastPool extends pg.Pool {
   }
 }
 
-export function createPool(db: DbSettings, log: Logger, registry: Registry): pg.Pool {
-  const pool = new FailFastPool(poolConfig(db, 'tier-api'), 1000, 3, (failingFast, why) =>
-    failingFast
-      ? log.warn({ why }, 'db: failing fast until a connection succeeds')
-      : log.info({ why }, 'db: connections succeed again'),
+export function createPool(db: DbSettings, log: Logger, registry: Registry, seams: SourceSeams = {}): pg.Pool {
+  const credentials = createCredentialSource(db.user, db.password, seams);
+  const pool = new FailFastPool(
+    poolConfig(db, 'tier-api'),
+    1000,
+    3,
+    (failingFast, why) =>
+      failingFast
+        ? log.warn({ why }, 'db: failing fast until a connection succeeds')
+        : log.info({ why }, 'db: connections succeed again'),
+    credentials,
   );
   // An idle connection dropped by the server (restart, failover) must not crash the process.
   pool.on('error', (err) =>
@@ -204,8 +282,11 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '40001', // serialization_failure
   '40P01', // deadlock_detected
   '25006', // read_only_sql_transaction (a failover left us on a standby)
+  '28P01', // invalid_password: refused also after reading the credentials again (retry after a fix)
+  '28000', // invalid_authorization_specification
 ]);
 const NETWORK_CODES = new Set([
+  'ECREDENTIALS', // the credential source (file, Secrets Manager) could not be read
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',

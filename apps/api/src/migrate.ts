@@ -3,6 +3,7 @@
 import { createLogger, EnvReader, startOrExit } from '@tier/runtime';
 import pg from 'pg';
 import { readMigrateConfig } from './config.js';
+import { createCredentialSource } from './credentials.js';
 import { poolConfig } from './db.js';
 import { migrate, provisionAppUser } from './migrations.js';
 
@@ -16,7 +17,9 @@ await startOrExit(async () => {
   });
   // A migration may run longer than any API statement: no statement timeout here.
   const { statement_timeout: _s, query_timeout: _q, ...config } = poolConfig(db, 'tier-api-migrate');
-  const client = new pg.Client(config);
+  // The owner's credentials, read once: a migration is one session.
+  const owner = await createCredentialSource(db.user, db.password).current();
+  const client = new pg.Client({ ...config, ...owner });
   await client.connect();
   try {
     const applied = await migrate(client, log);
