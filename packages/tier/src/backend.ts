@@ -29,6 +29,17 @@ export interface EnvironmentStatus {
 export interface DeployOptions {
   readonly version?: string;
   readonly tiers: TierName[];
+  /** First one replica of the new version takes a share of the traffic and is judged. @default none: a plain rolling deploy */
+  readonly canary?: CanaryOptions;
+  /** Aborting it while a canary is judged (Ctrl-C) removes the canary and keeps the old version. */
+  readonly signal?: AbortSignal;
+}
+
+export interface CanaryOptions {
+  /** Share of the tier's requests the canary takes while it bakes, in percent (more than 0, less than 100). */
+  readonly percent: number;
+  /** How long the canary's 5xx rate is compared with the old replicas' before the rest rolls. @default 60 s */
+  readonly bakeMs?: number;
 }
 
 export interface DeployRecord {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Command } from 'commander';
-import type { Backend, DeployRecord, Progress } from '../src/backend.js';
+import type { Backend, DeployOptions, DeployRecord, Progress } from '../src/backend.js';
 import { registerDeploy } from '../src/commands/deploy.js';
 import type { Context } from '../src/context.js';
 
@@ -18,11 +18,14 @@ const record = (outcome: DeployRecord['outcome']): DeployRecord => ({
 });
 
 /** Runs `tier <args>` against a backend whose rollback and deploy return `records`; returns exit code and output. */
-async function run(args: string[], records: DeployRecord[]) {
+async function run(args: string[], records: DeployRecord[], asked: DeployOptions[] = []) {
   const backend = {
     target: 'aws',
     rollback: async () => records,
-    deploy: async () => records,
+    deploy: async (_p: Progress, opts: DeployOptions) => {
+      asked.push(opts);
+      return records;
+    },
   } as unknown as Backend;
   let out = '';
   const ctx: Context = {
@@ -64,5 +67,32 @@ describe('tier deploy', () => {
   it('exits 1 when a tier did not roll out', async () => {
     const { code } = await run(['deploy', '--version', 'aaa'], [record('rolled-back')]);
     assert.equal(code, 1);
+  });
+});
+
+describe('tier deploy --canary', () => {
+  it('passes the share and the bake to the backend, with a signal for Ctrl-C', async () => {
+    const asked: DeployOptions[] = [];
+    await run(['deploy', '--version', 'aaa', '--canary', '10%', '--bake', '1m30s'], [record('succeeded')], asked);
+    assert.deepEqual(asked[0]?.canary, { percent: 10, bakeMs: 90_000 });
+    assert.ok(asked[0]?.signal instanceof AbortSignal);
+  });
+
+  it('leaves the bake to the backend’s default when only --canary is given', async () => {
+    const asked: DeployOptions[] = [];
+    await run(['deploy', '--canary', '5'], [record('succeeded')], asked);
+    assert.deepEqual(asked[0]?.canary, { percent: 5, bakeMs: undefined });
+  });
+
+  it('a deploy without --canary asks for none (and no signal)', async () => {
+    const asked: DeployOptions[] = [];
+    await run(['deploy', '--version', 'aaa'], [record('succeeded')], asked);
+    assert.deepEqual(asked[0], { version: 'aaa', tiers: ['web', 'api'] });
+  });
+
+  it('refuses a share outside 0..100 and a bake that is not a duration', async () => {
+    await assert.rejects(run(['deploy', '--canary', '100%'], []), /above 0 and below 100/);
+    await assert.rejects(run(['deploy', '--canary', '10', '--bake', 'soon'], []), /a duration such as 60s/);
+    await assert.rejects(run(['deploy', '--bake', '60s'], []), /--bake is the canary’s bake time/);
   });
 });

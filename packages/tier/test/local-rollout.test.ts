@@ -1,10 +1,12 @@
 // Local backend: rolling deploys and rollbacks against a fake engine and clock (start-first order,
-// readiness wait, drain, batches, automatic rollback on failed readiness and on the 5xx rate).
+// readiness wait, drain, batches, automatic rollback on failed readiness and on the 5xx rate, and the
+// canary: its share by HAProxy weights, its judgement against the old replicas, its removal).
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { DeployRecord, TierError } from '../src/backend.js';
+import type { CanaryOptions, DeployRecord, TierError } from '../src/backend.js';
+import { CanaryJudge, canaryWeights } from '../src/local/canary.js';
 import { deploy, type RolloutSettings, rollback } from '../src/local/rollout.js';
 import { type EngineEvent, FakeEngine, type FakeEngineOptions, image, pinned, recorder, T0 } from './local-support.js';
 
@@ -486,5 +488,186 @@ describe('local rollback command', () => {
       (err: TierError) =>
         err.message === 'no earlier web version to roll back to' && /tier history/.test(err.hint ?? ''),
     );
+  });
+});
+
+/** deployWeb with a canary of `percent` baking `bakeMs` (10 % for 60 s unless told). */
+async function canaryWeb(
+  opts: FakeEngineOptions = {},
+  canary: Partial<CanaryOptions> = {},
+  extra: { settings?: Partial<RolloutSettings>; interruptAtMs?: number } = {},
+) {
+  const engine = new FakeEngine({ images: [image('web', 'v2')], ...opts });
+  const env = engine.env();
+  const interrupt = new AbortController();
+  const sleep = async (ms: number) => {
+    await engine.sleep(ms);
+    if (extra.interruptAtMs !== undefined && engine.now - T0 >= extra.interruptAtMs) interrupt.abort();
+  };
+  const progress = recorder();
+  const records = await deploy(
+    { ...env, sleep },
+    progress,
+    { version: 'v2', tiers: ['web'], canary: { percent: 10, bakeMs: 60_000, ...canary }, signal: interrupt.signal },
+    { ...SETTINGS, ...extra.settings },
+  );
+  return { engine, env, progress, record: records[0]! };
+}
+
+const at = (engine: FakeEngine, line: string) => engine.events.find((e) => `${e.what} ${e.name}` === line)?.at ?? NaN;
+
+describe('local deploy: canary', () => {
+  it('a canary answering 5% 5xx is removed by itself during its bake, with only its share of requests affected', async () => {
+    const { engine, env, record } = await canaryWeb({ script: () => ({ errorShare: 0.05 }) });
+    assert.equal(record.outcome, 'rolled-back');
+    assert.match(
+      record.detail ?? '',
+      /^canary tier_web_3 failed: canary \d+ 5xx of \d+ \([45]\.\d%\), old replicas 0 of \d+ \(0\.0%\): above the old version's rate/,
+    );
+    assert.deepEqual(engine.timeline(), ['create tier_web_3 v2', 'stop tier_web_3', 'rm tier_web_3']);
+    assert.deepEqual(engine.replicas('web'), ['tier_web_1 v1', 'tier_web_2 v1']);
+    const baked = at(engine, 'stop tier_web_3') - at(engine, 'create tier_web_3');
+    assert.ok(baked > 2000 && baked < 62_000, `judged within its bake (${baked} ms)`);
+    const { v1, v2 } = engine.answers('web');
+    const all = v1!.responses + v2!.responses;
+    assert.equal(v1!.errors5xx, 0);
+    assert.ok(v2!.responses / all <= 0.1, `the canary took ${((100 * v2!.responses) / all).toFixed(1)}%`);
+    assert.ok(v2!.responses / all >= 0.08, 'and it did take its share');
+    assert.ok(v2!.errors5xx / all <= 0.1 * 0.05 + 1e-9, 'failed requests: at most the canary’s share of its rate');
+    assert.deepEqual(engine.unusualWeights(), [], 'every weight is back');
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v1'));
+    assert.deepEqual(
+      history(env.root).map((r) => [r.outcome, r.version, r.previousVersion]),
+      [['rolled-back', 'v2', 'v1']],
+    );
+  });
+
+  it('a good canary bakes for the whole bake, then the rest rolls start-first', async () => {
+    const { engine, env, record } = await canaryWeb({}, { bakeMs: 60_000 });
+    assert.equal(record.outcome, 'succeeded');
+    assert.match(record.detail ?? '', /^canary 10% for 60s: canary 0 5xx of \d+ \(0\.0%\), .*; 2 replica\(s\)$/);
+    assert.deepEqual(engine.timeline(), [
+      'create tier_web_3 v2',
+      'stop tier_web_1',
+      'rm tier_web_1',
+      'create tier_web_4 v2',
+      'stop tier_web_2',
+      'rm tier_web_2',
+    ]);
+    assert.ok(at(engine, 'stop tier_web_1') - at(engine, 'create tier_web_3') >= 62_000, 'ready (2 s) + bake (60 s)');
+    for (const e of engine.events.filter(stops)) assert.ok(e.serving.length >= 2, `${e.name}: ${e.serving}`);
+    assert.deepEqual(engine.replicas('web'), ['tier_web_3 v2', 'tier_web_4 v2']);
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v2'));
+  });
+
+  it('gives the canary its share by HAProxy weights (2 against 9 and 9: 10%) and restores them before the rest rolls', async () => {
+    const { engine } = await canaryWeb();
+    const calls = engine.weightCalls.map((c) => `${c.slot}=${c.weight} ${c.holder}`);
+    assert.deepEqual(calls.slice(0, 3).sort(), ['web1=9 tier_web_1', 'web2=9 tier_web_2', 'web3=2 tier_web_3']);
+    assert.deepEqual(calls.slice(3).sort(), ['web1=1 tier_web_1', 'web2=1 tier_web_2', 'web3=1 tier_web_3']);
+    const restored = Math.max(...engine.weightCalls.map((c) => c.at));
+    assert.ok(restored <= at(engine, 'stop tier_web_1'), 'weights are back before any old replica drains');
+    assert.deepEqual(engine.unusualWeights(), []);
+  });
+
+  it('takes a failed canary out of the traffic (weight 0) before draining it, and gives its slot back its weight', async () => {
+    const { engine } = await canaryWeb({ script: () => ({ errorShare: 0.05 }) });
+    const canarySlot = engine.weightCalls.filter((c) => c.slot === 'web3').map((c) => c.weight);
+    assert.deepEqual(canarySlot, [2, 0, 1]);
+    const zero = engine.weightCalls.find((c) => c.slot === 'web3' && c.weight === 0)!;
+    assert.ok(zero.at <= at(engine, 'stop tier_web_3'));
+    assert.equal(engine.weight('web3'), 1, 'the next replica in that slot takes an equal share');
+  });
+
+  it('an interrupted bake removes the canary and leaves the tier on the old version', async () => {
+    const { engine, env, record } = await canaryWeb({}, {}, { interruptAtMs: 20_000 });
+    assert.equal(record.outcome, 'rolled-back');
+    assert.match(record.detail ?? '', /^interrupted while the canary tier_web_3 was judged$/);
+    assert.deepEqual(engine.timeline(), ['create tier_web_3 v2', 'stop tier_web_3', 'rm tier_web_3']);
+    assert.ok(at(engine, 'stop tier_web_3') - T0 < 22_000, 'at once, not at the end of the bake');
+    assert.deepEqual(engine.replicas('web'), ['tier_web_1 v1', 'tier_web_2 v1']);
+    assert.deepEqual(engine.unusualWeights(), []);
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v1'));
+  });
+
+  it('a canary that crashes during its bake is removed the same way', async () => {
+    const { engine, record } = await canaryWeb({ script: () => ({ crashes: true, crashAfterMs: 10_000 }) });
+    assert.equal(record.outcome, 'rolled-back');
+    assert.match(record.detail ?? '', /^tier_web_3 exited \(code 1/);
+    assert.deepEqual(engine.replicas('web'), ['tier_web_1 v1', 'tier_web_2 v1']);
+    assert.deepEqual(engine.unusualWeights(), []);
+  });
+
+  it('refuses a share outside 0..100 % before touching any replica', async () => {
+    const engine = new FakeEngine({ images: [image('web', 'v2')] });
+    for (const percent of [0, 100, Number.NaN]) {
+      await assert.rejects(
+        deploy(engine.env(), recorder(), { version: 'v2', tiers: ['web'], canary: { percent } }, SETTINGS),
+        (err: TierError) => /canary's share must be more than 0 and less than 100 percent/.test(err.message),
+      );
+    }
+    assert.deepEqual(engine.timeline(), []);
+  });
+
+  it('a deploy without --canary sets no weight', async () => {
+    const { engine } = await deployWeb();
+    assert.deepEqual(engine.weightCalls, []);
+  });
+});
+
+describe('canary arithmetic', () => {
+  it('weights give the canary its share within half a point, for 1 to 10 old replicas', () => {
+    for (const percent of [1, 5, 10, 25, 50]) {
+      for (let n = 1; n <= 10; n++) {
+        const w = canaryWeights(percent, n);
+        const share = (100 * w.canary) / (w.canary + n * w.baseline);
+        assert.ok(Math.abs(share - percent) < 0.5, `${percent}% of ${n}: ${share}`);
+        assert.ok(w.canary >= 1 && w.canary <= 256 && w.baseline >= 1 && w.baseline <= 256);
+      }
+    }
+    assert.deepEqual(canaryWeights(10, 2), { canary: 2, baseline: 9 });
+  });
+
+  const stat = (name: string, ip: string, responses: number, errors5xx: number) => ({
+    backend: 'replicas',
+    name,
+    status: 'UP',
+    addr: `${ip}:3000`,
+    responses,
+    errors5xx,
+    weight: 1,
+  });
+  const judge = () => new CanaryJudge(() => '10.0.0.3', ['10.0.0.1', '10.0.0.2'], { maxErrorRate: 0.02, minErrors: 5 });
+
+  it('blames the canary only for 5xx above the old replicas’ rate', () => {
+    const j = judge();
+    assert.equal(
+      j.observe([stat('s1', '10.0.0.1', 0, 0), stat('s2', '10.0.0.2', 0, 0), stat('s3', '10.0.0.3', 0, 0)]),
+      undefined,
+    );
+    const bothFail = [
+      stat('s1', '10.0.0.1', 1000, 50),
+      stat('s2', '10.0.0.2', 1000, 50),
+      stat('s3', '10.0.0.3', 200, 10),
+    ];
+    assert.equal(j.observe(bothFail), undefined, 'the old version fails as often: not the canary');
+    const j2 = judge();
+    j2.observe([stat('s1', '10.0.0.1', 0, 0), stat('s2', '10.0.0.2', 0, 0), stat('s3', '10.0.0.3', 0, 0)]);
+    const canaryFails = [
+      stat('s1', '10.0.0.1', 1000, 0),
+      stat('s2', '10.0.0.2', 1000, 0),
+      stat('s3', '10.0.0.3', 200, 10),
+    ];
+    assert.match(j2.observe(canaryFails) ?? '', /^canary 10 5xx of 200 \(5\.0%\), old replicas 0 of 2000 \(0\.0%\)/);
+  });
+
+  it('counts from the canary’s first appearance in a slot (a reused slot keeps its old counters)', () => {
+    const j = judge();
+    j.observe([stat('s1', '10.0.0.1', 0, 0), stat('s2', '10.0.0.2', 0, 0), stat('s3', '10.0.0.3', 5000, 900)]);
+    assert.equal(
+      j.observe([stat('s1', '10.0.0.1', 100, 0), stat('s2', '10.0.0.2', 100, 0), stat('s3', '10.0.0.3', 5020, 900)]),
+      undefined,
+    );
+    assert.deepEqual(j.current.canary, { responses: 20, errors5xx: 0 });
   });
 });

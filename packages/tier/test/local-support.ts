@@ -1,7 +1,8 @@
 // A fake container engine for the local backend's tests: it answers the engine CLI and compose
 // commands the operations run (ps, inspect, stop, rm, logs, wait, image inspect, the balancers'
-// `show stat`, `compose up --scale`), keeps a fake clock that `sleep` advances, and records what
-// happened in order, so a test can check a rollout step by step without podman.
+// `show stat` and `set weight`, `compose up --scale`), keeps a fake clock that `sleep` advances,
+// and records what happened in order, so a test can check a rollout step by step without podman.
+// The balancers share each read's requests among the replicas in rotation by their slot's weight.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,10 +40,29 @@ interface FakeContainer {
   readonly image: string;
   readonly createdAt: number;
   readonly ip: string;
+  /** The balancer slot it holds while it runs (web3 -> 3); 0 for services behind no balancer. */
+  readonly slot: number;
   readonly script: ReplicaScript;
   running: boolean;
   state: string;
   exitCode: number;
+  responses: number;
+  errors5xx: number;
+}
+
+/** A `set weight` a balancer received. */
+export interface WeightCall {
+  readonly at: number;
+  readonly tier: string;
+  readonly slot: string;
+  readonly weight: number;
+  /** The container in that slot then, if any. */
+  readonly holder?: string;
+}
+
+/** What a replica answered through its balancer, kept after it is removed. */
+export interface Served {
+  readonly version: string;
   responses: number;
   errors5xx: number;
 }
@@ -81,6 +101,12 @@ export class FakeEngine {
   readonly composeCalls: { args: string[]; env: Record<string, string> }[] = [];
   readonly containers = new Map<string, FakeContainer>();
   readonly images: Set<string>;
+  /** Every `set weight`, in order. */
+  readonly weightCalls: WeightCall[] = [];
+  /** Each replica's answers through its balancer (fractions: a share of a read's requests). */
+  readonly served = new Map<string, Served>();
+  /** Weights per slot (`web3`), as HAProxy keeps them: on the slot, whoever holds it. @default 1 */
+  private readonly slotWeights = new Map<string, number>();
   private seq = 0;
   private readonly retired = new Map<string, { responses: number; errors5xx: number }>();
   private readonly started = new Map<string, number>();
@@ -110,9 +136,39 @@ export class FakeEngine {
     return this.events.filter(filter).map((e) => `${e.what} ${e.name}${e.image ? ` ${e.image.split(':').pop()}` : ''}`);
   }
 
+  /** A slot's weight: `web3` -> 1 unless set. */
+  weight(slot: string): number {
+    return this.slotWeights.get(slot) ?? 1;
+  }
+
+  /** The slots whose weight is not 1 now: `slot=weight`. */
+  unusualWeights(): string[] {
+    return [...this.slotWeights].filter(([, w]) => w !== 1).map(([slot, w]) => `${slot}=${w}`);
+  }
+
+  /** Answers through a tier's balancer so far, by version. */
+  answers(tier: TierName): Record<string, { responses: number; errors5xx: number }> {
+    const out: Record<string, { responses: number; errors5xx: number }> = {};
+    for (const [name, s] of this.served) {
+      if (!name.startsWith(`tier_${tier}_`)) continue;
+      const v = out[s.version] ?? { responses: 0, errors5xx: 0 };
+      v.responses += s.responses;
+      v.errors5xx += s.errors5xx;
+      out[s.version] = v;
+    }
+    return out;
+  }
+
   private add(service: string, img: string, script: ReplicaScript, createdAt = this.now): FakeContainer {
-    const number =
-      Math.max(0, ...[...this.containers.values()].filter((c) => c.service === service).map((c) => c.number)) + 1;
+    const siblings = [...this.containers.values()].filter((c) => c.service === service);
+    const number = Math.max(0, ...siblings.map((c) => c.number)) + 1;
+    const behindBalancer = service === 'web' || service === 'api';
+    let slot = 0;
+    if (behindBalancer) {
+      const taken = new Set(siblings.filter((c) => c.running).map((c) => c.slot));
+      slot = 1;
+      while (taken.has(slot)) slot++;
+    }
     this.seq += 1;
     const c: FakeContainer = {
       id: `id${String(this.seq).padStart(4, '0')}`,
@@ -122,6 +178,7 @@ export class FakeEngine {
       image: img,
       createdAt,
       ip: `10.89.0.${this.seq + 10}`,
+      slot,
       script,
       running: true,
       state: 'running',
@@ -210,29 +267,64 @@ export class FakeEngine {
     return [...this.containers.values()].find((c) => c.name === ref || c.id === ref);
   }
 
-  /** `show stat` of a tier's balancer; each read is a poll interval's traffic through the replicas in rotation. */
+  /**
+   * `show stat` of a tier's balancer; each read is a poll interval's traffic: `responsesPerPoll`
+   * for each replica in rotation, shared among them by their slots' weights (roundrobin's way).
+   */
   private showStat(tier: string): string {
     const per = this.opts.responsesPerPoll ?? 10;
-    const rows = [...this.containers.values()]
+    const running = [...this.containers.values()]
       .filter((c) => c.service === tier && c.running)
-      .sort((a, b) => a.number - b.number)
-      .map((c, i) => {
-        const up = this.slotUp(c);
-        if (up) {
-          c.responses += per;
-          c.errors5xx += Math.round(per * (c.script.errorShare ?? 0));
-        }
-        return `replicas,${tier}${i + 1},${up ? 'UP' : 'DOWN'},${c.ip}:3000,0,${c.responses - c.errors5xx},0,0,${c.errors5xx},0`;
-      });
+      .sort((a, b) => a.slot - b.slot);
+    const up = running.filter((c) => this.slotUp(c));
+    const totalWeight = up.reduce((n, c) => n + this.weight(`${tier}${c.slot}`), 0);
+    for (const c of up) {
+      if (totalWeight === 0) break;
+      const share = (per * up.length * this.weight(`${tier}${c.slot}`)) / totalWeight;
+      const errors = share * (c.script.errorShare ?? 0);
+      c.responses += share;
+      c.errors5xx += errors;
+      const served = this.served.get(c.name) ?? { version: c.image.split(':').pop() ?? '', responses: 0, errors5xx: 0 };
+      served.responses += share;
+      served.errors5xx += errors;
+      this.served.set(c.name, served);
+    }
+    const row = (slot: string, status: string, addr: string, responses: number, errors: number) => {
+      const weight = this.weight(slot);
+      const [r, e] = [Math.floor(responses), Math.floor(errors)];
+      return `replicas,${slot},${status},${addr},${weight},0,${r - e},0,0,${e},0,${weight}`;
+    };
+    const rows = running.map((c) =>
+      row(`${tier}${c.slot}`, this.slotUp(c) ? 'UP' : 'DOWN', `${c.ip}:3000`, c.responses, c.errors5xx),
+    );
     // A freed slot keeps its counters in HAProxy: removed replicas' responses still count.
     const gone = this.retired.get(tier) ?? { responses: 0, errors5xx: 0 };
-    rows.push(`replicas,${tier}0,MAINT,,0,${gone.responses - gone.errors5xx},0,0,${gone.errors5xx},0`);
+    rows.push(row(`${tier}0`, 'MAINT', '', gone.responses, gone.errors5xx));
     return [
-      '# pxname,svname,status,addr,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other',
+      '# pxname,svname,status,addr,weight,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,uweight',
       ...rows,
-      'replicas,BACKEND,UP,,0,0,0,0,0,0',
+      'replicas,BACKEND,UP,,0,0,0,0,0,0,0,0',
       '',
     ].join('\n');
+  }
+
+  /** `set weight replicas/<slot> <w>[; …]`: HAProxy answers nothing for each command that worked. */
+  private setWeight(tier: string, input: string): string {
+    let answer = '';
+    for (const command of input.trim().split(/\s*;\s*/)) {
+      const m = /^set weight replicas\/([a-z]+)(\d+) (\d+)$/.exec(command);
+      if (!m || m[1] !== tier || Number(m[2]) < 1 || Number(m[2]) > 10 || Number(m[3]) > 256) {
+        answer += 'No such server.\n\n';
+        continue;
+      }
+      const slot = `${tier}${m[2]}`;
+      const holder = [...this.containers.values()].find(
+        (c) => c.service === tier && c.running && `${tier}${c.slot}` === slot,
+      );
+      this.slotWeights.set(slot, Number(m[3]));
+      this.weightCalls.push({ at: this.now, tier, slot, weight: Number(m[3]), holder: holder?.name });
+    }
+    return answer;
   }
 
   /** Counters start again at zero, as after a balancer reload. */
@@ -273,8 +365,10 @@ export class FakeEngine {
       }
       case 'exec': {
         const lb = this.find(rest[1] ?? '');
-        if (!lb || opts.input !== 'show stat\n') this.fail('podman', args, 'unexpected exec');
-        return this.showStat(lb.service.replace(/-lb$/, ''));
+        const tier = lb?.service.replace(/-lb$/, '') ?? '';
+        if (lb && opts.input === 'show stat\n') return this.showStat(tier);
+        if (!lb || !opts.input?.startsWith('set weight ')) this.fail('podman', args, 'unexpected exec');
+        return this.setWeight(tier, opts.input);
       }
       case 'stop': {
         const c = this.find(rest[2] ?? '');

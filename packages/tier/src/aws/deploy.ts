@@ -175,6 +175,12 @@ async function rollout(
 
 export async function deploy(ctx: AwsContext, progress: Progress, opts: DeployOptions): Promise<DeployRecord[]> {
   const version = opts.version;
+  if (opts.canary) {
+    throw new TierError(
+      'a canary deploy runs on the local target only for now',
+      'deploy to AWS without --canary (ECS rolls start-first behind its circuit breaker)',
+    );
+  }
   if (version === undefined) {
     throw new TierError(
       'deploy on AWS needs --version <image tag>',

@@ -1,6 +1,6 @@
 // tier deploy | rollback | history: zero-downtime rollouts and their record.
-import type { Command } from 'commander';
-import type { DeployRecord } from '../backend.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { type CanaryOptions, type DeployRecord, TierError } from '../backend.js';
 import { type Context, parseTiers } from '../context.js';
 import { table } from '../ui/table.js';
 
@@ -14,6 +14,46 @@ function renderRecords(records: DeployRecord[]): string {
   );
 }
 
+/** `10`, `10%` or `2.5%`: the canary's share of the requests. */
+export function parsePercent(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)%?$/.exec(value.trim());
+  const n = m ? Number(m[1]) : Number.NaN;
+  if (!(n > 0 && n < 100)) throw new InvalidArgumentError('a share of the requests above 0 and below 100, e.g. 10%');
+  return n;
+}
+
+/** `60s`, `2m`, `1m30s` or plain seconds (`90`): the bake. */
+export function parseDuration(value: string): number {
+  const text = value.trim();
+  if (/^\d+(?:\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (!text || parts.map((p) => p[0]).join('') !== text)
+    throw new InvalidArgumentError('a duration such as 60s, 2m or 1m30s');
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+  return parts.reduce((ms, p) => ms + Number(p[1]) * unit[p[2] as keyof typeof unit], 0);
+}
+
+/**
+ * Ctrl-C (or SIGTERM) while a canary deploy runs aborts it, so the canary is removed and the old
+ * version kept; a second one ends the process at once (the canary may then be left running).
+ */
+async function withInterrupt<T>(ctx: Context, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const interrupt = new AbortController();
+  const onSignal = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+    ctx.progress.warn('interrupted: putting the old version back (Ctrl-C again to stop at once)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await run(interrupt.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 export function registerDeploy(program: Command, ctx: Context): void {
   program
     .command('deploy')
@@ -23,9 +63,28 @@ export function registerDeploy(program: Command, ctx: Context): void {
       'version (image tag) to deploy; locally the default builds the working tree, on AWS it is required',
     )
     .option('--tier <tier...>', 'web and/or api (default: both)')
-    .action(async (opts: { version?: string; tier?: string[] }) => {
+    .option(
+      '--canary <percent>',
+      'first one new replica takes this share of the requests (e.g. 10%) and is judged on its 5xx rate against the old replicas; removed by itself if it fails (local target)',
+      parsePercent,
+    )
+    .option('--bake <duration>', 'how long the canary is judged before the rest rolls (default: 60s)', parseDuration)
+    .action(async (opts: { version?: string; tier?: string[]; canary?: number; bake?: number }) => {
       const tiers = parseTiers(opts.tier);
-      const records = await (await ctx.backend()).deploy(ctx.progress, { version: opts.version, tiers });
+      if (opts.bake !== undefined && opts.canary === undefined) {
+        throw new TierError(
+          '--bake is the canary’s bake time',
+          'add --canary <percent>, e.g. `--canary 10% --bake 60s`',
+        );
+      }
+      const canary: CanaryOptions | undefined =
+        opts.canary === undefined ? undefined : { percent: opts.canary, bakeMs: opts.bake };
+      const backend = await ctx.backend();
+      const records = canary
+        ? await withInterrupt(ctx, (signal) =>
+            backend.deploy(ctx.progress, { version: opts.version, tiers, canary, signal }),
+          )
+        : await backend.deploy(ctx.progress, { version: opts.version, tiers });
       const failed = records.filter((r) => r.outcome !== 'succeeded');
       ctx.print(records, () => `${renderRecords(records)}\n\n${failed.length ? '✖' : '✔'} deploy ${summary(records)}`);
       if (failed.length) process.exitCode = 1;

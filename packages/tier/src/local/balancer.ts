@@ -14,6 +14,8 @@ export interface ServerStat {
   readonly addr: string;
   readonly responses: number;
   readonly errors5xx: number;
+  /** The weight set on the server (`uweight`; `weight` on versions without it): its share in roundrobin. */
+  readonly weight: number;
 }
 
 export const balancerOf = (tier: string) => `${tier}-lb`;
@@ -46,12 +48,24 @@ export function parseShowStat(csv: string): ServerStat[] {
       addr: cells[col('addr')] ?? '',
       responses,
       errors5xx: num(cells, 'hrsp_5xx'),
+      weight: num(cells, col('uweight') >= 0 ? 'uweight' : 'weight'),
     };
   });
 }
 
 export async function serverStats(env: OpsEnv, tier: string): Promise<ServerStat[]> {
   return parseShowStat(await socket(env, tier, 'show stat')).filter((s) => s.backend === 'replicas');
+}
+
+/**
+ * Sets servers' weights (slot name -> 0..256) in one runtime call; roundrobin shares requests by
+ * weight at once, without a reload. HAProxy answers nothing for each command that worked.
+ */
+export async function setWeights(env: OpsEnv, tier: string, weights: ReadonlyMap<string, number>): Promise<void> {
+  if (weights.size === 0) return;
+  const commands = [...weights].map(([slot, w]) => `set weight replicas/${slot} ${w}`);
+  const answer = (await socket(env, tier, commands.join('; '))).trim();
+  if (answer) throw new TierError(`${balancerOf(tier)} refused \`${commands.join('; ')}\`: ${answer}`);
 }
 
 /** The slot currently holding this address (DNS-discovered), if any. */

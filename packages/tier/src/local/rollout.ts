@@ -5,8 +5,11 @@
 // Aborts and rolls back by itself when a new replica is not in rotation by the deadline (crash,
 // failing readiness) or the balancer's 5xx rate rises during the rollout. Migrations run once,
 // as a one-off container of the new api image, before the first new api replica starts.
+// With a canary, the first new replica takes a share of the requests by HAProxy weight and bakes,
+// judged against the old replicas, before the rest rolls; a failing canary is removed by itself.
 import { join } from 'node:path';
 import {
+  type CanaryOptions,
   DEPLOY_ORDER,
   type DeployOptions,
   type DeployRecord,
@@ -17,6 +20,7 @@ import {
 import { createGit } from '../pipeline/git.js';
 import { buildImages, imageId, imageName } from '../pipeline/images.js';
 import { inRotation, replicaReady, type ServerStat, serverStats, slotFor, totals } from './balancer.js';
+import { CANARY_DEFAULTS, CanaryJudge, canaryWeights, describeFigures, HeldWeights, resolveCanary } from './canary.js';
 import { appendHistory, previousVersion, readHistory } from './history.js';
 import { type ComposeOptions, compose, engineRun, type OpsEnv } from './ops-env.js';
 import {
@@ -148,26 +152,35 @@ async function addReplicas(env: OpsEnv, tier: TierName, image: string, count: nu
   return added;
 }
 
-/** Waits until the balancer has the container UP; fails fast when it crashes or turns unhealthy. */
+/** The container as it is now; fails when it is gone, crashed or unhealthy. */
+async function aliveContainer(env: OpsEnv, name: string, while_: string): Promise<Container> {
+  const c = await inspectContainer(env, name);
+  if (!c) throw new RolloutFailure(`${name} disappeared while ${while_}`);
+  const crashed = (!c.running && c.state !== 'created') || c.restarts > 0;
+  if (crashed || c.health === 'unhealthy') {
+    const why = crashed ? `exited (code ${c.exitCode}, ${c.restarts} restarts)` : 'failed its health check';
+    throw new RolloutFailure(`${name} ${why}: ${await lastLogLines(env, name)}`, c);
+  }
+  return c;
+}
+
+/**
+ * Waits until the balancer has the container UP; fails fast when it crashes or turns unhealthy.
+ * `watch` sees every read of the balancer's counters (the error guard, the canary's weights).
+ */
 async function waitInRotation(
   env: OpsEnv,
   tier: TierName,
   name: string,
   settings: RolloutSettings,
-  guard: ErrorGuard | undefined,
+  watch: ((stats: ServerStat[], c: Container) => void | Promise<void>) | undefined,
 ): Promise<number> {
   const started = env.now();
   const deadline = started + settings.readyTimeoutMs;
   for (;;) {
-    const c = await inspectContainer(env, name);
-    if (!c) throw new RolloutFailure(`${name} disappeared while starting`);
-    const crashed = (!c.running && c.state !== 'created') || c.restarts > 0;
-    if (crashed || c.health === 'unhealthy') {
-      const why = crashed ? `exited (code ${c.exitCode}, ${c.restarts} restarts)` : 'failed its health check';
-      throw new RolloutFailure(`${name} ${why}: ${await lastLogLines(env, name)}`, c);
-    }
+    const c = await aliveContainer(env, name, 'starting');
     const stats = await serverStats(env, tier);
-    guard?.check(stats);
+    await watch?.(stats, c);
     if (c.ip && inRotation(slotFor(stats, c.ip)) && (await replicaReady(env, c.ip))) return env.now() - started;
     if (env.now() > deadline) {
       throw new RolloutFailure(
@@ -190,16 +203,19 @@ async function replaceAll(
   progress: Progress,
   settings: RolloutSettings,
   guard: ErrorGuard | undefined,
+  signal?: AbortSignal,
 ): Promise<void> {
   const old = (await listContainers(env, tier)).filter((c) => c.image !== image);
   const version = versionOf(image);
   for (let i = 0; i < old.length; i += settings.batch) {
+    if (signal?.aborted) throw new RolloutFailure(`interrupted after ${i} of ${old.length} replica(s)`);
     const chunk = old.slice(i, i + settings.batch);
     const label = chunk.length === 1 ? `${i + 1}/${old.length}` : `${i + 1}-${i + chunk.length}/${old.length}`;
     progress.step(`${tier} ${label}: start ${chunk.length} ${version} replica(s)`);
     const fresh = await addReplicas(env, tier, image, chunk.length);
     progress.info(`${fresh.map((f) => f.name).join(', ')} created; waiting for /readyz and the balancer`);
-    const times = await Promise.all(fresh.map((f) => waitInRotation(env, tier, f.name, settings, guard)));
+    const watch = guard ? (stats: ServerStat[]) => guard.check(stats) : undefined;
+    const times = await Promise.all(fresh.map((f) => waitInRotation(env, tier, f.name, settings, watch)));
     progress.info(
       `in rotation after ${(Math.max(...times) / 1000).toFixed(1)}s; draining ${chunk.map((o) => o.name).join(', ')}`,
     );
@@ -207,6 +223,81 @@ async function replaceAll(
     if (guard) guard.check(await serverStats(env, tier));
     progress.done(`${fresh.map((f) => f.name).join(', ')} replaced ${chunk.map((o) => o.name).join(', ')}`);
   }
+}
+
+/**
+ * Starts one replica of `image` with `percent` of the tier's requests (HAProxy weights) and judges
+ * it for the bake against the old replicas. Passed: the weights go back and the canary takes the
+ * place of one old replica (drained now; the rest roll as usual). Failed or interrupted: the canary
+ * stops taking requests (weight 0), is drained and removed, the weights go back, and the failure is
+ * thrown. Resolves with the figures of the bake.
+ */
+async function bakeCanary(
+  env: OpsEnv,
+  tier: TierName,
+  image: string,
+  canary: Required<CanaryOptions>,
+  progress: Progress,
+  settings: RolloutSettings,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const baseline = (await listContainers(env, tier)).filter((c) => c.running);
+  const version = versionOf(image);
+  const weights = canaryWeights(canary.percent, baseline.length);
+  progress.step(`${tier} canary: start 1 ${version} replica for ${canary.percent}% of the requests`);
+  const [created] = await addReplicas(env, tier, image, 1);
+  let canaryIp = created!.ip;
+  const held = new HeldWeights(env, tier);
+  for (const b of baseline) held.hold(b.ip, weights.baseline);
+  const judge = new CanaryJudge(
+    () => canaryIp,
+    baseline.map((b) => b.ip),
+    settings,
+  );
+  // The canary's weight is set as soon as DNS puts it in a slot, before HAProxy sends it anything.
+  const watch = async (stats: ServerStat[], c: Container) => {
+    if (signal?.aborted) throw new RolloutFailure(`interrupted while the canary ${c.name} was judged`, c);
+    if (c.ip) canaryIp = c.ip;
+    held.hold(canaryIp, weights.canary);
+    await held.apply(stats);
+    const why = judge.observe(stats);
+    if (why) throw new RolloutFailure(`canary ${c.name} failed: ${why}`, c);
+  };
+  try {
+    const took = await waitInRotation(env, tier, created!.name, settings, watch);
+    progress.info(
+      `${created!.name} in rotation after ${(took / 1000).toFixed(1)}s at weight ${weights.canary} (old replicas ${weights.baseline}); baking ${canary.bakeMs / 1000}s`,
+    );
+    const bakeEnd = env.now() + canary.bakeMs;
+    let report = env.now() + CANARY_DEFAULTS.reportMs;
+    for (;;) {
+      const c = await aliveContainer(env, created!.name, 'baking');
+      await watch(await serverStats(env, tier), c);
+      if (env.now() >= bakeEnd) break;
+      if (env.now() >= report) {
+        progress.info(`${describeFigures(judge.current)}; ${Math.ceil((bakeEnd - env.now()) / 1000)}s left`);
+        report += CANARY_DEFAULTS.reportMs;
+      }
+      await env.sleep(Math.min(CANARY_DEFAULTS.pollMs, Math.max(bakeEnd - env.now(), 1)));
+    }
+    await held.restore();
+  } catch (err) {
+    progress.warn(`${tier} canary: ${err instanceof Error ? err.message : String(err)}; removing ${created!.name}`);
+    // Out of the traffic first, so only in-flight requests reach it while it drains.
+    held.hold(canaryIp, 0);
+    await held
+      .apply(await serverStats(env, tier))
+      .catch((e: Error) => progress.warn(`could not take ${created!.name} out of the traffic: ${e.message}`));
+    await stopAndRemove(env, created!.name);
+    await held.restore().catch((e: Error) => progress.warn(`${tier}-lb weights not restored: ${e.message}`));
+    throw err instanceof RolloutFailure ? err : new RolloutFailure(err instanceof Error ? err.message : String(err));
+  }
+  const figures = describeFigures(judge.current);
+  const old = baseline.filter((b) => b.image !== image);
+  progress.info(`canary passed (${figures}); draining ${old[0]?.name ?? 'nothing'}`);
+  if (old[0]) await stopAndRemove(env, old[0].name);
+  progress.done(`${created!.name} baked ${canary.bakeMs / 1000}s and replaced ${old[0]?.name ?? 'nothing'}`);
+  return `canary ${canary.percent}% for ${canary.bakeMs / 1000}s: ${figures}`;
 }
 
 /**
@@ -268,14 +359,23 @@ async function buildWorkingTree(env: OpsEnv, tiers: TierName[], progress: Progre
   return version;
 }
 
+interface TierRollout {
+  /** Says what kind of deploy this was in the record (`rollback`). @default none */
+  readonly detailPrefix?: string;
+  /** Rollbacks skip them. @default true */
+  readonly migrate?: boolean;
+  /** @default none: every replica rolls at once, one batch after the other */
+  readonly canary?: Required<CanaryOptions>;
+  readonly signal?: AbortSignal;
+}
+
 async function deployTier(
   env: OpsEnv,
   tier: TierName,
   version: string,
   progress: Progress,
   settings: RolloutSettings,
-  detailPrefix = '',
-  migrate = true,
+  { detailPrefix = '', migrate = true, canary, signal }: TierRollout = {},
 ): Promise<DeployRecord> {
   const startedAt = new Date(env.now()).toISOString();
   const image = imageName(tier, version);
@@ -313,9 +413,14 @@ async function deployTier(
     guard.check(await serverStats(env, tier));
     // Rollbacks skip migrations: the schema stays expanded, which the older version tolerates (docs/operations.md).
     if (tier === 'api' && migrate) await runMigrations(env, image, progress);
-    await replaceAll(env, tier, image, progress, settings, guard);
+    // The canary's share is judged by its own counters: the tier's guard starts again after it.
+    const baked =
+      canary && replicas.some((c) => c.image !== image)
+        ? await bakeCanary(env, tier, image, canary, progress, settings, signal)
+        : undefined;
+    await replaceAll(env, tier, image, progress, settings, baked ? new ErrorGuard(tier, settings) : guard, signal);
     await pinImage(env, tier, image);
-    const r = record('succeeded', `${replicas.length} replica(s)`);
+    const r = record('succeeded', [baked, `${replicas.length} replica(s)`].filter(Boolean).join('; '));
     await appendHistory(env, r);
     return r;
   } catch (err) {
@@ -357,10 +462,16 @@ export async function deploy(
   settings = rolloutSettings(),
 ): Promise<DeployRecord[]> {
   const tiers = DEPLOY_ORDER.filter((t) => opts.tiers.includes(t));
+  let canary: Required<CanaryOptions> | undefined;
+  try {
+    canary = opts.canary && resolveCanary(opts.canary);
+  } catch (err) {
+    throw new TierError((err as Error).message, 'e.g. `tier deploy --canary 10% --bake 60s`');
+  }
   const version = opts.version ?? (await buildWorkingTree(env, tiers, progress));
   const records: DeployRecord[] = [];
   for (const tier of tiers) {
-    const r = await deployTier(env, tier, version, progress, settings);
+    const r = await deployTier(env, tier, version, progress, settings, { canary, signal: opts.signal });
     records.push(r);
     progress.info(`${tier}: ${r.previousVersion} -> ${r.version} ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`);
     // A failed tier stops the deploy: the next tier may depend on it.
@@ -386,7 +497,7 @@ export async function rollback(
         'see `tier history`; deploy a version with `tier deploy --version V`',
       );
     }
-    const r = await deployTier(env, tier, target, progress, settings, 'rollback', false);
+    const r = await deployTier(env, tier, target, progress, settings, { detailPrefix: 'rollback', migrate: false });
     records.push(r);
     if (r.outcome !== 'succeeded') break;
   }
