@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { ApiConfig } from './config.js';
 import { createPool } from './db.js';
 import { registerErrorHandling } from './errors.js';
+import { type FaultSettings, injectFaults } from './fault.js';
 import { messageRoutes } from './routes/messages.js';
 import { statusRoutes } from './routes/status.js';
 
@@ -27,7 +28,10 @@ export interface Api extends Service {
 /** Bodies are small JSON documents; 16 KiB leaves room for a 1000-character message in any script. */
 const BODY_LIMIT = 16 * 1024;
 
-export async function buildApi(config: ApiConfig, opts: { logger?: Logger } = {}): Promise<Api> {
+export async function buildApi(
+  config: ApiConfig,
+  opts: { logger?: Logger /** Test-only. @default off */; fault?: FaultSettings } = {},
+): Promise<Api> {
   const service = createService({
     tier: 'api',
     settings: config.service,
@@ -67,6 +71,7 @@ export async function buildApi(config: ApiConfig, opts: { logger?: Logger } = {}
     done();
   });
 
+  if (opts.fault) injectFaults(app, opts.fault);
   registerErrorHandling(app);
   statusRoutes(app, pool);
   messageRoutes(app, pool);
