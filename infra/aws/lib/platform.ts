@@ -54,6 +54,7 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     ...props('data', 'PostgreSQL and AWS Backup (stateful)'),
     vpc: network.vpc,
     databaseSecurityGroup: network.securityGroups.database,
+    rotationSecurityGroup: network.securityGroups.secretRotation,
   });
   // The copy vault exists before the plan that copies into it (prod: another region, same account).
   const copyTarget = config.backup.copyToVaultArn ? parseVaultArn(config.backup.copyToVaultArn) : undefined;
@@ -72,6 +73,7 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     telemetry,
     database: data.database.instance,
     databaseSecret: data.database.secret,
+    apiUserSecret: data.database.apiUserSecret,
     databaseKeyArn: data.key.keyArn,
     repositories: registry.repositories,
     pipelineRoleName: pipelineRoleName(config.stage),

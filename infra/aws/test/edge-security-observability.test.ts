@@ -141,7 +141,7 @@ describe('security groups', () => {
     }
   });
 
-  test('the database accepts 5432 from the api tasks security group and from nothing else', () => {
+  test('the database accepts 5432 from the api tasks and the API user secret rotation, and from nothing else', () => {
     const rules: Json[] = [];
     for (const t of all('prod')) {
       for (const [, r] of resourcesOf(t, 'AWS::EC2::SecurityGroupIngress')) {
@@ -151,10 +151,12 @@ describe('security groups', () => {
         if (id.startsWith('SecurityGroupsDatabase')) assert.equal(sg.Properties.SecurityGroupIngress, undefined);
       }
     }
-    assert.equal(rules.length, 1);
-    assert.equal(rules[0].FromPort, 5432);
-    assert.equal(rules[0].ToPort, 5432);
-    assert.match(JSON.stringify(rules[0].SourceSecurityGroupId), /SecurityGroupsApiTasks/);
+    assert.equal(rules.length, 2);
+    for (const rule of rules) assert.deepEqual([rule.FromPort, rule.ToPort], [5432, 5432]);
+    assert.deepEqual(
+      rules.map((r) => /SecurityGroups(ApiTasks|SecretRotation)/.exec(JSON.stringify(r.SourceSecurityGroupId))?.[1]),
+      ['ApiTasks', 'SecretRotation'],
+    );
   });
 
   test('nothing opens SSH, RDP or a bastion: no instances and no ingress on 22 or 3389', () => {

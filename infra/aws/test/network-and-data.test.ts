@@ -44,6 +44,48 @@ describe('network', () => {
 });
 
 describe('data', () => {
+  test("the API user's secret is generated for tier_api with the master secret's ARN, encrypted with the data key", () => {
+    const p = platform('prod');
+    const t = template(p.data);
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      KmsKeyId: p.data.resolve(p.data.key.keyArn),
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'password' }),
+    });
+    // The template joins the master secret's ARN (known at deploy time) into the JSON.
+    const secret = resourcesOf(t, 'AWS::SecretsManager::Secret')[0]?.[1];
+    const joined = JSON.stringify(secret?.Properties.GenerateSecretString.SecretStringTemplate);
+    assert.match(joined, /\\"username\\":\\"tier_api\\"/);
+    assert.match(joined, /\\"masterarn\\":\\"/);
+    assert.ok(joined.includes(JSON.stringify(p.data.resolve(p.data.database.secret.secretArn))));
+  });
+
+  test('GIVEN the API user secret THEN it rotates every 30 days alternating two users, logging in as the master', () => {
+    const p = platform('prod');
+    const t = template(p.data);
+    t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
+    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: Match.anyValue(),
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      HostedRotationLambda: Match.objectLike({
+        RotationType: 'PostgreSQLMultiUser',
+        MasterSecretArn: p.data.resolve(p.data.database.secret.secretArn),
+        VpcSecurityGroupIds: p.data.resolve(p.network.securityGroups.secretRotation.securityGroupId),
+        VpcSubnetIds: Match.anyValue(),
+      }),
+    });
+  });
+
+  test('the rotation function reaches PostgreSQL through its own security group, on the database port only', () => {
+    const p = platform('prod');
+    template(p.network).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: p.network.resolve(p.network.securityGroups.database.securityGroupId),
+      SourceSecurityGroupId: p.network.resolve(p.network.securityGroups.secretRotation.securityGroupId),
+      FromPort: 5432,
+      ToPort: 5432,
+      IpProtocol: 'tcp',
+    });
+  });
+
   test('the database is PostgreSQL 17, encrypted with a customer managed key, in isolated subnets, not public', () => {
     const t = template(platform('prod').data);
     t.hasResourceProperties('AWS::RDS::DBInstance', {

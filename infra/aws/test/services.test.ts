@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { platform, resourcesOf, template } from './support/platform.js';
+import { type Json, platform, resourcesOf, template } from './support/platform.js';
 
 const services = () => template(platform('prod').services);
 const devServices = () => template(platform('dev').services);
@@ -153,7 +153,7 @@ describe('services', () => {
     }
   });
 
-  test('no task definition carries a secret in plain environment variables; DBUSER and DBPASS are ECS secrets', () => {
+  test('no task definition carries a secret in plain environment variables; the migration gets its users as ECS secrets', () => {
     for (const [, td] of resourcesOf(services(), 'AWS::ECS::TaskDefinition')) {
       for (const c of td.Properties.ContainerDefinitions) {
         for (const env of c.Environment ?? []) {
@@ -163,13 +163,58 @@ describe('services', () => {
       }
     }
     services().hasResourceProperties('AWS::ECS::TaskDefinition', {
-      Family: 'tier-prod-api',
+      Family: 'tier-prod-migrate',
       ContainerDefinitions: [
         Match.objectLike({
-          Secrets: Match.arrayWith([Match.objectLike({ Name: 'DBPASS', ValueFrom: Match.anyValue() })]),
+          Secrets: ['DBUSER', 'DBPASS', 'APP_DBUSER', 'APP_DBPASS'].map((Name) =>
+            Match.objectLike({ Name, ValueFrom: Match.anyValue() }),
+          ),
         }),
       ],
     });
+  });
+
+  test('GIVEN the rotated API user secret WHEN the api task starts THEN it gets the secret ARN, not a password', () => {
+    const stack = platform('prod').services;
+    const [, api] = resourcesOf(services(), 'AWS::ECS::TaskDefinition').find(
+      ([, td]) => td.Properties.Family === 'tier-prod-api',
+    )!;
+    const container = api.Properties.ContainerDefinitions[0];
+    assert.equal(container.Secrets, undefined, 'no password injected once at task start');
+    const arn = container.Environment.find((e: { Name: string }) => e.Name === 'DBCREDENTIALS_ARN');
+    assert.ok(arn, 'DBCREDENTIALS_ARN is set');
+    assert.deepEqual(arn.Value, stack.resolve(platform('prod').data.database.apiUserSecret.secretArn));
+    assert.ok(!container.Environment.some((e: { Name: string }) => e.Name === 'DBUSER'), 'the secret names the user');
+  });
+
+  test('the api task role may read exactly the API user secret, and decrypt it only through Secrets Manager', () => {
+    const p = platform('prod');
+    const role = p.services.resolve(p.services.api.taskDefinition.taskRole.roleArn);
+    const roleRef = { Ref: role['Fn::GetAtt'][0] };
+    const secretArn = p.services.resolve(p.data.database.apiUserSecret.secretArn);
+    const statements = resourcesOf(services(), 'AWS::IAM::Policy')
+      .filter(([, policy]) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([roleRef]))
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
+    const reads = statements.filter((st: Json) =>
+      [st.Action].flat().some((a: string) => a.startsWith('secretsmanager:')),
+    );
+    assert.deepEqual(
+      reads.map((st: Json) => ({ Action: st.Action, Resource: st.Resource })),
+      [{ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: secretArn }],
+    );
+    // The secret's CMK is the data stack's key (imported into this stack).
+    const dataKey = resourcesOf(services(), 'AWS::IAM::Policy')
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement)
+      .find((st: Json) => st.Sid === 'DecryptApiUserSecret')?.Resource;
+    const decrypt = statements.filter(
+      (st: Json) =>
+        [st.Action].flat().includes('kms:Decrypt') && JSON.stringify(st.Resource) === JSON.stringify(dataKey),
+    );
+    assert.match(JSON.stringify(dataKey), /tier-prod-data:ExportsOutputFnGetAttDataKey/);
+    assert.deepEqual(
+      decrypt.map((st: Json) => st.Condition),
+      [{ StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } }],
+    );
   });
 
   test('a one-off migration task runs node apps/api/dist/migrate.js from the api image', () => {

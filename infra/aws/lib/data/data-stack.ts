@@ -15,6 +15,7 @@ export interface DataStackProps extends StackProps {
   readonly config: StageConfig;
   readonly vpc: ec2.IVpc;
   readonly databaseSecurityGroup: ec2.ISecurityGroup;
+  readonly rotationSecurityGroup: ec2.ISecurityGroup;
 }
 
 export class DataStack extends Stack {
@@ -39,6 +40,7 @@ export class DataStack extends Stack {
     this.database = new Database(this, 'Database', {
       vpc: props.vpc,
       securityGroup: props.databaseSecurityGroup,
+      rotationSecurityGroup: props.rotationSecurityGroup,
       key,
       instanceIdentifier: `${prefix}-db`,
       instanceType: config.database.instanceType,

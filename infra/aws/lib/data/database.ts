@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge, guard } from '../shared/acknowledge.js';
 import { DATA_DEFAULTS } from './defaults.js';
@@ -16,6 +16,8 @@ export interface DatabaseProps {
   readonly vpc: ec2.IVpc;
   /** Security group of the instance; its ingress (api tasks only) is defined by the network stack. */
   readonly securityGroup: ec2.ISecurityGroup;
+  /** Security group of the API user's rotation function; the network stack lets it reach the instance. */
+  readonly rotationSecurityGroup: ec2.ISecurityGroup;
   /** Key for storage, Performance Insights, the credentials secret and the exported logs. */
   readonly key: kms.IKey;
   /** Stable instance identifier; also names the exported log groups. */
@@ -38,8 +40,10 @@ export interface DatabaseProps {
 
 export class Database extends Construct {
   readonly instance: rds.DatabaseInstance;
-  /** The RDS-managed master secret (JSON: username, password), rotated by RDS. */
+  /** The RDS-managed master secret (JSON: username, password), rotated by RDS; migrations only. */
   readonly secret: secretsmanager.ISecret;
+  /** The API user's secret (JSON: username, password, host, ...), rotated alternating two users. */
+  readonly apiUserSecret: secretsmanager.ISecret;
   /** Name of the instance's DB subnet group (isolated subnets); restores land in it too. */
   readonly subnetGroupName: string;
 
@@ -170,5 +174,25 @@ export class Database extends Construct {
     if (!this.instance.secret)
       throw new Error('RDS did not expose the managed master secret; check manageMasterUserPassword.');
     this.secret = this.instance.secret;
+
+    // The API's own user (created by the migrate job from this secret). Alternating-users rotation:
+    // the user not in use gets the new password, then the secret names it, so the credentials a task
+    // holds keep working until the rotation after next; the API reads the secret per new connection.
+    const apiUserSecret = new rds.DatabaseSecret(this, 'ApiUserSecret', {
+      username: DATA_DEFAULTS.apiUsername,
+      masterSecret: this.secret,
+      encryptionKey: props.key,
+    });
+    this.apiUserSecret = apiUserSecret.attach(this.instance);
+    this.apiUserSecret.addRotationSchedule('ApiUserRotation', {
+      automaticallyAfter: Duration.days(DATA_DEFAULTS.apiUserRotationDays),
+      hostedRotation: secretsmanager.HostedRotation.postgreSqlMultiUser({
+        masterSecret: this.secret,
+        vpc: props.vpc,
+        // Reaches Secrets Manager through NAT; the isolated subnets have no route to it.
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        securityGroups: [props.rotationSecurityGroup],
+      }),
+    });
   }
 }

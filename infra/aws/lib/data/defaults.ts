@@ -6,6 +6,10 @@ export const DATA_DEFAULTS = {
   /** Parameter group family of the engine above. */
   databaseName: 'tier',
   masterUsername: 'tier_admin',
+  /** The API's own user (migration 002's tier_app member); the rotation alternates it with <name>_clone. */
+  apiUsername: 'tier_api',
+  /** Days between rotations of the API user's password; the previous user keeps working until the next one. */
+  apiUserRotationDays: 30,
   port: 5432,
   /** PostgreSQL logs shipped to CloudWatch Logs. */
   logExports: ['postgresql', 'upgrade'],

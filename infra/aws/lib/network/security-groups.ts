@@ -25,6 +25,8 @@ export class SecurityGroupChain extends Construct {
   readonly webTasks: ec2.SecurityGroup;
   readonly apiTasks: ec2.SecurityGroup;
   readonly database: ec2.SecurityGroup;
+  /** The API user's secret rotation function: to PostgreSQL, and to Secrets Manager through NAT. */
+  readonly secretRotation: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: SecurityGroupChainProps) {
     super(scope, id);
@@ -47,6 +49,7 @@ export class SecurityGroupChain extends Construct {
     this.webTasks = sg('WebTasks', 'web tasks: from the web ALB only', true);
     this.apiTasks = sg('ApiTasks', 'api tasks: from the api ALB and the web tasks only', true);
     this.database = sg('Database', 'PostgreSQL: from the api tasks only', false);
+    this.secretRotation = sg('SecretRotation', 'API user secret rotation: to PostgreSQL and Secrets Manager', true);
 
     const cloudFront = ec2.Peer.prefixList(props.cloudFrontPrefixListId);
     this.webAlb.addIngressRule(cloudFront, listener, 'CloudFront origin-facing to web ALB');
@@ -65,5 +68,6 @@ export class SecurityGroupChain extends Construct {
     // Server-side rendering calls the API directly over the private network (service discovery).
     this.apiTasks.addIngressRule(this.webTasks, ec2.Port.tcp(appPort), 'web tasks to api (server-side calls)');
     this.database.addIngressRule(this.apiTasks, ec2.Port.tcp(dbPort), 'api tasks to PostgreSQL');
+    this.database.addIngressRule(this.secretRotation, ec2.Port.tcp(dbPort), 'secret rotation to PostgreSQL');
   }
 }

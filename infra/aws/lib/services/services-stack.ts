@@ -33,7 +33,9 @@ export interface ServicesStackProps extends StackProps {
   readonly telemetry: TelemetryStack;
   readonly database: rds.DatabaseInstance;
   readonly databaseSecret: secretsmanager.ISecret;
-  /** Key that encrypts the database secret. */
+  /** The API user's rotated secret: the api tasks read it per new connection, the migrate task provisions it. */
+  readonly apiUserSecret: secretsmanager.ISecret;
+  /** Key that encrypts both database secrets. */
   readonly databaseKeyArn: string;
   readonly repositories: Readonly<Record<Tier, ecr.IRepository>>;
   /** Name of the stage's pipeline role, granted exactly the rollout of these services. */
@@ -120,6 +122,11 @@ export class ServicesStack extends Stack {
       DBUSER: ecs.Secret.fromSecretsManager(dbSecret, 'username'),
       DBPASS: ecs.Secret.fromSecretsManager(dbSecret, 'password'),
     };
+    const apiUserSecret = secretsmanager.Secret.fromSecretCompleteArn(
+      this,
+      'ApiUserSecret',
+      props.apiUserSecret.secretArn,
+    );
     const dbEnvironment = {
       APP_VERSION: runningTag('api'),
       DB: 'tier',
@@ -146,8 +153,9 @@ export class ServicesStack extends Stack {
       sizing: config.services.api,
       albSecurityGroup: sg.apiAlb,
       taskSecurityGroup: sg.apiTasks,
-      environment: dbEnvironment,
-      secrets: dbSecrets,
+      // The secret's ARN, not its value: ECS would inject a value once at task start, and a rotation
+      // would then fail the task's new connections; the API reads the secret per new connection.
+      environment: { ...dbEnvironment, DBCREDENTIALS_ARN: apiUserSecret.secretArn },
       logGroup: telemetry.logGroups.api,
       discoveryName: 'api',
     });
@@ -184,7 +192,12 @@ export class ServicesStack extends Stack {
       readonlyRootFilesystem: true,
       user: '1000:1000',
       environment: { ...dbEnvironment, LOG_LEVEL: SERVICE_DEFAULTS.logLevel },
-      secrets: dbSecrets,
+      // The owner migrates; the API user's current credentials are what it provisions.
+      secrets: {
+        ...dbSecrets,
+        APP_DBUSER: ecs.Secret.fromSecretsManager(apiUserSecret, 'username'),
+        APP_DBPASS: ecs.Secret.fromSecretsManager(apiUserSecret, 'password'),
+      },
       logging: ecs.LogDrivers.awsLogs({ logGroup: telemetry.logGroups.migrate, streamPrefix: 'migrate' }),
       stopTimeout: SERVICE_DEFAULTS.stopTimeout,
     });
@@ -201,8 +214,17 @@ export class ServicesStack extends Stack {
       resources: [props.databaseKeyArn],
       conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
     });
-    for (const task of [this.api.taskDefinition, this.migrationTask])
-      task.obtainExecutionRole().addToPrincipalPolicy(decryptDbSecret);
+    this.migrationTask.obtainExecutionRole().addToPrincipalPolicy(decryptDbSecret);
+    // The api task itself (its task role, not the execution role) reads exactly the API user's secret.
+    apiUserSecret.grantRead(this.api.taskDefinition.taskRole);
+    this.api.taskDefinition.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptApiUserSecret',
+        actions: ['kms:Decrypt'],
+        resources: [props.databaseKeyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+      }),
+    );
     acknowledge(
       this.migrationTask.obtainExecutionRole(),
       'ecr:GetAuthorizationToken has no resource-level permissions; image pulls themselves are limited to the api repository.',

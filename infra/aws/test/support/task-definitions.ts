@@ -39,6 +39,8 @@ export function imageDefaults(tier: AppTier): { env: Record<string, string>; cmd
 
 /** The password field of the RDS-managed master secret, as a test value of its shape. */
 export const TEST_MASTER_PASSWORD = 'Zx9-generated-by-rds-0123456789abcdef';
+/** The password field of the API user's secret (Secrets Manager generated, 30 characters), as a test value. */
+export const TEST_API_USER_PASSWORD = 'Yw8-generated-by-secretsmanager';
 
 /** The stage's database instance as RDS would run it: endpoint, port, initial database and master user. */
 export interface StageDatabase {
@@ -76,8 +78,9 @@ export function stageDatabases(stacks: readonly SynthesizedStack[]): StageDataba
 }
 
 /**
- * Test values shaped like the secrets the tasks read. The only kind today is the RDS-managed master secret
- * (JSON `{"username": <MasterUsername>, "password": <generated>}`), read field by field (`<arn>:<key>::`).
+ * Test values shaped like the secrets the tasks read: the RDS-managed master secret (JSON `{"username":
+ * <MasterUsername>, "password": <generated>}`) and the API user's secret (`{"username": "tier_api", "password", ...}`),
+ * read field by field (`<arn>:<key>::`).
  */
 function secretValue(stacks: readonly SynthesizedStack[], valueFrom: Json): string {
   const text = JSON.stringify(valueFrom);
@@ -90,7 +93,22 @@ function secretValue(stacks: readonly SynthesizedStack[], valueFrom: Json): stri
     if (text.includes(':username::')) return managed[0].Properties.MasterUsername;
     if (text.includes(':password::')) return TEST_MASTER_PASSWORD;
   }
+  // The API user's secret (rds.DatabaseSecret, attached to the instance): its username is in the template.
+  if (/ApiUserSecretAttachment/.test(text)) {
+    if (text.includes(':username::')) return apiUsername(stacks);
+    if (text.includes(':password::')) return TEST_API_USER_PASSWORD;
+  }
   throw new Error(`secret ${text}: no test value of its shape (add one in infra/aws/test/support/task-definitions.ts)`);
+}
+
+function apiUsername(stacks: readonly SynthesizedStack[]): string {
+  const template = stacks
+    .flatMap((s) => Object.entries(s.template.Resources))
+    .find(([id, r]: [string, Json]) => r.Type === 'AWS::SecretsManager::Secret' && /ApiUserSecret/.test(id))?.[1];
+  const joined = JSON.stringify(template?.Properties?.GenerateSecretString?.SecretStringTemplate ?? '');
+  const user = /\\"username\\":\\"([a-z_]+)\\"/.exec(joined)?.[1];
+  if (!user) throw new Error('the API user secret has no username in its SecretStringTemplate');
+  return user;
 }
 
 /** How a target group probes a target (AWS::ElasticLoadBalancingV2::TargetGroup health check settings). */

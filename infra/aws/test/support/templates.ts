@@ -46,6 +46,12 @@ const REF_RETURNS_ARN: Record<string, { service: string; resource: (props: Json,
   'AWS::SNS::Topic': { service: 'sns', resource: (p, id) => p.TopicName ?? id },
   'AWS::ECS::TaskDefinition': { service: 'ecs', resource: (p, id) => `task-definition/${p.Family ?? id}:1` },
   'AWS::ECS::Service': { service: 'ecs', resource: (p, id) => `service/${p.ServiceName ?? id}` },
+  // A secret's ARN ends in its name and six random characters; an attachment's Ref is its secret's ARN.
+  'AWS::SecretsManager::Secret': { service: 'secretsmanager', resource: (p, id) => `secret:${p.Name ?? id}-AbCdEf` },
+  'AWS::SecretsManager::SecretTargetAttachment': {
+    service: 'secretsmanager',
+    resource: (_p, id) => `secret:${id}-AbCdEf`,
+  },
 };
 
 /** A value the resolver cannot turn into what CloudFormation would deliver: the caller must fail, not guess. */
