@@ -265,6 +265,8 @@ export const awsSecurityGroups: readonly AwsSecurityGroup[] = [
   { id: 'sg-web-tasks', node: 'ecs-web', pathPattern: /\/SecurityGroups\/WebTasks\// },
   { id: 'sg-api-tasks', node: 'ecs-api', pathPattern: /\/SecurityGroups\/ApiTasks\// },
   { id: 'sg-database', node: 'rds-primary', pathPattern: /\/SecurityGroups\/Database\// },
+  // The API user secret's rotation function, drawn as part of the secret it rotates.
+  { id: 'sg-secret-rotation', node: 'secret', pathPattern: /\/SecurityGroups\/SecretRotation\// },
 ];
 
 /** The chain CloudFront -> ALB -> tasks -> database, as ingress rules. */
@@ -275,6 +277,7 @@ export const awsSgLinks: readonly AwsSgLink[] = [
   { from: 'alb-api', to: 'ecs-api', ports: [3000, 9100], source: 'security-group' },
   { from: 'ecs-web', to: 'ecs-api', ports: [3000], source: 'security-group' },
   { from: 'ecs-api', to: 'rds-primary', ports: [5432], source: 'security-group' },
+  { from: 'secret', to: 'rds-primary', ports: [5432], source: 'security-group' },
 ];
 
 export const awsFlows: readonly AwsFlow[] = [
@@ -282,7 +285,7 @@ export const awsFlows: readonly AwsFlow[] = [
   { from: 'waf', to: 'cloudfront', label: 'filters', kind: 'control' },
   { from: 'rds-primary', to: 'rds-standby', label: 'sync replication', kind: 'backup' },
   { from: 'rds-primary', to: 'backup', label: 'daily recovery point', kind: 'backup' },
-  { from: 'secret', to: 'ecs-api', label: 'DBUSER / DBPASS (ECS secrets)', kind: 'control' },
+  { from: 'secret', to: 'ecs-api', label: 'API user, read per connection', kind: 'control' },
   { from: 'kms', to: 'secret', label: 'encrypts', kind: 'control' },
   { from: 'ecs-api', to: 'nat', label: 'egress: ECR, Secrets Manager', kind: 'traffic' },
   { from: 'ecs-web', to: 'logs', label: 'awslogs (JSON lines)', kind: 'logs' },
