@@ -19,6 +19,7 @@ import { imageTagParameterName } from '../../infra/aws/lib/registry/registry-sta
 import {
   httpCodeMatches,
   type StageDatabase,
+  secretStringOf,
   stageDatabases,
   type TaskContainer,
   TEST_MASTER_PASSWORD,
@@ -65,6 +66,33 @@ const attempt = async (ssl) => {
   } catch (e) { return 'refused: ' + e.message; }
 };
 (async () => console.log(JSON.stringify({ plain: await attempt(false), tls: await attempt({ rejectUnauthorized: false }) })))();`;
+
+/**
+ * The stand-in for Secrets Manager's regional endpoint: answers GetSecretValue (the JSON 1.1 protocol the SDK
+ * speaks) for the secrets the templates name, with test values of their shape, and logs each call it gets.
+ */
+const SECRETS_MANAGER_STANDIN = `const http = require('node:http');
+const secrets = JSON.parse(process.env.SECRETS);
+http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    const target = req.headers['x-amz-target'];
+    let id;
+    try { id = JSON.parse(body).SecretId; } catch {}
+    const signed = /^AWS4-HMAC-SHA256 Credential=/.test(req.headers.authorization || '');
+    console.log(JSON.stringify({ call: target, id, signed }));
+    res.setHeader('content-type', 'application/x-amz-json-1.1');
+    if (target === 'secretsmanager.GetSecretValue' && signed && id in secrets) {
+      res.end(JSON.stringify({ ARN: id, Name: id.split(':')[6], SecretString: secrets[id], VersionId: 'v1',
+        VersionStages: ['AWSCURRENT'], CreatedDate: Date.now() / 1000 }));
+    } else {
+      res.statusCode = 400;
+      res.end(JSON.stringify({ __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." }));
+    }
+  });
+}).listen(8080, () => console.log('listening'));`;
+const SECRET_ARN = /^arn:aws:secretsmanager:([a-z0-9-]+):\d{12}:secret:/;
 
 /** A request per tier that needs what the tier depends on (api: the database; web: the api by its Cloud Map name). */
 const THROUGH_REQUEST: Record<TaskContainer['tier'], string> = { api: '/api/status', web: '/' };
@@ -193,6 +221,11 @@ for (const stage of STAGES) {
     const [db] = stageDatabases(stacks);
     const network = `${RUN}-${stage}`;
     const dbName = `${network}-db`;
+    const secretsName = `${network}-secretsmanager`;
+    // Secrets a task reads by ARN at run time (not injected by ECS at start): Secrets Manager stands in for them.
+    const secretArns = [
+      ...new Set(containers.flatMap((c) => Object.values(c.environment).filter((v) => SECRET_ARN.test(v)))),
+    ];
     const started: string[] = [];
     let mapping: DeployTimeMapping;
     let apiImage: string;
@@ -251,8 +284,32 @@ for (const stage of STAGES) {
         ),
       );
     };
+    const startSecretsManager = async () => {
+      started.push(secretsName);
+      const secrets = Object.fromEntries(secretArns.map((arn) => [arn, secretStringOf(stacks, arn)]));
+      await engine(
+        'run',
+        '-d',
+        '--name',
+        secretsName,
+        '--label',
+        'tdconf=1',
+        '--network',
+        network,
+        '--read-only',
+        '--env',
+        `SECRETS=${JSON.stringify(secrets)}`,
+        apiImage,
+        'node',
+        '-e',
+        SECRETS_MANAGER_STANDIN,
+      );
+      await whileRunning(secretsName, `${secretsName} listening`, 15_000, async () =>
+        (await logsOf(secretsName)).includes('listening') ? true : 'not yet',
+      );
+    };
     before(() => {
-      setup = prepare();
+      setup = prepare().then(() => (secretArns.length ? startSecretsManager() : undefined));
       setup.catch(() => undefined);
     });
 
@@ -287,8 +344,25 @@ for (const stage of STAGES) {
     for (const c of containers) {
       const name = `${network}-${c.name}`;
       // The template's environment, with what CloudFormation fills in at deploy time filled in (mapping above).
-      const env = () =>
-        Object.fromEntries(Object.entries(c.environment).map(([k, v]) => [k, substituteSsm(mapping.ssm, v)]));
+      const env = () => {
+        const given = Object.fromEntries(
+          Object.entries(c.environment).map(([k, v]) => [k, substituteSsm(mapping.ssm, v)]),
+        );
+        const region = Object.values(given)
+          .map((v) => SECRET_ARN.exec(v)?.[1])
+          .find(Boolean);
+        if (!region) return given;
+        // What Fargate adds for a task that calls AWS: its region, and the task role's credentials (served at
+        // AWS_CONTAINER_CREDENTIALS_RELATIVE_URI there; static test keys here); the endpoint is the stand-in's.
+        return {
+          ...given,
+          AWS_REGION: region,
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://${secretsName}:8080`,
+          AWS_ACCESS_KEY_ID: 'ASIATESTTASKROLE0000',
+          AWS_SECRET_ACCESS_KEY: 'test-task-role-secret-key',
+          AWS_SESSION_TOKEN: 'test-task-role-session-token',
+        };
+      };
       const run = async (detach: boolean) => {
         const image = mapping.image(c);
         started.push(name);
@@ -387,6 +461,22 @@ for (const stage of STAGES) {
           const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
           const body = await res.text();
           assert.equal(res.status, 200, `${c.where}: GET ${THROUGH_REQUEST[c.tier]} answered ${res.status}: ${body}`);
+        },
+      );
+    }
+
+    for (const arn of secretArns) {
+      check(
+        `reads ${arn.split(':')[6]} at run time: a signed GetSecretValue of the ARN its task definition names`,
+        async () => {
+          const calls = (await logsOf(secretsName))
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l) as { call?: string; id?: string; signed: boolean });
+          assert.ok(
+            calls.some((call) => call.call === 'secretsmanager.GetSecretValue' && call.id === arn && call.signed),
+            `no signed GetSecretValue of ${arn}; the stand-in saw ${JSON.stringify(calls)}`,
+          );
         },
       );
     }

@@ -101,6 +101,27 @@ function secretValue(stacks: readonly SynthesizedStack[], valueFrom: Json): stri
   throw new Error(`secret ${text}: no test value of its shape (add one in infra/aws/test/support/task-definitions.ts)`);
 }
 
+/**
+ * The whole SecretString a task reads at run time by ARN (GetSecretValue), as a test value of its shape: the API
+ * user's secret as rds.DatabaseSecret stores it (username, password, engine, host, port, dbname).
+ */
+export function secretStringOf(stacks: readonly SynthesizedStack[], arn: string): string {
+  if (!/ApiUserSecret/.test(arn)) {
+    throw new Error(
+      `secret ${arn}: no test value of its shape (add one in infra/aws/test/support/task-definitions.ts)`,
+    );
+  }
+  const [db] = stageDatabases(stacks);
+  return JSON.stringify({
+    username: apiUsername(stacks),
+    password: TEST_API_USER_PASSWORD,
+    engine: 'postgres',
+    host: db?.host,
+    port: db?.port,
+    dbname: db?.name,
+  });
+}
+
 function apiUsername(stacks: readonly SynthesizedStack[]): string {
   const template = stacks
     .flatMap((s) => Object.entries(s.template.Resources))
