@@ -8,6 +8,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerPipeline } from './commands/pipeline.js';
 import { registerReload } from './commands/reload.js';
+import { registerRotate } from './commands/rotate.js';
 import { registerScale } from './commands/scale.js';
 import { registerStatus } from './commands/status.js';
 import { createContext } from './context.js';
@@ -36,6 +37,7 @@ export function createProgram(): Command {
     registerLogs,
     registerMetrics,
     registerReload,
+    registerRotate,
     registerPipeline,
   ]) {
     register(program, ctx);

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Backend, EnvironmentStatus, Progress, ReplicaStatus } from '../backend.js';
+import { writeApiCredentials } from './credentials.js';
 import { type Engine, prepareEngine } from './engine.js';
 import { type ContainerInfo, newMemory, projectContainers, SERVICES, updateLogMap, waitHealthy } from './health.js';
 import { appVersion, ensureAppImages, ensureBaseImages, ensureInfraImages } from './images.js';
@@ -102,6 +103,10 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
         engine.kind === 'docker'
           ? `${engine.containerLogDir}/*/*-json.log`
           : `${engine.containerLogDir}/*/userdata/ctr.log`,
+    });
+    await writeApiCredentials(this.paths, {
+      user: settings.APP_DB_USER ?? '',
+      password: settings.APP_DB_PASSWORD ?? '',
     });
     await assertPortsFree(settings, await projectContainers(engine));
     if (!existsSync(this.paths.logMapFile)) {

@@ -3,6 +3,7 @@
 // Kept apart from index.ts (up/down/status): createLocalBackend wraps the backend with these.
 import type { Backend, Progress } from '../backend.js';
 import * as backup from './backup.js';
+import { rotateApiCredentials } from './credentials.js';
 import type { Engine } from './engine.js';
 import { queryLogs } from './logs.js';
 import { metrics } from './metrics.js';
@@ -14,6 +15,7 @@ import { scale, start, stop } from './scale.js';
 
 export interface LocalOperations {
   reload(progress: Progress, what: Reloadable): Promise<void>;
+  rotateCredentials(progress: Progress): Promise<{ user: string }>;
 }
 
 /** Adds the operations to the lifecycle part (up/down/status), making a whole Backend. */
@@ -45,5 +47,6 @@ export function withOperations<
     logs: async (query: Parameters<Backend['logs']>[0]) => queryLogs(await env(), query),
     metrics: async (opts: { windowSeconds: number }) => metrics(await env(), opts),
     reload: async (progress: Progress, what: Reloadable) => reload(await env(), progress, what),
+    rotateCredentials: async (progress: Progress) => rotateApiCredentials(await env(), progress),
   });
 }
