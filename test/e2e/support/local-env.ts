@@ -15,6 +15,8 @@ import {
   type Settings,
 } from '@tier/cli';
 
+import { onceMoreIfNotStarted } from './ops.js';
+
 const exec = promisify(execFile);
 
 export const quietProgress: Progress = {
@@ -76,8 +78,10 @@ export function localEnv(): Promise<LocalEnv> {
     const prometheus = `http://127.0.0.1:${settings.PROM_PORT}`;
     const afterUp = skipUp ? undefined : await lookRightAfterUp(edge, prometheus);
     const engine = await backend.engine();
-    const cli = async (args: string[], timeoutMs = 120_000) =>
-      (await exec(engine.cli, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 })).stdout;
+    const cli = (args: string[], timeoutMs = 120_000) =>
+      onceMoreIfNotStarted(
+        async () => (await exec(engine.cli, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 })).stdout,
+      );
     return {
       backend,
       engine,

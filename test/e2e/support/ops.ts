@@ -98,7 +98,23 @@ export async function ensureEnvironment(): Promise<Status> {
 
 export const sh = async (cmd: string, args: string[]) =>
   (await exec(cmd, args, { maxBuffer: 64 * 1024 * 1024 })).stdout;
-export const engine = (...args: string[]) => sh(ENGINE, args);
+export const engine = (...args: string[]) => onceMoreIfNotStarted(() => sh(ENGINE, args));
+
+/**
+ * The container runtime now and then fails to start a process at all (runc "waiting for init preliminary
+ * setup: read init-p: connection reset by peer", exit 126, seen on Debian 13's podman 5 with cgroups v1).
+ * Nothing ran, so one more try is safe; the tests are about the stack, not the runtime's start-up.
+ */
+export async function onceMoreIfNotStarted<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const text = `${(err as { stderr?: string }).stderr ?? ''} ${(err as Error).message}`;
+    if (!/OCI runtime error|runc create failed|unable to start container process/.test(text)) throw err;
+    await sleep(500);
+    return run();
+  }
+}
 
 /** A new image of a tier from the one it runs now: same bytes, another version (and optional env). */
 export async function deriveImage(
