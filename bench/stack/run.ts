@@ -162,14 +162,17 @@ async function main(): Promise<void> {
     const cpu: Partial<Record<Id, Record<string, number>>> = {};
     for (let run = 1; run <= RUNS; run++) {
       for (const t of targets) {
-        const sampling =
-          run === 1 && (t.id === 'apiEdge' || t.id === 'pageEdge')
-            ? new Promise<Record<string, number>>((resolve) =>
-                setTimeout(() => void containerCpu(cli).then(resolve), (DURATION_S * 1000) / 2),
-              )
-            : undefined;
+        const measureCpu = run === 1 && (t.id === 'apiEdge' || t.id === 'pageEdge');
+        const before = measureCpu ? await containerCpuNanos(cli) : undefined;
+        const startedAt = performance.now();
         const s = await load(t.url, DURATION_S, `bench-${stamp}-${t.id}-${run}`);
-        if (sampling) cpu[t.id] = await sampling;
+        if (before) {
+          const after = await containerCpuNanos(cli);
+          const wallNs = (performance.now() - startedAt) * 1e6;
+          cpu[t.id] = Object.fromEntries(
+            Object.entries(after).map(([c, ns]) => [c, round((100 * (ns - (before[c] ?? 0))) / wallNs, 1)]),
+          );
+        }
         samples.get(t.id)!.push(s);
         log(
           `run ${run}/${RUNS} ${t.name}: ${round(s.reqPerSec, 0)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms, ${s.failed} failed`,
@@ -248,15 +251,15 @@ async function main(): Promise<void> {
   }
 }
 
-/** CPU % of each project container right now (the engine's own sample), by service and number. */
-async function containerCpu(cli: (...a: string[]) => Promise<string>): Promise<Record<string, number>> {
-  const out = await cli('stats', '--no-stream', '--format', '{{.Name}}\t{{.CPUPerc}}');
-  const cpu: Record<string, number> = {};
+/** CPU time each project container has used so far (ns), by service and number: two readings give a run's share. */
+async function containerCpuNanos(cli: (...a: string[]) => Promise<string>): Promise<Record<string, number>> {
+  const out = await cli('stats', '--no-stream', '--format', '{{.Name}}\t{{.CPUNano}}');
+  const used: Record<string, number> = {};
   for (const line of out.split('\n')) {
-    const [name, perc] = line.split('\t');
-    if (name?.startsWith(`${PROJECT}_`)) cpu[name.slice(PROJECT.length + 1)] = Number.parseFloat(perc ?? '');
+    const [name, ns] = line.split('\t');
+    if (name?.startsWith(`${PROJECT}_`)) used[name.slice(PROJECT.length + 1)] = Number(ns);
   }
-  return cpu;
+  return used;
 }
 
 /** The API's request lines in the central store, counted per request id (ids starting with `prefix`). */
@@ -318,7 +321,7 @@ ${r.results.map((x) => `| ${x.name} | ${x.reqPerSec} | ${x.p50Ms} | ${x.p99Ms} |
 Log lines: ${r.logLines.stored} of ${r.logLines.served} API requests served through the balancer and the edge are lines in the
 central store${Number.isNaN(r.logLines.lagMs) ? ' (not all within 60 s of the end)' : `, all within ${(r.logLines.lagMs / 1000).toFixed(1)} s of the end`}.
 
-CPU by container mid-run (the engine's sample; 100 = one core):
+CPU by container over the first run of each edge load (its CPU time over the run's wall time; 100 = one core):
 
 | load | container | CPU % |
 |---|---|---:|
