@@ -1,7 +1,8 @@
 // The one shared PostgreSQL pool: bounded connect/acquire/statement times, pool gauges, and the
 // rule that tells "database unavailable" (503, retry) apart from a bug (500).
+import { Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import type { Logger } from '@tier/runtime';
+import { cachedLookup, type Logger } from '@tier/runtime';
 import pg from 'pg';
 import { Gauge, type Registry } from 'prom-client';
 import type { DbSettings } from './config.js';
@@ -77,10 +78,29 @@ function clientWithCredentials(source: CredentialSource): typeof pg.Client {
         ...config,
         user: pair?.user ?? config.user,
         password: async () => (pair ?? (await source.current())).password,
+        stream: dbSocket,
       });
     }
   };
 }
+
+/**
+ * The database's name resolved once and then refreshed in the background (a new replica's first
+ * connections otherwise wait on the engine's resolver, which drops queries while containers start,
+ * past the connect timeout). The host name itself stays the connection's, for TLS verification.
+ */
+const lookup = cachedLookup();
+class CachedLookupSocket extends Socket {
+  override connect(...args: unknown[]): this {
+    const [port, host] = args;
+    // pg calls connect(port, host) for TCP and connect(path) for a Unix socket (left as it is).
+    if (typeof host === 'string' && /^\d+$/.test(String(port))) {
+      return super.connect({ port: Number(port), host, lookup });
+    }
+    return (super.connect as (...a: unknown[]) => this)(...args);
+  }
+}
+const dbSocket = () => new CachedLookupSocket();
 
 /** The server ended the session (shutdown, restart, failover) or the connection broke under it. */
 function isSessionLost(err: unknown): boolean {

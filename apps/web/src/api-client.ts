@@ -1,8 +1,8 @@
 // The web tier's only way to the API: one keep-alive pool, a time budget per call, the request id
 // forwarded, and every failure turned into a typed error the routes can answer with a friendly page.
 import { isIP } from 'node:net';
+import { cachedLookup } from '@tier/runtime';
 import { type Dispatcher, interceptors, Pool } from 'undici';
-import { cachedLookup } from './cached-lookup.js';
 
 export interface StatusInfo {
   readonly time: string;

@@ -5,9 +5,9 @@ import type { LookupAddress } from 'node:dns';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
+import { cachedLookup } from '@tier/runtime';
 import { Pool } from 'undici';
 import { ApiClient } from '../src/api-client.js';
-import { cachedLookup } from '../src/cached-lookup.js';
 
 type Lookup = ReturnType<typeof cachedLookup>;
 const v4 = (address: string): LookupAddress => ({ address, family: 4 });

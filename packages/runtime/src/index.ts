@@ -1,3 +1,4 @@
+export { cachedLookup } from './cached-lookup.js';
 export {
   ConfigError,
   DEFAULT_ADMIN_PORTS,

@@ -62,6 +62,7 @@ export async function rotateApiCredentials(env: OpsEnv, progress: Progress): Pro
   if (!current || !settings.APP_DB_PASSWORD) {
     throw new TierError('infra/local/.env holds no API database user', 'run `tier up` first');
   }
+  const owner = settings.DB_USER ?? 'app';
   const user = alternateUser(current);
   const password = randomBytes(24).toString('base64url');
   const db = await serviceContainer(env, 'db');
@@ -72,7 +73,10 @@ export async function rotateApiCredentials(env: OpsEnv, progress: Progress): Pro
     env,
     ['exec', '-i', db.name, 'psql', '-h', '/run/postgresql', '-d', database, '-v', 'ON_ERROR_STOP=1', '-q'],
     {
-      input: `DO $$ BEGIN
+      // As the owner, who provisions the API's user: it keeps the right to alter the role it created
+      // (PostgreSQL 16+ lets a CREATEROLE user alter only those), so the migrate job can later too.
+      input: `SET ROLE ${sqlIdent(owner)};
+DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${sqlLiteral(user)}) THEN
     CREATE ROLE ${sqlIdent(user)} LOGIN;
   END IF;

@@ -1,9 +1,9 @@
-// Name resolution for the API's host that never makes a request wait for DNS once the name has
-// resolved: the last answer is used at once and refreshed in the background when older than
+// Name resolution for a peer (the web tier's API, the API's database) that never makes a request
+// wait for DNS once the name has resolved: the last answer is used at once and refreshed in the background when older than
 // `refreshMs`. The container engine's resolver (aardvark-dns before 1.9) drops queries while it
 // reloads, which it does whenever a container starts or stops; the C library then retries only
 // after 5 s, past the page's whole budget for the API (a rollout's new web replica answered 503
-// after 3 s). A name never resolved yet is looked up directly. A failed refresh keeps the last
+// after 3 s; new API replicas timed out connecting to the database). A name never resolved yet is looked up directly. A failed refresh keeps the last
 // answer (the next connection retries it); a different answer replaces it within `refreshMs`.
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOptions } from 'node:dns';
 
