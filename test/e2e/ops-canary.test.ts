@@ -3,15 +3,13 @@
 // requests, is judged against the old replicas and removed by itself, with at most its share of
 // requests failing; a good version bakes and completes with 0 failed requests. Each is its own `it`.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { describeLoad, underLoad } from './support/load.js';
 import {
   assertNoFailedRequests,
-  containers,
+  balancerServers,
   currentImage,
   deriveImage,
-  ENGINE,
   engine,
   ensureEnvironment,
   replicasOf,
@@ -27,24 +25,8 @@ const SHARE = 10;
 const BAKE_S = 45;
 
 /** The user weight of every server slot of a tier's balancer (HAProxy's `uweight`). */
-async function balancerWeights(tierName: 'api' | 'web'): Promise<number[]> {
-  const lb = (await containers(`${tierName}-lb`))[0];
-  assert.ok(lb, `no ${tierName}-lb`);
-  const csv = await new Promise<string>((resolve, reject) => {
-    const child = spawn(ENGINE, ['exec', '-i', lb, 'socat', 'stdio', '/run/haproxy/admin.sock']);
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.on('error', reject);
-    child.on('close', () => resolve(out));
-    child.stdin.end('show stat\n');
-  });
-  const lines = csv.split('\n').filter(Boolean);
-  const header = (lines.shift() ?? '').replace(/^#\s*/, '').split(',');
-  return lines
-    .map((l) => l.split(','))
-    .filter((cells) => cells[header.indexOf('pxname')] === 'replicas' && !/^(BACKEND|FRONTEND)$/.test(cells[1] ?? ''))
-    .map((cells) => Number(cells[header.indexOf('uweight')]));
-}
+const balancerWeights = async (tierName: 'api' | 'web') =>
+  (await balancerServers(tierName)).map((row) => Number(row.uweight));
 
 type HistoryRecord = { tier: string; version: string; outcome: string; detail?: string };
 const history = async () => {

@@ -210,8 +210,8 @@ export async function waitFor<T>(
   }
 }
 
-/** HAProxy's view of a tier's replicas: server address -> status. */
-export async function balancerView(tierName: TierName): Promise<Map<string, string>> {
+/** The server rows of a tier's balancer (`show stat` on its admin socket, backend `replicas`), by column name. */
+export async function balancerServers(tierName: TierName): Promise<Array<Record<string, string>>> {
   const lb = (await containers(`${tierName}-lb`))[0];
   assert.ok(lb, `no ${tierName}-lb`);
   const csv = await new Promise<string>((resolve, reject) => {
@@ -224,12 +224,16 @@ export async function balancerView(tierName: TierName): Promise<Map<string, stri
   });
   const lines = csv.split('\n').filter(Boolean);
   const header = (lines.shift() ?? '').replace(/^#\s*/, '').split(',');
+  return lines
+    .map((l) => Object.fromEntries(l.split(',').map((cell, i) => [header[i] ?? String(i), cell])))
+    .filter((row) => row.pxname === 'replicas' && !/^(BACKEND|FRONTEND)$/.test(row.svname ?? ''));
+}
+
+/** HAProxy's view of a tier's replicas: server address -> status. */
+export async function balancerView(tierName: TierName): Promise<Map<string, string>> {
   const view = new Map<string, string>();
-  for (const l of lines) {
-    const cells = l.split(',');
-    const addr = cells[header.indexOf('addr')] ?? '';
-    if (cells[header.indexOf('pxname')] === 'replicas' && addr)
-      view.set(addr.split(':')[0]!, cells[header.indexOf('status')] ?? '');
+  for (const row of await balancerServers(tierName)) {
+    if (row.addr) view.set(row.addr.split(':')[0]!, row.status ?? '');
   }
   return view;
 }
