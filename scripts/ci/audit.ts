@@ -2,8 +2,8 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { type AuditVerdict, evaluateAudit, type Severity } from './lib/audit-policy.js';
-import { main, reportError } from './lib/github.js';
+import { evaluateAudit, printVerdict, type Severity } from './lib/audit-policy.js';
+import { main } from './lib/github.js';
 
 await main(async () => {
   const { values } = parseArgs({
@@ -23,7 +23,11 @@ await main(async () => {
   const allowList = await readFile(values.allowlist!, 'utf8').catch(() => '{"entries": []}');
   const today = values.today ?? new Date().toISOString().slice(0, 10);
   const verdict = evaluateAudit(report, allowList, today, values.level as Severity);
-  print(verdict);
+  printVerdict(verdict, {
+    title: 'npm audit (production dependencies)',
+    file: values.allowlist!,
+    next: 'upgrade the dependency (npm audit fix / npm update <pkg>)',
+  });
   return verdict.ok ? 0 : 1;
 });
 
@@ -38,26 +42,4 @@ function npmAudit(): Promise<unknown> {
       }
     });
   });
-}
-
-function print(v: AuditVerdict): void {
-  const c = v.counts;
-  console.log(
-    `npm audit (production dependencies): ${c.critical} critical, ${c.high} high, ${c.moderate} moderate, ${c.low} low`,
-  );
-  for (const { finding, entry } of v.allowed) {
-    console.log(
-      `  allowed  ${finding.severity.padEnd(8)} ${finding.id} ${finding.package}: until ${entry.expires} (${entry.reason})`,
-    );
-  }
-  for (const e of v.stale)
-    console.log(`  stale    ${e.id}: matches no finding any more; remove it from audit-allowlist.json`);
-  for (const f of v.blocking)
-    reportError(`${f.severity} ${f.id} in ${f.package}: ${f.title} ${f.url}`, 'audit-allowlist.json');
-  for (const p of v.policyErrors) reportError(p, 'audit-allowlist.json');
-  console.log(
-    v.ok
-      ? '✔ audit passed'
-      : `✖ audit failed: ${v.blocking.length} unlisted finding(s), ${v.policyErrors.length} allow-list problem(s)\n  next: upgrade the dependency (npm audit fix / npm update <pkg>), or add a reviewed entry {id, reason, expires} to audit-allowlist.json`,
-  );
 }

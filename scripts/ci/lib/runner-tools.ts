@@ -80,7 +80,13 @@ const REPOSITORY_COMMANDS: Readonly<Record<string, (args: readonly string[], env
   'npm run ci:test': () => ({ needs: [...NODE_DEPS, 'postgres', 'chromium'], provides: [] }),
   'npm run ci:synth': () => ({ needs: NODE_DEPS, provides: [] }),
   'npm run ci:audit': () => ({ needs: NODE_DEPS, provides: [] }),
-  'npm run ci:sbom': () => ({ needs: NODE_DEPS, provides: [] }),
+  // syft reads each image: a pushed one from the registry (the job's docker login), a local one from Docker
+  'npm run ci:sbom': () => ({ needs: [...NODE_DEPS, 'syft', 'docker'], provides: [] }),
+  // grype on each image SBOM ($GRYPE: the path anchore/scan-action/download-grype gives), or on a saved report
+  'npm run ci:scan': (args) => ({
+    needs: [...NODE_DEPS, ...(args.includes('--report') ? [] : ['grype'])],
+    provides: [],
+  }),
   // git diff between the base and HEAD: the base must be in the clone; --stage reads the running versions from AWS
   'npm run ci:changes': (args) => ({
     needs: [...NODE_DEPS, 'git', 'git-history', ...(args.includes('--stage') ? ['aws-credentials'] : [])],
@@ -171,7 +177,13 @@ function actionTools(uses: string, withInputs: Record<string, unknown>): StepToo
     case 'actions/setup-node':
       return { needs: [], provides: [`node@${withInputs['node-version'] ?? ''}`, 'npm'] };
     case 'actions/upload-artifact':
+    case 'actions/attest':
       return { needs: [], provides: [] };
+    // Each downloads a release binary from GitHub; syft lands on PATH, grype's path is the step's `cmd` output.
+    case 'anchore/sbom-action/download-syft':
+      return { needs: [], provides: ['syft'] };
+    case 'anchore/scan-action/download-grype':
+      return { needs: [], provides: ['grype'] };
     case 'aws-actions/configure-aws-credentials':
       return { needs: [], provides: ['aws-credentials'] };
     case 'aws-actions/amazon-ecr-login':
@@ -300,6 +312,8 @@ const PROGRAM_TOOL: Readonly<Record<string, string>> = {
   curl: 'curl',
   'apt-get': 'apt-get',
   dot: 'graphviz',
+  syft: 'syft',
+  grype: 'grype',
 };
 
 /**

@@ -86,6 +86,15 @@ async function requestsOfJob(job: WorkflowJob, stage: Stage): Promise<IamRequest
           `docker push ${repo}`,
         ),
       );
+      // ci:sbom: syft reads the pushed digest back, its manifest and every layer.
+      if (has('ci:sbom'))
+        for (const action of ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'])
+          requests.push({
+            action,
+            resource: `arn:aws:ecr:${region}:${config.account}:repository/${repo}`,
+            context: { 'aws:RequestedRegion': region },
+            origin: `ci:sbom syft registry:${repo}@<digest>`,
+          });
     }
   }
   const clients = fake.tierClients(region);

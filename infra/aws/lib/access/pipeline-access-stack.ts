@@ -22,7 +22,11 @@ export function environmentSubject(githubRepo: string, environment: string): str
   return `repo:${githubRepo}:environment:${environment}`;
 }
 
-/** Push (and re-read) one repository: what `docker push` needs (Amazon ECR user guide, image-push-iam). */
+/**
+ * Push (and re-read) one repository: what `docker push` needs (Amazon ECR user guide, image-push-iam), and the layer
+ * downloads with which ci:sbom reads the pushed digest back for its SBOM (a pull needs BatchGetImage and
+ * GetDownloadUrlForLayer: Amazon ECR user guide, "Using Amazon ECR images with Amazon ECS").
+ */
 const ECR_PUSH = [
   'ecr:BatchCheckLayerAvailability',
   'ecr:InitiateLayerUpload',
@@ -30,6 +34,7 @@ const ECR_PUSH = [
   'ecr:CompleteLayerUpload',
   'ecr:PutImage',
   'ecr:BatchGetImage',
+  'ecr:GetDownloadUrlForLayer',
   'ecr:DescribeImages',
 ];
 /** Read one repository: pull a manifest and its layers by digest. */
