@@ -93,3 +93,21 @@ export function stackOfOutput(key: OutputKey): OutputStack {
   }
   throw new Error(`output ${key} is in no stack of the contract`);
 }
+
+/**
+ * Which database instance is the stage's live one: SSM parameters the data stack creates with its own instance's
+ * values, `tier restore --target aws` overwrites after a verified restore, and the services stack reads at every
+ * deployment (DBHOST, the owner's secret), so a restore switches the application by configuration, not by renames.
+ */
+export const LIVE_DATABASE_FIELDS = ['instance-id', 'host', 'master-secret-arn'] as const;
+export type LiveDatabaseField = (typeof LIVE_DATABASE_FIELDS)[number];
+
+/** `/tier/<stage>/db/<field>`. */
+export function liveDatabaseParameter(stage: string, field: LiveDatabaseField): string {
+  return `/${APP_NAME}/${stage}/db/${field}`;
+}
+
+/** Where `tier restore --target aws` records how far it got, so an interrupted restore resumes (from any machine). */
+export function restoreStateParameter(stage: string): string {
+  return `/${APP_NAME}/${stage}/db/restore-state`;
+}

@@ -1,4 +1,4 @@
-// AWS backend: on-demand backups, recovery points and point-in-time restore into a new instance.
+// AWS backend: on-demand backups and recovery points (restore: aws-restore.test.ts).
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import {
@@ -6,12 +6,10 @@ import {
   ListRecoveryPointsByBackupVaultCommand,
   StartBackupJobCommand,
 } from '@aws-sdk/client-backup';
-import {
-  DescribeDBInstancesCommand,
-  RestoreDBInstanceFromDBSnapshotCommand,
-  RestoreDBInstanceToPointInTimeCommand,
-} from '@aws-sdk/client-rds';
-import { TierError } from '../src/backend.js';
+import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { liveDatabaseParameter } from '../../contract/src/index.js';
+import type { TierError } from '../src/backend.js';
 import { BACKUP_ROLE, backend, DB_ARN, DB_ID, mockAws, recorder, VAULT } from './aws-support.js';
 
 let aws: ReturnType<typeof mockAws>;
@@ -70,6 +68,19 @@ describe('backup now and list', () => {
     assert.ok(progress.lines.includes('info job job-1: RUNNING 40%'));
   });
 
+  it('after a restore, backs up the instance the live-database parameter names, not the stack output', async () => {
+    const restored = `${DB_ID}-202603011200`;
+    aws.ssm
+      .on(GetParameterCommand, { Name: liveDatabaseParameter('dev', 'instance-id') })
+      .resolves({ Parameter: { Value: restored } });
+    aws.backup.on(StartBackupJobCommand).resolves({ BackupJobId: 'job-3' });
+    aws.backup.on(DescribeBackupJobCommand).resolves({ State: 'COMPLETED', RecoveryPointArn: 'rp-3' });
+    await backend().backupNow(recorder());
+    assert.deepEqual(aws.rds.commandCalls(DescribeDBInstancesCommand)[0]?.args[0].input, {
+      DBInstanceIdentifier: restored,
+    });
+  });
+
   it('says why a backup job failed and what to check', async () => {
     aws.backup.on(StartBackupJobCommand).resolves({ BackupJobId: 'job-2' });
     aws.backup.on(DescribeBackupJobCommand).resolves({ State: 'FAILED', StatusMessage: 'Insufficient privileges' });
@@ -105,72 +116,6 @@ describe('backup now and list', () => {
         ['rp-1', 'on-demand'],
         ['rp-2', 'scheduled'],
       ],
-    );
-  });
-});
-
-describe('restore', () => {
-  const NEW_ID = `${DB_ID}-restore-202603011200`;
-
-  it('restores a point in time into a NEW instance in the same subnets and security groups', async () => {
-    const progress = recorder();
-    await backend().restore(progress, { time: '2026-03-01T11:00:00Z' });
-
-    const input = aws.rds.commandCalls(RestoreDBInstanceToPointInTimeCommand)[0]?.args[0].input;
-    assert.equal(input?.SourceDBInstanceIdentifier, DB_ID);
-    assert.equal(input?.TargetDBInstanceIdentifier, NEW_ID);
-    assert.notEqual(input?.TargetDBInstanceIdentifier, DB_ID);
-    assert.deepEqual(input?.RestoreTime, new Date('2026-03-01T11:00:00Z'));
-    assert.equal(input?.UseLatestRestorableTime, undefined);
-    assert.equal(input?.DBSubnetGroupName, 'tier-dev-isolated');
-    assert.deepEqual(input?.VpcSecurityGroupIds, ['sg-db']);
-    assert.equal(input?.DBParameterGroupName, 'tier-dev-pg17');
-    assert.equal(input?.PubliclyAccessible, false);
-    assert.ok(input?.Tags?.some((t) => t.Key === 'tier:restored-from' && t.Value === DB_ID));
-    // Only describe and restore: nothing modifies, renames or deletes the live instance.
-    assert.deepEqual(
-      aws.rds.calls().map((c) => c.args[0].constructor.name),
-      ['DescribeDBInstancesCommand', 'RestoreDBInstanceToPointInTimeCommand'],
-    );
-    const steps = progress.lines.join('\n');
-    assert.match(steps, new RegExp(`aws rds wait db-instance-available --db-instance-identifier ${NEW_ID}`));
-    assert.match(steps, new RegExp(`--db-instance-identifier ${NEW_ID} --new-db-instance-identifier ${DB_ID} `));
-  });
-
-  it('--latest uses the latest restorable time', async () => {
-    await backend().restore(recorder(), { latest: true });
-    const input = aws.rds.commandCalls(RestoreDBInstanceToPointInTimeCommand)[0]?.args[0].input;
-    assert.equal(input?.UseLatestRestorableTime, true);
-    assert.equal(input?.RestoreTime, undefined);
-  });
-
-  it('a recovery point from `backup list` is restored from its snapshot, also into a new instance', async () => {
-    const snapshot = 'arn:aws:rds:eu-west-1:123456789012:snapshot:awsbackup:job-1';
-    await backend().restore(recorder(), { backupId: snapshot });
-    const input = aws.rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]?.args[0].input;
-    assert.equal(input?.DBSnapshotIdentifier, snapshot);
-    assert.equal(input?.DBInstanceIdentifier, NEW_ID);
-  });
-
-  it('refuses times after the latest restorable time and ids that are not recovery points', async () => {
-    await assert.rejects(
-      backend().restore(recorder(), { time: '2026-03-01T11:59:00Z' }),
-      (err: TierError) => /after the latest restorable time/.test(err.message) && /--latest/.test(err.hint ?? ''),
-    );
-    await assert.rejects(
-      backend().restore(recorder(), { backupId: 'rp-1' }),
-      (err: TierError) => /not an RDS recovery point ARN/.test(err.message) && /tier backup list/.test(err.hint ?? ''),
-    );
-    assert.equal(aws.rds.commandCalls(RestoreDBInstanceToPointInTimeCommand).length, 0);
-  });
-
-  it('maps RDS refusing the restore window to a hint', async () => {
-    aws.rds
-      .on(RestoreDBInstanceToPointInTimeCommand)
-      .rejects(Object.assign(new Error('restore time is before the earliest'), { name: 'InvalidRestoreFault' }));
-    await assert.rejects(
-      backend().restore(recorder(), { time: '2025-01-01T00:00:00Z' }),
-      (err: unknown) => err instanceof TierError && /restore window/.test(err.hint ?? ''),
     );
   });
 });

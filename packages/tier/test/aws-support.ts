@@ -9,7 +9,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type AwsBackendOptions, createAwsBackend, type OutputKey } from '../src/aws/index.js';
 import type { Progress, TierName } from '../src/backend.js';
@@ -66,10 +67,13 @@ export function mockAws() {
     cw: mockClient(CloudWatchClient),
     aas: mockClient(ApplicationAutoScalingClient),
     ssm: mockClient(SSMClient),
+    secrets: mockClient(SecretsManagerClient),
   };
   for (const stub of Object.values(m)) stub.reset();
   m.cfn.on(DescribeStacksCommand).resolves({ Stacks: STACKS });
   m.ssm.on(PutParameterCommand).resolves({ Version: 2 });
+  // No live-database parameter (a stage deployed before them): commands fall back to the DbInstanceId output.
+  m.ssm.on(GetParameterCommand).rejects(awsError('ParameterNotFound'));
   return m;
 }
 

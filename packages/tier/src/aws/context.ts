@@ -7,6 +7,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { stackPrefix as stagePrefix } from '../../../contract/src/index.js';
 import { TierError, type TierName } from '../backend.js';
@@ -23,6 +24,8 @@ export interface AwsClients {
   readonly autoscaling: ApplicationAutoScalingClient;
   /** The image tag parameters (`/tier/<stage>/image/<tier>`): what each tier runs. */
   readonly ssm: SSMClient;
+  /** The database secrets a restore carries over to the restored instance. */
+  readonly secrets: SecretsManagerClient;
 }
 
 export interface AwsBackendOptions {
@@ -42,6 +45,8 @@ export interface AwsBackendOptions {
   readonly backupTimeoutMs?: number;
   /** Give up waiting for a Logs Insights query after this long. @default 60 s */
   readonly queryTimeoutMs?: number;
+  /** Give up waiting for a restored instance (or its modification) after this long. @default 3 h */
+  readonly restoreTimeoutMs?: number;
   /** Clock, for tests. */
   readonly now?: () => number;
 }
@@ -54,6 +59,7 @@ export interface AwsContext {
   readonly rolloutTimeoutMs: number;
   readonly backupTimeoutMs: number;
   readonly queryTimeoutMs: number;
+  readonly restoreTimeoutMs: number;
   now(): number;
   outputs(): Promise<StackOutputs>;
   /** Cluster and service name of a tier, from the outputs. */
@@ -77,6 +83,7 @@ export function createAwsContext(opts: AwsBackendOptions): AwsContext {
     cloudwatch: given.cloudwatch ?? new CloudWatchClient(config),
     autoscaling: given.autoscaling ?? new ApplicationAutoScalingClient(config),
     ssm: given.ssm ?? new SSMClient(config),
+    secrets: given.secrets ?? new SecretsManagerClient(config),
   };
   const stackPrefix = opts.stackPrefix ?? stagePrefix(opts.stage);
   let outputs: Promise<StackOutputs> | undefined;
@@ -88,6 +95,7 @@ export function createAwsContext(opts: AwsBackendOptions): AwsContext {
     rolloutTimeoutMs: opts.rolloutTimeoutMs ?? 30 * 60_000,
     backupTimeoutMs: opts.backupTimeoutMs ?? 60 * 60_000,
     queryTimeoutMs: opts.queryTimeoutMs ?? 60_000,
+    restoreTimeoutMs: opts.restoreTimeoutMs ?? 3 * 60 * 60_000,
     now: opts.now ?? Date.now,
     outputs() {
       // One CLI run reads the outputs once; a failed read is not cached so a retry can succeed.

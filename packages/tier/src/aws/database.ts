@@ -1,4 +1,4 @@
-// The database on AWS: RDS stop/start, AWS Backup on-demand jobs and recovery points, point-in-time restore to a new instance.
+// The database on AWS: RDS stop/start, AWS Backup on-demand jobs and recovery points (restore: restore.ts).
 import {
   DescribeBackupJobCommand,
   paginateListRecoveryPointsByBackupVault,
@@ -8,20 +8,17 @@ import {
 import {
   type DBInstance,
   DescribeDBInstancesCommand,
-  RestoreDBInstanceFromDBSnapshotCommand,
-  RestoreDBInstanceToPointInTimeCommand,
   StartDBInstanceCommand,
   StopDBInstanceCommand,
 } from '@aws-sdk/client-rds';
-import { type BackupInfo, type Progress, type ReplicaStatus, type RestoreTarget, TierError } from '../backend.js';
+import { type BackupInfo, type Progress, type ReplicaStatus, TierError } from '../backend.js';
 import type { AwsContext } from './context.js';
 import { callAws, toTierError } from './errors.js';
 import { need } from './outputs.js';
+import { liveInstanceId } from './restore.js';
 
-async function dbIdentifier(ctx: AwsContext): Promise<string> {
-  const out = await ctx.outputs();
-  return need(out.dbInstanceIdentifier, 'DbInstanceId', out);
-}
+/** The live instance: after a restore, the one it switched to. */
+const dbIdentifier = liveInstanceId;
 
 export async function describeDb(ctx: AwsContext, id: string): Promise<DBInstance> {
   const out = await callAws('rds:DescribeDBInstances', () =>
@@ -191,105 +188,4 @@ export async function backupList(ctx: AwsContext): Promise<BackupInfo[]> {
         ...(p.BackupSizeInBytes !== undefined ? { size: p.BackupSizeInBytes } : {}),
       }),
     );
-}
-
-// ---- restore ---------------------------------------------------------------------------------
-
-/** `<live>-restore-YYYYMMDDHHMM`: unique per minute, always different from the live identifier. */
-export function restoredIdentifier(live: string, now: number): string {
-  const stamp = new Date(now).toISOString().replace(/[-:T]/g, '').slice(0, 12);
-  return `${live.slice(0, 63 - 21)}-restore-${stamp}`;
-}
-
-/**
- * Restores into a NEW instance next to the live one (same subnets, security groups, class, parameter
- * group), never over it, and prints the switch-over steps. The live instance is not touched.
- */
-export async function restore(ctx: AwsContext, progress: Progress, target: RestoreTarget): Promise<string> {
-  const live = await describeDb(ctx, await dbIdentifier(ctx));
-  const liveId = live.DBInstanceIdentifier ?? '';
-  const newId = restoredIdentifier(liveId, ctx.now());
-  const copied = {
-    DBInstanceClass: live.DBInstanceClass,
-    DBSubnetGroupName: live.DBSubnetGroup?.DBSubnetGroupName,
-    VpcSecurityGroupIds: live.VpcSecurityGroups?.map((g) => g.VpcSecurityGroupId ?? '').filter(Boolean),
-    DBParameterGroupName: live.DBParameterGroups?.[0]?.DBParameterGroupName,
-    MultiAZ: live.MultiAZ,
-    PubliclyAccessible: false,
-    CopyTagsToSnapshot: true,
-    DeletionProtection: live.DeletionProtection,
-    EnableIAMDatabaseAuthentication: live.IAMDatabaseAuthenticationEnabled,
-    EnableCloudwatchLogsExports: live.EnabledCloudwatchLogsExports,
-    // Not the live tags: the backup-selection tag would enrol the copy in the plan before anyone decided to keep it.
-    Tags: [
-      { Key: 'tier:restored-from', Value: liveId },
-      { Key: 'tier:stage', Value: ctx.stage },
-    ],
-  };
-
-  if ('backupId' in target) {
-    // AWS Backup recovery points of RDS are DB snapshots; their ARN is a valid snapshot identifier.
-    if (!/^arn:aws[\w-]*:rds:[^:]+:\d{12}:snapshot:/.test(target.backupId)) {
-      throw new TierError(
-        `'${target.backupId}' is not an RDS recovery point ARN`,
-        'copy an id (arn:aws:rds:...:snapshot:...) from `tier backup list --target aws`, or use --time / --latest',
-      );
-    }
-    progress.step(`restoring recovery point into new instance ${newId}`);
-    await callAws('rds:RestoreDBInstanceFromDBSnapshot', () =>
-      ctx.clients.rds.send(
-        new RestoreDBInstanceFromDBSnapshotCommand({
-          ...copied,
-          DBInstanceIdentifier: newId,
-          DBSnapshotIdentifier: target.backupId,
-        }),
-      ),
-    );
-  } else {
-    let when: { RestoreTime: Date } | { UseLatestRestorableTime: true } = { UseLatestRestorableTime: true };
-    if ('time' in target) {
-      const time = new Date(target.time);
-      if (Number.isNaN(time.getTime())) {
-        throw new TierError(`cannot read time '${target.time}'`, 'use ISO-8601, e.g. 2026-01-31T12:00:00Z');
-      }
-      const latest = live.LatestRestorableTime;
-      if (latest && time > latest) {
-        throw new TierError(
-          `${time.toISOString()} is after the latest restorable time ${latest.toISOString()}`,
-          'pick an earlier time or use --latest',
-        );
-      }
-      when = { RestoreTime: time };
-    }
-    progress.step(`restoring ${liveId} (${'time' in target ? target.time : 'latest'}) into new instance ${newId}`);
-    await callAws('rds:RestoreDBInstanceToPointInTime', () =>
-      ctx.clients.rds.send(
-        new RestoreDBInstanceToPointInTimeCommand({
-          ...copied,
-          SourceDBInstanceIdentifier: liveId,
-          TargetDBInstanceIdentifier: newId,
-          ...when,
-        }),
-      ),
-    );
-  }
-  progress.done(`${newId} is being created; ${liveId} was not touched`);
-  for (const line of switchOverSteps(ctx, liveId, newId)) progress.info(line);
-  return newId;
-}
-
-export function switchOverSteps(ctx: AwsContext, liveId: string, newId: string): string[] {
-  const stage = ctx.stage;
-  return [
-    'switch-over (when you have checked the restored data):',
-    `  1. wait:    aws rds wait db-instance-available --db-instance-identifier ${newId}`,
-    `  2. check:   connect through ECS Exec on an api task and query ${newId}`,
-    `  3. pause:   tier stop api --target aws --stage ${stage}   (writes after this point would be lost)`,
-    `  4. retire:  aws rds modify-db-instance --db-instance-identifier ${liveId} --new-db-instance-identifier ${liveId}-old --apply-immediately`,
-    `  5. promote: aws rds modify-db-instance --db-instance-identifier ${newId} --new-db-instance-identifier ${liveId} --apply-immediately`,
-    '             (same identifier = same endpoint and secret host; the stack keeps managing it)',
-    `  6. resume:  tier start api --target aws --stage ${stage}, then tier status --target aws`,
-    `  7. drift:   cd infra/aws && npx cdk diff -c stage=${stage}; keep ${liveId}-old until you are sure,`,
-    '             then disable its deletion protection and delete it with a final snapshot',
-  ];
 }

@@ -1,15 +1,17 @@
 // The AWS target of tier: the Backend contract on ECS, RDS, AWS Backup and CloudWatch, driven by the stage's stack outputs.
 import { type Backend, type DeployRecord, type Progress, TierError, type TierName } from '../backend.js';
 import { type AwsBackendOptions, createAwsContext, parseTierArg } from './context.js';
-import { backupList, backupNow, restore, startDb, stopDb } from './database.js';
+import { backupList, backupNow, startDb, stopDb } from './database.js';
 import { deploy, history, type RunningRevision, rollback, rollbackTo, running } from './deploy.js';
 import { logs } from './logs.js';
 import { metrics } from './metrics.js';
+import { type RestoreRequest, type RestoreState, restoreDatabase } from './restore.js';
 import { type AwsEnvironmentStatus, type ScaleBounds, scale, startTier, status, stopTier } from './services.js';
 
 export type { AwsBackendOptions, AwsClients } from './context.js';
 export type { RunningRevision } from './deploy.js';
 export type { OutputKey, StackOutputs } from './outputs.js';
+export type { RestoreRequest, RestoreState, RestoreStep } from './restore.js';
 export type { AwsEnvironmentStatus, ScaleBounds, ServiceSummary } from './services.js';
 
 export interface AwsBackend extends Backend {
@@ -25,6 +27,8 @@ export interface AwsBackend extends Backend {
   running(tiers?: readonly TierName[]): Promise<Record<string, RunningRevision>>;
   /** Returns tiers to the revisions captured before a deploy; a tier already there is left alone. */
   rollbackTo(progress: Progress, before: Partial<Record<TierName, RunningRevision>>): Promise<DeployRecord[]>;
+  /** Restore, verify and switch to the restored database; resumes a recorded restore; a dry run changes nothing. */
+  restoreDatabase(progress: Progress, request: RestoreRequest): Promise<RestoreState>;
 }
 
 /** The cdk commands `up`/`down` stand for on AWS, for the given stage. */
@@ -72,12 +76,13 @@ export function createAwsBackend(opts: AwsBackendOptions): AwsBackend {
     async backupVerify() {
       throw new TierError(
         "'tier backup verify' is not available for the aws target",
-        'restore a copy with `tier restore --target aws --latest` (a new instance, the live one is untouched), check it, then delete it',
+        'the weekly AWS Backup restore test restores and validates the latest recovery point (infra/aws/README.md); `tier restore --target aws --latest --dry-run` shows what a restore would do',
       );
     },
     async restore(progress, target) {
-      await restore(ctx, progress, target);
+      await restoreDatabase(ctx, progress, { target });
     },
+    restoreDatabase: (progress, request) => restoreDatabase(ctx, progress, request),
     logs: (query) => logs(ctx, query),
     metrics: (o) => metrics(ctx, o),
   };

@@ -1,6 +1,7 @@
 // tier backup now|list|verify and tier restore: backups are only real once a restore is proven.
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import type { AwsBackend } from '../aws/index.js';
 import { type RestoreTarget, TierError } from '../backend.js';
 import type { Context } from '../context.js';
 import { table } from '../ui/table.js';
@@ -57,19 +58,54 @@ export function registerBackup(program: Command, ctx: Context): void {
 
   program
     .command('restore')
-    .description('restore the database: locally in place after a safety backup; on AWS into a new instance')
+    .description(
+      'restore the database: locally in place after a safety backup; on AWS into a new instance that is verified, then switched to',
+    )
     .option('--latest', 'the latest backup')
     .option('--backup <id>', 'a backup from `tier backup list`')
     .option('--time <iso>', 'a point in time (WAL replay)')
+    .option('--resume', 'aws: continue the restore that stopped (its state is kept in SSM)')
+    .option('--dry-run', 'aws: print the steps and change nothing')
     .option('--yes', 'do not ask for confirmation', false)
-    .action(async (opts: { latest?: boolean; backup?: string; time?: string; yes: boolean }) => {
-      const target = parseRestoreTarget(opts);
-      // Locally the live database is overwritten; on AWS a new instance is created beside it.
-      const overwrites = ctx.options().target === 'local';
-      if (overwrites && !opts.yes && !(await confirm('This overwrites the live database. Continue?'))) {
-        throw new TierError('restore not confirmed', 'answer y at the prompt, or pass --yes when not on a terminal');
-      }
-      await (await ctx.backend()).restore(ctx.progress, target);
-      ctx.print({ restored: target }, () => `✔ restored to ${JSON.stringify(target)}`);
-    });
+    .action(
+      async (opts: {
+        latest?: boolean;
+        backup?: string;
+        time?: string;
+        resume?: boolean;
+        dryRun?: boolean;
+        yes: boolean;
+      }) => {
+        const aws = ctx.options().target === 'aws';
+        if (!aws && (opts.resume || opts.dryRun)) {
+          throw new TierError(
+            '--resume and --dry-run are for --target aws',
+            'a local restore runs in one go: drop them',
+          );
+        }
+        const target = opts.resume && !opts.latest && !opts.backup && !opts.time ? undefined : parseRestoreTarget(opts);
+        // Locally the live database is overwritten; on AWS the application is switched to a restored copy. Either
+        // way writes after the restore point are gone from what the application sees.
+        const question = aws
+          ? 'This switches the application to the restored copy (writes after the restore point are not in it). Continue?'
+          : 'This overwrites the live database. Continue?';
+        if (!opts.dryRun && !opts.yes && !(await confirm(question))) {
+          throw new TierError('restore not confirmed', 'answer y at the prompt, or pass --yes when not on a terminal');
+        }
+        const backend = await ctx.backend();
+        if (aws) {
+          const state = await (backend as unknown as AwsBackend).restoreDatabase(ctx.progress, {
+            target,
+            resume: opts.resume,
+            dryRun: opts.dryRun,
+          });
+          ctx.print(state, () =>
+            opts.dryRun ? `dry run: would restore into ${state.newId}` : `✔ ${state.newId} is the live database`,
+          );
+          return;
+        }
+        await backend.restore(ctx.progress, target ?? { latest: true });
+        ctx.print({ restored: target }, () => `✔ restored to ${JSON.stringify(target)}`);
+      },
+    );
 }
