@@ -8,9 +8,11 @@ export { runMigration } from './aws/migrate.js';
 // The backend interface both targets implement.
 export type { Backend, EnvironmentStatus, Progress, TierName } from './backend.js';
 export { DEPLOY_ORDER, TIERS, TierError } from './backend.js';
+// The app images and their versions, as every command builds them.
+export { buildImages, imageName as appImageRef, recordImages, repositoryFor } from './images/build.js';
+export { appVersion, createGit } from './images/git.js';
 export type { Engine } from './local/engine.js';
 export { type ContainerInfo, projectContainers } from './local/health.js';
-export { appImageRef, appVersion } from './local/images.js';
 // The local target, and what the e2e suite and the benches observe of it.
 export { LocalBackend } from './local/index.js';
 export { localPaths, PROJECT } from './local/paths.js';
@@ -18,8 +20,6 @@ export { FIRST_REQUESTS } from './local/served.js';
 export { readSettings, type Settings } from './local/settings.js';
 // The delivery pipeline's steps, for CI to run one at a time.
 export { type DeployTarget, detectChanges } from './pipeline/changed-tiers.js';
-export { createGit } from './pipeline/git.js';
-export { buildImages, recordImages, repositoryFor } from './pipeline/images.js';
 export { edgeUrl } from './pipeline/run-pipeline.js';
 export { smokeTest } from './pipeline/smoke.js';
 // The `tier` command tree, unparsed: documentation tests check command lines against it.

@@ -1,8 +1,8 @@
 // Change detection: example diffs and the tiers they redeploy, for the local and the AWS target.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { commitPart } from '../src/images/git.js';
 import { decide, detectChanges, matches } from '../src/pipeline/changed-tiers.js';
-import { commitPart } from '../src/pipeline/git.js';
 
 describe('change detection', () => {
   const cases: Array<{ name: string; paths: string[]; local: string[]; aws?: string[] }> = [

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Backend, DeployRecord, EnvironmentStatus, Progress, ReplicaStatus, TierName } from '../src/backend.js';
-import type { Git, SourceState } from '../src/pipeline/git.js';
+import type { Git, SourceState } from '../src/images/git.js';
 import { type PipelineDeps, type PipelineOptions, runPipeline, type TestPlan } from '../src/pipeline/run-pipeline.js';
 import type { SmokeResult } from '../src/pipeline/smoke.js';
 import { renderSummary } from '../src/pipeline/summary.js';

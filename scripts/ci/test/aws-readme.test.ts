@@ -226,7 +226,14 @@ function scriptOptions(file: string): ParseArgsConfig {
 /** Environment variables the code reads (the AWS SDK reads AWS_REGION itself). */
 function readsEnv(name: string): boolean {
   if (name === 'AWS_REGION') return true;
-  const dirs = ['scripts/ci', 'scripts/ci/lib', 'packages/tier/src/pipeline', 'packages/tier/src/aws'];
+  const dirs = [
+    'scripts/ci',
+    'scripts/ci/lib',
+    'packages/tier/src',
+    'packages/tier/src/images',
+    'packages/tier/src/pipeline',
+    'packages/tier/src/aws',
+  ];
   return dirs.some((d) =>
     readdirSync(join(ROOT, d))
       .filter((f) => f.endsWith('.ts'))

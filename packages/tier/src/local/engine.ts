@@ -2,13 +2,12 @@
 // one runs, else podman + docker-compose 1.29 on podman's API socket), then driven through its
 // Docker-compatible HTTP API (fast: no CLI process per call); compose runs through ops-env.ts.
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { TierError } from '../backend.js';
-import { exec } from '../exec.js';
+import { type EngineKind, engineSetup } from '../engine-setup.js';
 import { type LocalPaths, PROJECT } from './paths.js';
 
 export interface Engine {
-  readonly kind: 'podman' | 'docker';
+  readonly kind: EngineKind;
   /** The engine's CLI (builds, exec). */
   readonly cli: string;
   /** Compose command: ['docker-compose'] or ['docker', 'compose']. */
@@ -17,27 +16,6 @@ export interface Engine {
   /** Host directory holding every container's log file (mounted into the log shipper). */
   readonly containerLogDir: string;
   readonly api: EngineApi;
-}
-
-/**
- * Runs infra/local/engine/setup.sh (idempotent: installs and configures when root) and returns what it
- * printed: ENGINE, COMPOSE, DOCKER_HOST, CONTAINER_LOG_DIR. The one place that asks which engine to use.
- */
-export async function engineSetup(
-  root: string,
-  opts: { readonly stateDir?: string; readonly hint: string },
-): Promise<Record<string, string>> {
-  const { stdout } = await exec('bash', [join(root, 'infra/local/engine/setup.sh')], {
-    cwd: root,
-    env: opts.stateDir ? { ...process.env, TIER_STATE_DIR: opts.stateDir } : process.env,
-    hint: opts.hint,
-  });
-  return Object.fromEntries(
-    stdout
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
 }
 
 /** Prepares the engine and connects to it. */

@@ -1,12 +1,12 @@
-// Every image the environment runs: the two base images (pulled, or built offline), the infra
-// images (tagged with a hash of their sources, rebuilt only when those change) and the app images
-// (tagged with the git version). Builds use the docker format, which keeps HEALTHCHECK.
+// The images only the local environment runs: the two base images (pulled, or built offline) and the
+// infra images (tagged with a hash of their sources, rebuilt only when those change). The app images
+// are ../images/build.ts's. Builds use the docker format, which keeps HEALTHCHECK.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { DEPLOY_ORDER, type Progress, type TierName } from '../backend.js';
+import type { Progress } from '../backend.js';
 import { exec } from '../exec.js';
-import { buildImages, imageId, imageName } from '../pipeline/images.js';
+import { imageId } from '../images/build.js';
 import type { Engine } from './engine.js';
 import type { LocalPaths } from './paths.js';
 
@@ -65,60 +65,7 @@ export async function ensureInfraImages(
   return refs;
 }
 
-/** The version the app images carry: the git short sha, with -dirty when their sources have uncommitted changes. */
-export async function appVersion(paths: LocalPaths): Promise<string> {
-  if (process.env.APP_VERSION) return process.env.APP_VERSION;
-  const { stdout: sha } = await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: paths.root }).catch(() => ({
-    stdout: 'dev',
-  }));
-  const { stdout: changes } = await exec(
-    'git',
-    [
-      'status',
-      '--porcelain',
-      '--',
-      'apps',
-      'packages/runtime',
-      'package.json',
-      'package-lock.json',
-      'tsconfig.base.json',
-    ],
-    { cwd: paths.root },
-  ).catch(() => ({ stdout: '' }));
-  return `${sha.trim()}${changes.trim() ? '-dirty' : ''}`;
-}
-
 function buildArgs(engine: Engine, args: string[]): string[] {
   // docker format keeps HEALTHCHECK (OCI drops it); Docker's builder takes no --format.
   return engine.kind === 'podman' ? ['build', '-q', '--format', 'docker', ...args] : ['build', '-q', ...args];
-}
-
-/** The local reference of an app image (docs/conventions.md). */
-export const appImageRef = imageName;
-
-/** Builds the web and api images for a version (skipped when a clean version's images exist). */
-export async function ensureAppImages(
-  engine: Engine,
-  paths: LocalPaths,
-  base: BaseImages,
-  version: string,
-  progress: Progress,
-  tiers: readonly TierName[] = DEPLOY_ORDER,
-): Promise<Record<TierName, string>> {
-  const refs = {} as Record<TierName, string>;
-  for (const tier of tiers) {
-    const ref = imageName(tier, version);
-    refs[tier] = ref;
-    if (!version.endsWith('-dirty') && (await imageId(engine.cli, ref))) continue;
-    progress.info(`building ${ref}`);
-    await buildImages({
-      root: paths.root,
-      version,
-      tiers: [tier],
-      nodeImage: base.node,
-      logDir: join(paths.stateDir, 'builds', version),
-      engine: engine.kind,
-    });
-  }
-  return refs;
 }

@@ -3,11 +3,14 @@
 // metrics) plug into the same modules: engine.ts (API + compose), images.ts, health.ts.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import type { Backend, EnvironmentStatus, Progress, ReplicaStatus } from '../backend.js';
+import { join } from 'node:path';
+import { type Backend, DEPLOY_ORDER, type EnvironmentStatus, type Progress, type ReplicaStatus } from '../backend.js';
+import { ensureImages, imageName } from '../images/build.js';
+import { appVersion } from '../images/git.js';
 import { writeApiCredentials } from './credentials.js';
 import { type Engine, prepareEngine } from './engine.js';
 import { type ContainerInfo, newMemory, projectContainers, SERVICES, updateLogMap, waitHealthy } from './health.js';
-import { appVersion, ensureAppImages, ensureBaseImages, ensureInfraImages } from './images.js';
+import { ensureBaseImages, ensureInfraImages } from './images.js';
 import { withOperations } from './operations.js';
 import { compose, opsEnvFor } from './ops-env.js';
 import { type LocalPaths, localPaths, PROJECT } from './paths.js';
@@ -82,15 +85,23 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
 
     progress.step('application images');
     const version = await appVersion(this.paths);
-    const apps = await ensureAppImages(engine, this.paths, base, version, progress);
+    await ensureImages({
+      root: this.paths.root,
+      version,
+      tiers: DEPLOY_ORDER,
+      engine: engine.kind,
+      nodeImage: base.node,
+      logDir: join(this.paths.stateDir, 'builds', version),
+      onBuild: (tiers) => progress.info(`building ${tiers.map((t) => imageName(t, version)).join(', ')}`),
+    });
     progress.done(`version ${version}`);
 
     progress.step('starting containers');
     await assertSettingsFitVolumes(this.paths, (name) => engine.api.volumeExists(name));
     const settings = await writeSettings(this.paths, {
       APP_VERSION: version,
-      WEB_IMAGE: apps.web,
-      API_IMAGE: apps.api,
+      WEB_IMAGE: imageName('web', version),
+      API_IMAGE: imageName('api', version),
       DB_IMAGE: infra.db,
       LB_IMAGE: infra.lb,
       EDGE_IMAGE: infra.edge,

@@ -17,8 +17,8 @@ import {
   TierError,
   type TierName,
 } from '../backend.js';
-import { createGit } from '../pipeline/git.js';
-import { buildImages, imageId, imageName } from '../pipeline/images.js';
+import { ensureImages, imageId, imageName } from '../images/build.js';
+import { appVersion } from '../images/git.js';
 import { inRotation, replicaReady, type ServerStat, serverStats, slotFor, totals } from './balancer.js';
 import { CANARY_DEFAULTS, CanaryJudge, canaryWeights, describeFigures, HeldWeights, resolveCanary } from './canary.js';
 import { appendHistory, previousVersion, readHistory } from './history.js';
@@ -339,23 +339,24 @@ async function rollBack(
   await pinImage(env, tier, previousImage);
 }
 
-/** Builds the working tree with the pipeline's image builder (tag = git sha, -dirty-<hash> when dirty). */
+/** The working tree's images (built where missing), as `tier up` and `tier pipeline` build them. */
 async function buildWorkingTree(env: OpsEnv, tiers: TierName[], progress: Progress): Promise<string> {
-  const { version } = await createGit(env.root).state();
-  const missing: TierName[] = [];
-  for (const t of tiers) if (!(await imageId(env.engine, imageName(t, version), env.run))) missing.push(t);
-  if (missing.length) {
-    progress.step(`building ${missing.join(', ')} image(s) at ${version}`);
-    await buildImages({
-      root: env.root,
-      version,
-      tiers: missing,
-      logDir: join(env.stateDir, 'builds', version),
-      engine: env.engine === 'docker' ? 'docker' : 'podman',
-      onImage: (r) => progress.info(`built ${r.image}`),
-    });
-    progress.done();
-  }
+  const version = await appVersion(env);
+  let building = false;
+  await ensureImages({
+    root: env.root,
+    version,
+    tiers,
+    logDir: join(env.stateDir, 'builds', version),
+    engine: env.engine === 'docker' ? 'docker' : 'podman',
+    run: env.run,
+    onBuild: (missing) => {
+      building = true;
+      progress.step(`building ${missing.join(', ')} image(s) at ${version}`);
+    },
+    onImage: (r) => progress.info(`built ${r.image}`),
+  });
+  if (building) progress.done();
   return version;
 }
 

@@ -1,17 +1,10 @@
 // The real effects behind `tier pipeline` on this machine: npm scripts for tests, the engine for images, fetch for smoke.
 import { join } from 'node:path';
 import type { Backend, Progress, TierName } from '../backend.js';
+import { detectEngine, type EngineKind } from '../engine-setup.js';
 import { exec } from '../exec.js';
-import { createGit } from './git.js';
-import {
-  buildImages,
-  detectEngine,
-  type EngineKind,
-  type ImageRecord,
-  imageId,
-  imageName,
-  recordImages,
-} from './images.js';
+import { ensureImages, type ImageRecord, recordImages } from '../images/build.js';
+import { createGit } from '../images/git.js';
 import type { PipelineDeps, TestPlan } from './run-pipeline.js';
 import { smokeTest } from './smoke.js';
 
@@ -44,34 +37,19 @@ export async function createLocalPipelineDeps(opts: LocalDepsOptions): Promise<P
     },
     async buildImages(version: string, tiers: TierName[]): Promise<ImageRecord[]> {
       engine ??= detectEngine(root);
-      const eng = await engine;
       // An immutable tag is built once: a rerun after a failed deploy ships the very same image.
-      const existing = await reuseExisting(eng, version, tiers);
-      const missing = tiers.filter((t) => !existing.some((r) => r.tier === t));
-      for (const r of existing) opts.progress.info(`${r.tier}: reusing ${r.image} (${r.id.slice(0, 19)})`);
-      const built = await buildImages({
+      const records = await ensureImages({
         root,
         version,
-        tiers: missing,
+        tiers,
         logDir,
-        engine: eng,
+        engine: await engine,
+        onReuse: (r) => opts.progress.info(`${r.tier}: reusing ${r.image} (${r.id.slice(0, 19)})`),
         onImage: (r) => opts.progress.info(`${r.tier}: built ${r.image} (${r.id.slice(0, 19)})`),
       });
-      const records = [...existing, ...built];
       await recordImages(join(root, '.tier', 'images.json'), records);
       return records;
     },
     smoke: (url, version) => smokeTest({ url, version }),
   };
-}
-
-async function reuseExisting(engine: EngineKind, version: string, tiers: TierName[]): Promise<ImageRecord[]> {
-  // A dirty tree's version hashes its changes, so an existing tag always holds the same sources.
-  const found: ImageRecord[] = [];
-  for (const tier of tiers) {
-    const image = imageName(tier, version);
-    const id = await imageId(engine, image);
-    if (id) found.push({ tier, image, version, id, builtAt: 'earlier' });
-  }
-  return found;
 }

@@ -8,9 +8,9 @@ import {
   type Progress,
   type TierName,
 } from '../backend.js';
+import type { ImageRecord } from '../images/build.js';
+import type { Git, SourceState } from '../images/git.js';
 import { detectChanges } from './changed-tiers.js';
-import type { Git, SourceState } from './git.js';
-import type { ImageRecord } from './images.js';
 import type { SmokeResult } from './smoke.js';
 
 export const STAGES = ['changes', 'test', 'images', 'deploy', 'smoke', 'rollback'] as const;

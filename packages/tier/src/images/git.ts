@@ -1,4 +1,5 @@
-// What git knows about the working tree: the commit to ship, what changed since a version, dirtiness.
+// What git knows about the working tree: the commit to ship, what changed since a version, dirtiness,
+// and the version (image tag) every command gives the tree's images.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -41,7 +42,7 @@ const lines = (text: string) =>
     .map((l) => l.trim())
     .filter(Boolean);
 
-/** Versions look like `<sha>`, `<sha>-dirty` (tier up) or `<sha>-dirty-<hash>` (tier pipeline); the commit is the part before `-dirty`. */
+/** Versions look like `<sha>` or `<sha>-dirty-<hash>` (`<sha>-dirty` from older `tier up`s); the commit is the part before `-dirty`. */
 export function commitPart(version: string): string | undefined {
   const m = /^([0-9a-f]{7,40})(?:-dirty(?:-[0-9a-f]+)?)?$/.exec(version.trim());
   return m?.[1];
@@ -91,4 +92,14 @@ export function createGit(cwd = process.cwd()): Git {
       return lines(await git(await top(), ['diff', '--name-only', '--no-renames', from, to]));
     },
   };
+}
+
+/** The version `tier up` and `tier deploy` build the app images of a tree at (SourceState.version); `dev` outside a git clone. */
+export async function appVersion(tree: { readonly root: string }): Promise<string> {
+  return createGit(tree.root)
+    .state()
+    .then(
+      (s) => s.version,
+      () => 'dev',
+    );
 }

@@ -1,13 +1,12 @@
-// Image build stage: one immutable image per tier from its Dockerfile, tagged with the version, digest recorded.
+// The app images of every target and command (`tier up`, `tier deploy`, `tier pipeline`, ci:images): one
+// immutable image per tier from its Dockerfile, tagged with the tree's version (git.ts), built once per
+// version and reused after, its content id (and pushed digest) recorded.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TierError, type TierName } from '../backend.js';
+import { detectEngine, type EngineKind } from '../engine-setup.js';
 import { exec } from '../exec.js';
-import { type Engine, engineSetup } from '../local/engine.js';
-
-/** Which engine builds: the kind infra/local/engine/setup.sh chose. */
-export type EngineKind = Engine['kind'];
 
 export interface ImageRecord {
   readonly tier: TierName;
@@ -40,32 +39,6 @@ export interface BuildOptions {
 }
 
 export const imageName = (tier: TierName, version: string) => `localhost/tier-${tier}:${version}`;
-
-/**
- * The engine the local environment uses: TIER_ENGINE when set, else what infra/local/engine/setup.sh
- * picked (a Docker Engine with Compose v2 when one runs, else podman), else whichever is installed.
- */
-export async function detectEngine(root: string): Promise<EngineKind> {
-  const forced = process.env.TIER_ENGINE;
-  if (forced === 'docker' || forced === 'podman') return forced;
-  const setup = join(root, 'infra/local/engine/setup.sh');
-  if (existsSync(setup)) {
-    const { ENGINE: engine } = await engineSetup(root, {
-      hint: 'run `bash infra/local/engine/setup.sh` and follow what it prints',
-    });
-    if (engine === 'docker' || engine === 'podman') return engine;
-  }
-  for (const candidate of ['podman', 'docker'] as const) {
-    if (
-      await exec(candidate, ['--version']).then(
-        () => true,
-        () => false,
-      )
-    )
-      return candidate;
-  }
-  throw new TierError('no container engine found', 'install podman (apt-get install -y podman) or Docker');
-}
 
 /** The machine's CA bundle, passed to npm inside builds (a TLS-inspecting proxy needs it). */
 export function caBundle(): string {
@@ -145,6 +118,36 @@ export async function buildImages(opts: BuildOptions): Promise<ImageRecord[]> {
     opts.onImage?.(record);
   }
   return records;
+}
+
+export interface EnsureOptions extends Omit<BuildOptions, 'pushTo' | 'engine'> {
+  readonly engine: EngineKind;
+  /** Runs the engine CLI (tests: a fake engine). @default a plain exec */
+  readonly run?: EngineRun;
+  /** Called with each image the engine already has. */
+  readonly onReuse?: (record: ImageRecord) => void;
+  /** Called with the tiers whose image is missing, before they are built. */
+  readonly onBuild?: (tiers: readonly TierName[]) => void;
+}
+
+/**
+ * The tiers' images at a version: an image the engine already has is reused (a version names exactly
+ * one tree, its uncommitted changes hashed in, so the same tag holds the same sources), the rest built.
+ */
+export async function ensureImages(opts: EnsureOptions): Promise<ImageRecord[]> {
+  const reused: ImageRecord[] = [];
+  for (const tier of opts.tiers) {
+    const image = imageName(tier, opts.version);
+    const id = await imageId(opts.engine, image, opts.run);
+    if (!id) continue;
+    const record: ImageRecord = { tier, image, version: opts.version, id, builtAt: 'earlier' };
+    reused.push(record);
+    opts.onReuse?.(record);
+  }
+  const missing = opts.tiers.filter((t) => !reused.some((r) => r.tier === t));
+  if (missing.length === 0) return reused;
+  opts.onBuild?.(missing);
+  return [...reused, ...(await buildImages({ ...opts, tiers: missing }))];
 }
 
 /** `{tier}` in the template names the tier's repository; without it the repository is `<template>/tier-<tier>`. */
