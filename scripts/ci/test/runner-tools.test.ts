@@ -141,6 +141,24 @@ describe('the check is not vacuous', () => {
     );
   });
 
+  it('GIVEN the image SBOM and scan without the syft and grype downloads THEN both tools are missing', () => {
+    const steps =
+      '      - run: npm ci\n      - run: npm run ci:sbom -- --version v\n      - run: npm run ci:scan -- --version v\n';
+    const without = messages(job(steps));
+    assert.ok(
+      without.some((m) => m.startsWith('step 4: needs syft')),
+      without.join('\n'),
+    );
+    assert.ok(
+      without.some((m) => m.startsWith('step 5: needs grype')),
+      without.join('\n'),
+    );
+    const downloads =
+      '      - uses: anchore/sbom-action/download-syft@e22c389904149dbc22b58101806040fa8d37a610\n' +
+      '      - uses: anchore/scan-action/download-grype@e1165082ffb1fe366ebaf02d8526e7c4989ea9d2\n';
+    assert.deepEqual(messages(job(downloads + steps)), []);
+  });
+
   it('GIVEN a repository command nobody declared THEN it fails asking what it calls', () => {
     const found = messages(job('      - run: npm ci\n      - run: npm run ci:something-new\n'));
     assert.ok(
