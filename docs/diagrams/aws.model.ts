@@ -135,14 +135,12 @@ export const awsNodes: readonly AwsNode[] = [
     details: [
       'Fargate tasks spread over AZs',
       ':3000 app, :9100 admin',
-      'Cloud Map name for web -> api',
       'AWS::ECS::Service',
     ],
     cfnTypes: [
       'AWS::ECS::Service',
       'AWS::ECS::TaskDefinition',
       'AWS::ApplicationAutoScaling::ScalableTarget',
-      'AWS::ServiceDiscovery::Service',
     ],
     network: 'private',
     role: 'api',
@@ -275,7 +273,7 @@ export const awsSgLinks: readonly AwsSgLink[] = [
   { from: 'cloudfront', to: 'alb-api', ports: [80], source: 'prefix-list' },
   { from: 'alb-web', to: 'ecs-web', ports: [3000, 9100], source: 'security-group' },
   { from: 'alb-api', to: 'ecs-api', ports: [3000, 9100], source: 'security-group' },
-  { from: 'ecs-web', to: 'ecs-api', ports: [3000], source: 'security-group' },
+  { from: 'ecs-web', to: 'alb-api', ports: [80], source: 'security-group' },
   { from: 'ecs-api', to: 'rds-primary', ports: [5432], source: 'security-group' },
   { from: 'secret', to: 'rds-primary', ports: [5432], source: 'security-group' },
 ];

@@ -18,6 +18,8 @@ import { appImageRef, appVersion, DEPLOY_ORDER, localPaths, readSettings } from 
 import { imageTagParameterName } from '../../infra/aws/lib/registry/registry-stack.js';
 import {
   httpCodeMatches,
+  type LoadBalancerModel,
+  loadBalancersOf,
   type StageDatabase,
   secretStringOf,
   stageDatabases,
@@ -94,7 +96,36 @@ http.createServer((req, res) => {
 }).listen(8080, () => console.log('listening'));`;
 const SECRET_ARN = /^arn:aws:secretsmanager:([a-z0-9-]+):\d{12}:secret:/;
 
-/** A request per tier that needs what the tier depends on (api: the database; web: the api by its Cloud Map name). */
+/**
+ * The stand-in for an internal ALB, reached by its DNS name: each listener of the template on its port, its rules
+ * tried in priority order (http-header and path-pattern conditions), a match forwarded to the target the rule's
+ * weighted target group reaches, else the default fixed response. Logs every request it routes.
+ */
+const BALANCER_STANDIN = `const http = require('node:http');
+const glob = (p) => new RegExp('^' + p.replace(/[.+^$()|[\\]{}\\\\]/g, '\\\\$&').replace(/\\*/g, '.*').replace(/\\?/g, '.') + '$');
+for (const listener of JSON.parse(process.env.LISTENERS)) {
+  http.createServer((req, res) => {
+    const path = req.url.split('?')[0];
+    const rule = listener.rules.find((r) =>
+      Object.entries(r.headers).every(([name, values]) => values.includes(req.headers[name.toLowerCase()])) &&
+      (r.paths.length === 0 || r.paths.some((p) => glob(p).test(path))));
+    const targets = rule ? rule.forward : listener.defaultForward;
+    const log = (status, target) => console.log(JSON.stringify({ port: listener.port, method: req.method, path,
+      rule: rule ? rule.priority : 'default', target, status }));
+    if (!rule && listener.defaultStatus) { log(listener.defaultStatus); res.statusCode = listener.defaultStatus; return res.end(); }
+    if (targets.length === 0) { log(503); res.statusCode = 503; return res.end(); }
+    const t = targets[Math.floor(Math.random() * targets.length)];
+    const up = http.request({ host: t.host, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      log(r.statusCode, t.host);
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', (e) => { log(502, t.host); res.statusCode = 502; res.end(e.message); });
+    req.pipe(up);
+  }).listen(listener.port, () => console.log('listening ' + listener.port));
+}`;
+
+/** A request per tier that needs what the tier depends on (api: the database; web: the api through its balancer). */
 const THROUGH_REQUEST: Record<TaskContainer['tier'], string> = { api: '/api/status', web: '/' };
 
 /**
@@ -108,8 +139,6 @@ interface DeployTimeMapping {
   readonly image: (c: TaskContainer) => string;
   /** RDS endpoint address (DBHOST) -> network alias of the PostgreSQL container. */
   readonly dbAlias: string;
-  /** Cloud Map names of a service -> network aliases of its container. */
-  readonly aliases: (c: TaskContainer) => readonly string[];
 }
 
 function deployTimeMapping(stage: StageName, version: string, db: StageDatabase): DeployTimeMapping {
@@ -123,7 +152,6 @@ function deployTimeMapping(stage: StageName, version: string, db: StageDatabase)
       return appImageRef(match[1] as 'web' | 'api', match[2]!);
     },
     dbAlias: db.host,
-    aliases: (c) => c.service?.discoveryNames ?? [],
   };
 }
 
@@ -222,6 +250,11 @@ for (const stage of STAGES) {
     const network = `${RUN}-${stage}`;
     const dbName = `${network}-db`;
     const secretsName = `${network}-secretsmanager`;
+    // The balancers a task calls by DNS name (web's API_HOST names the api ALB) get a stand-in under that name.
+    const balancers = loadBalancersOf(stacks).filter((b) =>
+      containers.some((c) => Object.values(c.environment).some((v) => v.includes(b.dnsName))),
+    );
+    const balancerName = (b: LoadBalancerModel) => `${network}-lb-${b.dnsName.split('-')[0]}`;
     // Secrets a task reads by ARN at run time (not injected by ECS at start): Secrets Manager stands in for them.
     const secretArns = [
       ...new Set(containers.flatMap((c) => Object.values(c.environment).filter((v) => SECRET_ARN.test(v)))),
@@ -253,7 +286,7 @@ for (const stage of STAGES) {
           ssm: mapping.ssm,
           images: Object.fromEntries(containers.map((c) => [c.image, mapping.image(c)])),
           [`DBHOST ${db.host}`]: `network alias of ${dbName}`,
-          cloudMap: Object.fromEntries(containers.flatMap((c) => mapping.aliases(c).map((a) => [a, c.family]))),
+          balancers: Object.fromEntries(balancers.map((b) => [b.dnsName, `network alias of ${balancerName(b)}`])),
         })}\n`,
       );
 
@@ -308,8 +341,50 @@ for (const stage of STAGES) {
         (await logsOf(secretsName)).includes('listening') ? true : 'not yet',
       );
     };
+    const startBalancers = async () => {
+      for (const b of balancers) {
+        const name = balancerName(b);
+        const host = (t: { containerName: string; port: number }) => ({
+          host: `${network}-${t.containerName}`,
+          port: t.port,
+        });
+        const listeners = b.listeners.map((l) => ({
+          ...l,
+          rules: l.rules.map((r) => ({ ...r, forward: r.forward.map(host) })),
+          defaultForward: l.defaultForward.map(host),
+        }));
+        started.push(name);
+        await engine(
+          'run',
+          '-d',
+          '--name',
+          name,
+          '--label',
+          'tdconf=1',
+          '--network',
+          network,
+          '--network-alias',
+          b.dnsName,
+          '--read-only',
+          // Listener ports below 1024 (80) as the image's unprivileged user.
+          '--sysctl',
+          'net.ipv4.ip_unprivileged_port_start=0',
+          '--env',
+          `LISTENERS=${JSON.stringify(listeners)}`,
+          apiImage,
+          'node',
+          '-e',
+          BALANCER_STANDIN,
+        );
+        await whileRunning(name, `${name} listening`, 15_000, async () =>
+          (await logsOf(name)).includes('listening') ? true : 'not yet',
+        );
+      }
+    };
     before(() => {
-      setup = prepare().then(() => (secretArns.length ? startSecretsManager() : undefined));
+      setup = prepare()
+        .then(() => (secretArns.length ? startSecretsManager() : undefined))
+        .then(startBalancers);
       setup.catch(() => undefined);
     });
 
@@ -376,7 +451,6 @@ for (const stage of STAGES) {
           'tdconf=1',
           '--network',
           network,
-          ...mapping.aliases(c).flatMap((alias) => ['--network-alias', alias]),
           // The ALB probes the task's own address; a loopback-published port reaches the same listener and also
           // works where the host cannot route to container addresses (rootless podman).
           ...ports.flatMap((p) => ['--publish', `127.0.0.1::${p}`]),
@@ -463,6 +537,19 @@ for (const stage of STAGES) {
           assert.equal(res.status, 200, `${c.where}: GET ${THROUGH_REQUEST[c.tier]} answered ${res.status}: ${body}`);
         },
       );
+    }
+
+    for (const b of balancers) {
+      check(`${b.where}: the calls that name it went through its listener rules to a target`, async () => {
+        const routed = (await logsOf(balancerName(b)))
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { path: string; rule: number | string; target?: string; status: number });
+        assert.ok(
+          routed.some((r) => r.target && r.status === 200),
+          `no request forwarded to a target and answered 200 by it; the stand-in routed ${JSON.stringify(routed)}`,
+        );
+      });
     }
 
     for (const arn of secretArns) {

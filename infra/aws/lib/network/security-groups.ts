@@ -17,7 +17,7 @@ export interface SecurityGroupChainProps {
 
 /**
  * Security groups with no default egress to the world where none is needed, chained tier by tier:
- * CloudFront (prefix list) -> web ALB -> web tasks -> api tasks; CloudFront -> api ALB -> api tasks -> db.
+ * CloudFront (prefix list) -> web ALB -> web tasks -> api ALB; CloudFront -> api ALB -> api tasks -> db.
  */
 export class SecurityGroupChain extends Construct {
   readonly webAlb: ec2.SecurityGroup;
@@ -44,10 +44,10 @@ export class SecurityGroupChain extends Construct {
       new ec2.SecurityGroup(this, name, { vpc: props.vpc, description, allowAllOutbound });
 
     this.webAlb = sg('WebAlb', 'web ALB: CloudFront origin-facing only', false);
-    this.apiAlb = sg('ApiAlb', 'api ALB: CloudFront origin-facing only', false);
+    this.apiAlb = sg('ApiAlb', 'api ALB: CloudFront origin-facing and the web tasks', false);
     // Tasks reach ECR, Secrets Manager and CloudWatch through NAT/endpoints, so they keep egress.
     this.webTasks = sg('WebTasks', 'web tasks: from the web ALB only', true);
-    this.apiTasks = sg('ApiTasks', 'api tasks: from the api ALB and the web tasks only', true);
+    this.apiTasks = sg('ApiTasks', 'api tasks: from the api ALB only', true);
     this.database = sg('Database', 'PostgreSQL: from the api tasks only', false);
     this.secretRotation = sg('SecretRotation', 'API user secret rotation: to PostgreSQL and Secrets Manager', true);
 
@@ -65,8 +65,8 @@ export class SecurityGroupChain extends Construct {
       tasks.addIngressRule(alb, ec2.Port.tcp(appPort), `${tier} ALB traffic`);
       tasks.addIngressRule(alb, ec2.Port.tcp(adminPort), `${tier} ALB health check on the admin port`);
     }
-    // Server-side rendering calls the API directly over the private network (service discovery).
-    this.apiTasks.addIngressRule(this.webTasks, ec2.Port.tcp(appPort), 'web tasks to api (server-side calls)');
+    // Server-side rendering calls the API through its balancer (same hops as locally), on the listener port only.
+    this.apiAlb.addIngressRule(this.webTasks, listener, 'web tasks to api ALB (server-side calls)');
     this.database.addIngressRule(this.apiTasks, ec2.Port.tcp(dbPort), 'api tasks to PostgreSQL');
     this.database.addIngressRule(this.secretRotation, ec2.Port.tcp(dbPort), 'secret rotation to PostgreSQL');
   }

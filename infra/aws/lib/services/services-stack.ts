@@ -9,7 +9,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../../config/index.js';
@@ -54,7 +53,6 @@ export class ServicesStack extends Stack {
     super(scope, id, props);
     const { config, telemetry, securityGroups: sg } = props;
     const prefix = `tier-${config.stage}`;
-    const namespaceName = `${prefix}.internal`;
     const execLogGroupName = `/tier/${config.stage}/exec`;
 
     const key = createManagedKey(this, 'ServicesKey', {
@@ -76,11 +74,6 @@ export class ServicesStack extends Stack {
           cloudWatchEncryptionEnabled: true,
         },
       },
-    });
-    this.cluster.addDefaultCloudMapNamespace({
-      name: namespaceName,
-      type: servicediscovery.NamespaceType.DNS_PRIVATE,
-      vpc: props.vpc,
     });
 
     this.originVerifySecret = new secretsmanager.Secret(this, 'OriginVerify', {
@@ -140,7 +133,6 @@ export class ServicesStack extends Stack {
       accessLogBucket: telemetry.albLogBucket,
       execLogGroupName,
       accessLogBucketName: logBucketName(config.stage, 'alb', config.account, config.region),
-      originVerifyValue,
       alarmTopic: telemetry.alarmTopic,
       cpuTargetPercent: config.services.cpuTargetPercent,
       requestsPerTarget: config.services.requestsPerTarget,
@@ -157,7 +149,9 @@ export class ServicesStack extends Stack {
       // would then fail the task's new connections; the API reads the secret per new connection.
       environment: { ...dbEnvironment, DBCREDENTIALS_ARN: apiUserSecret.secretArn },
       logGroup: telemetry.logGroups.api,
-      discoveryName: 'api',
+      // No origin header: the web tasks call this balancer too, and they do not hold CloudFront's secret. An internal
+      // ALB is reachable only inside the VPC; its security group admits CloudFront's origin-facing addresses and
+      // the web tasks, on the listener port only.
     });
     this.web = new TierService(this, 'Web', {
       ...common,
@@ -166,12 +160,14 @@ export class ServicesStack extends Stack {
       sizing: config.services.web,
       albSecurityGroup: sg.webAlb,
       taskSecurityGroup: sg.webTasks,
-      // Server-side calls go straight to the api tasks (Cloud Map), not back out through CloudFront.
+      // Server-side calls go through the API's balancer, as locally (web -> api-lb -> api): its rollback alarms,
+      // request-count scaling and access logs see every API request, not only those that came through CloudFront.
       environment: {
         APP_VERSION: runningTag('web'),
-        API_HOST: `http://api.${namespaceName}:${SERVICE_DEFAULTS.appPort}`,
+        API_HOST: `http://${this.api.loadBalancer.loadBalancerDnsName}`,
       },
       logGroup: telemetry.logGroups.web,
+      originVerifyValue,
     });
 
     // One-off migration task (run by `tier deploy` before traffic shifts), with the api image and secrets.

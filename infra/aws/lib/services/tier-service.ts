@@ -33,15 +33,16 @@ export interface TierServiceProps {
   readonly accessLogBucket: s3.IBucket;
   /** Literal name of `accessLogBucket` (written into the ALB attribute as a plain string). */
   readonly accessLogBucketName: string;
-  /** Value CloudFront sends in the origin-verify header; requests without it get 403 from the ALB. */
-  readonly originVerifyValue: string;
+  /**
+   * Value CloudFront sends in the origin-verify header: when set, requests without it get 403 from the ALB.
+   * @default - the listener forwards every request its security group admits
+   */
+  readonly originVerifyValue?: string;
   readonly alarmTopic: sns.ITopic;
   /** @default 60 */
   readonly cpuTargetPercent?: number;
   /** @default 1000 */
   readonly requestsPerTarget?: number;
-  /** Register the tasks in the cluster's Cloud Map namespace under this name. @default - not registered */
-  readonly discoveryName?: string;
 }
 
 export class TierService extends Construct {
@@ -145,7 +146,7 @@ export class TierService extends Construct {
     this.loadBalancer.setAttribute('access_logs.s3.bucket', props.accessLogBucketName);
     acknowledge(
       this.loadBalancer,
-      'Internal ALB reached only by the CloudFront VPC origin (origin-facing prefix list + secret header); the WAF web ACL is attached to the distribution in front of it.',
+      'Internal ALB reached only inside the VPC, by the CloudFront VPC origin (and, for the api, the web tasks), as its security group says; the WAF web ACL is attached to the distribution in front of it.',
       'NIST.800.53.R5-ALBWAFEnabled',
     );
 
@@ -167,7 +168,7 @@ export class TierService extends Construct {
       },
     });
 
-    // Only CloudFront knows the header value; anything else reaching the listener gets 403.
+    // With a header value only CloudFront knows, anything else reaching the listener gets 403.
     this.listener = this.loadBalancer.addListener('Http', {
       port: 80,
       protocol: elbv2.ApplicationProtocol.HTTP,
@@ -176,14 +177,18 @@ export class TierService extends Construct {
     });
     acknowledge(
       this.listener,
-      'No domain or certificate is configured, so the CloudFront VPC origin connects to this internal ALB over HTTP inside the VPC; the listener answers only CloudFront (prefix list) with the secret header, viewers always use HTTPS at the edge.',
+      'No domain or certificate is configured, so the CloudFront VPC origin (and, for the api, the web tasks) connect to this internal ALB over HTTP inside the VPC; its security group admits only those, viewers always use HTTPS at the edge.',
       'NIST.800.53.R5-ALBHttpToHttpsRedirection',
       'NIST.800.53.R5-ELBv2ACMCertificateRequired',
       guard('alb_http_to_https_redirection_check'),
     );
-    this.listener.addAction('FromCloudFront', {
+    this.listener.addAction('Forward', {
       priority: 10,
-      conditions: [elbv2.ListenerCondition.httpHeader(SERVICE_DEFAULTS.originVerifyHeader, [props.originVerifyValue])],
+      conditions: [
+        props.originVerifyValue
+          ? elbv2.ListenerCondition.httpHeader(SERVICE_DEFAULTS.originVerifyHeader, [props.originVerifyValue])
+          : elbv2.ListenerCondition.pathPatterns(['/*']),
+      ],
       action: elbv2.ListenerAction.forward([this.targetGroup]),
     });
 
@@ -234,7 +239,6 @@ export class TierService extends Construct {
       enableExecuteCommand: true,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
       platformVersion: ecs.FargatePlatformVersion.LATEST,
-      cloudMapOptions: props.discoveryName ? { name: props.discoveryName, dnsTtl: Duration.seconds(10) } : undefined,
     });
     this.service.node.addDependency(...this.rollbackAlarms);
     this.service.attachToApplicationTargetGroup(this.targetGroup);

@@ -158,8 +158,6 @@ export interface ServiceOfContainer {
   /** ECS ignores failing load-balancer health checks this long after a task starts. */
   readonly gracePeriodSeconds: number;
   readonly targetGroups: readonly TargetHealthCheck[];
-  /** Cloud Map names (`<service>.<namespace>`) that resolve to the task's address. */
-  readonly discoveryNames: readonly string[];
 }
 
 export interface TaskContainer {
@@ -219,17 +217,12 @@ function servicesOf(stack: SynthesizedStack, taskId: string, containerName: stri
           timeoutSeconds: tg.HealthCheckTimeoutSeconds ?? 5,
         };
       });
-    const discoveryNames = (props.ServiceRegistries ?? []).map((registry: Json) => {
-      const discovery = resources[registry.RegistryArn?.['Fn::GetAtt']?.[0]]?.Properties;
-      const namespace = resources[discovery?.NamespaceId?.['Fn::GetAtt']?.[0]]?.Properties;
-      assert.ok(discovery?.Name && namespace?.Name, `${stack.stackName}: ${props.ServiceName}: unresolved Cloud Map`);
-      return `${discovery.Name}.${namespace.Name}`;
-    });
+    // Nothing reaches a task but its balancer: a name in Cloud Map would be a path these tests do not model.
+    assert.equal(props.ServiceRegistries, undefined, `${stack.stackName}: ${props.ServiceName} registers in Cloud Map`);
     found.push({
       serviceName: props.ServiceName,
       gracePeriodSeconds: props.HealthCheckGracePeriodSeconds ?? 0,
       targetGroups,
-      discoveryNames,
     });
   }
   return found;
@@ -288,6 +281,109 @@ export function taskContainers(stacks: readonly SynthesizedStack[]): TaskContain
           service: services[0],
         });
       }
+    }
+  }
+  return found;
+}
+
+/** Where a target group sends traffic: the container (and port) of the ECS service registered with it. */
+export interface BalancerTarget {
+  readonly family: string;
+  readonly containerName: string;
+  readonly port: number;
+}
+
+/** One listener rule as the balancer evaluates it: every condition must match, then it forwards. */
+export interface ListenerRuleModel {
+  readonly priority: number;
+  /** http-header conditions: header name -> accepted values (one must match). */
+  readonly headers: Readonly<Record<string, readonly string[]>>;
+  /** path-pattern values (`*` and `?` wildcards); empty: any path. */
+  readonly paths: readonly string[];
+  /** The targets of the forwarded target groups that carry weight (a weight-0 group takes no requests). */
+  readonly forward: readonly BalancerTarget[];
+}
+
+export interface ListenerModel {
+  readonly port: number;
+  /** Rules in the order the balancer tries them (lowest priority number first). */
+  readonly rules: readonly ListenerRuleModel[];
+  /** Status of the listener's fixed-response default action; undefined when it forwards. */
+  readonly defaultStatus?: number;
+  readonly defaultForward: readonly BalancerTarget[];
+}
+
+/** An application load balancer of the stage, reachable by its DNS name, with its listeners. */
+export interface LoadBalancerModel {
+  readonly where: string;
+  readonly dnsName: string;
+  readonly listeners: readonly ListenerModel[];
+}
+
+/** Every ALB of the stage with its listeners, rules and the service containers its target groups reach. */
+export function loadBalancersOf(stacks: readonly SynthesizedStack[]): LoadBalancerModel[] {
+  const resolve = makeResolver(stacks);
+  const found: LoadBalancerModel[] = [];
+  for (const stack of stacks) {
+    const resources = stack.template.Resources;
+    const of = (type: string) =>
+      Object.entries(resources).filter(([, r]) => (r as Json).Type === type) as [string, Json][];
+    const targetsOf = (groupId: string): BalancerTarget[] =>
+      of('AWS::ECS::Service').flatMap(([, svc]) =>
+        (svc.Properties.LoadBalancers ?? [])
+          .filter((lb: Json) => lb.TargetGroupArn?.Ref === groupId)
+          .map((lb: Json) => ({
+            family: resources[svc.Properties.TaskDefinition.Ref]?.Properties.Family,
+            containerName: lb.ContainerName,
+            port: Number(lb.ContainerPort),
+          })),
+      );
+    const forwardOf = (actions: Json[]): BalancerTarget[] => {
+      const forward = actions.find((a) => a.Type === 'forward');
+      if (!forward) return [];
+      const groups: Json[] = forward.ForwardConfig?.TargetGroups ?? [{ TargetGroupArn: forward.TargetGroupArn }];
+      return groups.filter((g) => (g.Weight ?? 1) > 0).flatMap((g) => targetsOf(g.TargetGroupArn.Ref));
+    };
+    for (const [albId] of of('AWS::ElasticLoadBalancingV2::LoadBalancer')) {
+      const listeners = of('AWS::ElasticLoadBalancingV2::Listener')
+        .filter(([, l]) => l.Properties.LoadBalancerArn?.Ref === albId)
+        .map(([listenerId, l]): ListenerModel => {
+          const fixed = l.Properties.DefaultActions.find((a: Json) => a.Type === 'fixed-response');
+          const rules = of('AWS::ElasticLoadBalancingV2::ListenerRule')
+            .filter(([, r]) => r.Properties.ListenerArn?.Ref === listenerId)
+            .map(([, r]): ListenerRuleModel => {
+              const conditions: Json[] = r.Properties.Conditions;
+              const known = conditions.filter((c) => c.Field === 'http-header' || c.Field === 'path-pattern');
+              assert.equal(known.length, conditions.length, `${stack.stackName}: a rule condition is not modelled`);
+              return {
+                priority: Number(r.Properties.Priority),
+                headers: Object.fromEntries(
+                  conditions
+                    .filter((c) => c.Field === 'http-header')
+                    .map((c) => [
+                      c.HttpHeaderConfig.HttpHeaderName,
+                      c.HttpHeaderConfig.Values.map((v: Json) => resolve(stack, v)),
+                    ]),
+                ),
+                paths: conditions
+                  .filter((c) => c.Field === 'path-pattern')
+                  .flatMap((c) => c.PathPatternConfig?.Values ?? c.Values),
+                forward: forwardOf(r.Properties.Actions),
+              };
+            })
+            .sort((a, b) => a.priority - b.priority);
+          return {
+            port: Number(l.Properties.Port),
+            rules,
+            defaultStatus: fixed ? Number(fixed.FixedResponseConfig.StatusCode) : undefined,
+            defaultForward: forwardOf(l.Properties.DefaultActions),
+          };
+        });
+      found.push({
+        where: `${stack.stackName} ${albId}`,
+        dnsName: resolve(stack, { 'Fn::GetAtt': [albId, 'DNSName'] }),
+        listeners,
+      });
     }
   }
   return found;
