@@ -141,6 +141,31 @@ describe('failure handling, scaling and reloads (local environment)', { timeout:
     }
   });
 
+  it('a balancer restarted outside tier (new address): the edge follows it within 20 s by itself', async () => {
+    // What the supervisor does to an unhealthy balancer. Varnish resolves backend names when a VCL
+    // loads; before the edge followed the balancers, it answered 503 until someone ran `tier up`.
+    for (const t of TIERS) {
+      const [lb] = await containers(`${t}-lb`);
+      assert.ok(lb);
+      const before = await ipOf(lb);
+      await engine('restart', lb);
+      const restartedAt = Date.now();
+      assert.notEqual(await ipOf(lb), before, `${lb} kept its address: the test would prove nothing`);
+      const path = t === 'api' ? '/api/status' : '/';
+      await waitFor(
+        `the edge reaching the restarted ${t}-lb`,
+        async () => (await fetch(`${edge}${path}`).catch(() => undefined))?.status === 200,
+        20_000,
+      );
+      process.stdout.write(`# ${t}-lb restarted: edge answers 200 again after ${Date.now() - restartedAt} ms\n`);
+    }
+    const { load } = await underLoad(
+      { baseUrl: edge, tag: `lbmoved-${stamp}` },
+      () => new Promise((r) => setTimeout(r, 3000)),
+    );
+    await assertNoFailedRequests(load);
+  });
+
   // Repeated: the slow answer was intermittent (retried 503s multiplied into client timeouts).
   for (const run of [1, 2, 3]) {
     it(`db restart (run ${run}): only 200 or 503, each within 3 s; none after; no acknowledged write lost`, async () => {
