@@ -5,12 +5,12 @@
 // whether the central log store holds one API line per request served (and how long shipping took).
 // Writes bench/results/stack.md and stack.json. Needs root's podman (`tier up` runs first) and PostgreSQL.
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { LocalBackend, PROJECT, type Progress, projectContainers, readSettings } from '@tier/cli';
+import { LocalBackend, listContainers, PROJECT, type Progress, readSettings } from '@tier/cli';
 import autocannon from 'autocannon';
 import { freePort, startPostgres } from '../../test/support/postgres.js';
 
@@ -54,9 +54,10 @@ function startProcess(args: string[], env: Record<string, string>, stdoutFile?: 
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', stdoutFile ? 'pipe' : 'ignore', 'inherit'],
+    // The file itself as stdout, as a container's stdout is the engine's: piped through this process,
+    // the writes cost the load generator's core too.
+    stdio: ['ignore', stdoutFile ? openSync(stdoutFile, 'w') : 'ignore', 'inherit'],
   });
-  if (stdoutFile) child.stdout?.pipe(createWriteStream(stdoutFile));
   children.push(child);
   return child;
 }
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
     startProcess(['--import', 'tsx', 'bench/app/ceiling.ts'], { ...db.env(), PORT: String(ceilingPort) });
 
     // One web replica straight, through a forward on the app network (the replicas publish no port).
-    const web = (await projectContainers(engine)).find((c) => c.service === 'web' && c.running);
+    const web = (await listContainers(engine.api)).find((c) => c.service === 'web' && c.running);
     if (!web) throw new Error('no running web replica');
     const forwardPort = await freePort();
     const forward = `bench-stack-fwd-${process.pid}`;
