@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { LocalBackend, PROJECT, type Progress, projectContainers, readSettings } from '@tier/cli';
+import { LocalBackend, listContainers, PROJECT, type Progress, readSettings } from '@tier/cli';
 import autocannon from 'autocannon';
 
 const exec = promisify(execFile);
@@ -112,7 +112,7 @@ out(
 
 // Throughput and latency: through the edge (edge -> balancer -> replica [-> api-lb -> api -> db])
 // versus straight to one replica through a socat port-forward on the app network.
-const containers = await projectContainers(engine);
+const containers = await listContainers(engine.api);
 const web = containers.find((c) => c.service === 'web' && c.running);
 const api = containers.find((c) => c.service === 'api' && c.running);
 const lbImage = settings.LB_IMAGE ?? '';

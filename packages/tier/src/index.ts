@@ -11,8 +11,8 @@ export { DEPLOY_ORDER, TIERS, TierError } from './backend.js';
 // The app images and their versions, as every command builds them.
 export { buildImages, imageName as appImageRef, recordImages, repositoryFor } from './images/build.js';
 export { appVersion, createGit } from './images/git.js';
+export { type Container, listContainers } from './local/containers.js';
 export type { Engine } from './local/engine.js';
-export { type ContainerInfo, projectContainers } from './local/health.js';
 // The local target, and what the e2e suite and the benches observe of it.
 export { LocalBackend } from './local/index.js';
 export { localPaths, PROJECT } from './local/paths.js';

@@ -1,21 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ContainerSummary } from '../src/local/engine.js';
-import { describe as describeContainer, pendingServices, REQUIRED_SERVICES } from '../src/local/health.js';
+import { describe as describeContainer } from '../src/local/containers.js';
+import { pendingServices, REQUIRED_SERVICES } from '../src/local/health.js';
 
 // Compose v2 names replicas tier-api-1, Compose 1.29 tier_api_1: the wait list speaks in services either way.
 const container = (name: string, service: string, state: string, health?: string) =>
-  describeContainer(
-    {
-      Id: name,
-      Names: [`/${name}`],
+  describeContainer({
+    Id: name,
+    Name: `/${name}`,
+    Config: {
       Image: 'localhost/tier-api:v1',
-      State: state,
-      Status: 'Up 1 second',
       Labels: { 'com.docker.compose.service': service, 'com.docker.compose.container-number': name.slice(-1) },
-    } satisfies ContainerSummary,
-    health,
-  );
+    },
+    State: {
+      Status: state,
+      Running: state === 'running',
+      ExitCode: 0,
+      ...(health ? { Health: { Status: health } } : {}),
+    },
+    Created: '2026-03-01T10:00:00Z',
+  });
 
 describe('pendingServices', () => {
   it('names services, never container names, whichever compose named the containers', () => {

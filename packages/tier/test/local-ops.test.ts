@@ -6,9 +6,9 @@ import type { DeployRecord } from '../src/backend.js';
 import { TierError } from '../src/backend.js';
 import { restoreOptions } from '../src/local/backup.js';
 import { inRotation, parseShowProc, parseShowStat, slotFor, totals } from '../src/local/balancer.js';
+import { describe as describeContainer, versionOf } from '../src/local/containers.js';
 import { previousVersion } from '../src/local/history.js';
 import { dayFiles, matches, parseLine } from '../src/local/logs.js';
-import { versionOf } from '../src/local/replicas.js';
 import { rolloutSettings } from '../src/local/rollout.js';
 
 const STAT = `# pxname,svname,qcur,status,addr,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other
@@ -125,6 +125,18 @@ describe('deploy history and settings', () => {
     assert.equal(previousVersion([rec('b', 'a', 'succeeded'), rec('c', 'b', 'rolled-back')], 'web'), 'a');
     assert.equal(previousVersion([], 'web'), undefined);
     assert.equal(previousVersion([rec('b', 'a', 'succeeded')], 'api'), undefined);
+  });
+  it('takes a container’s version from its image’s revision label, else from the image’s tag', () => {
+    const container = (labels: Record<string, string>) =>
+      describeContainer({
+        Id: 'id1',
+        Name: '/tier_api_1',
+        Config: { Image: 'localhost/tier-api:abc123', Labels: { 'com.docker.compose.service': 'api', ...labels } },
+        State: { Status: 'running', Running: true, ExitCode: 0 },
+        Created: '2026-03-01T10:00:00Z',
+      });
+    assert.equal(container({}).version, 'abc123');
+    assert.equal(container({ 'org.opencontainers.image.revision': 'def456' }).version, 'def456');
   });
   it('reads image tags and rollout settings', () => {
     assert.equal(versionOf('localhost/tier-api:abc123'), 'abc123');

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { ContainerSummary } from '../src/local/engine.js';
-import { describe as describeContainer } from '../src/local/health.js';
+import { describe as describeContainer } from '../src/local/containers.js';
 import { assertPortsFree } from '../src/local/ports.js';
 
 const listen = (): Promise<{ server: Server; port: number }> =>
@@ -17,12 +16,14 @@ const listen = (): Promise<{ server: Server; port: number }> =>
 const running = (service: string) =>
   describeContainer({
     Id: service,
-    Names: [`/tier-${service}-1`],
-    Image: 'localhost/tier-edge:v1',
-    State: 'running',
-    Status: 'Up 1 minute',
-    Labels: { 'com.docker.compose.service': service, 'com.docker.compose.container-number': '1' },
-  } satisfies ContainerSummary);
+    Name: `/tier-${service}-1`,
+    Config: {
+      Image: 'localhost/tier-edge:v1',
+      Labels: { 'com.docker.compose.service': service, 'com.docker.compose.container-number': '1' },
+    },
+    State: { Status: 'running', Running: true, ExitCode: 0 },
+    Created: '2026-03-01T10:00:00Z',
+  });
 
 describe('assertPortsFree', () => {
   let held: { server: Server; port: number };

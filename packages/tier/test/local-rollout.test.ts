@@ -67,6 +67,13 @@ describe('local deploy: start-first rollout', () => {
     ]);
   });
 
+  it('lists the containers once for the tier, once for its balancer and once per replaced replica', async () => {
+    for (const n of [1, 2, 3]) {
+      const { engine } = await deployWeb({ replicas: { web: n } });
+      assert.equal(engine.listCalls, 2 + n, `${n} replica(s)`);
+    }
+  });
+
   it('replaces only the replicas not already on the new image', async () => {
     const engine = new FakeEngine({ images: [image('web', 'v2')] });
     const env = engine.env();

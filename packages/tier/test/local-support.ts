@@ -1,6 +1,6 @@
-// A fake container engine for the local backend's tests: it answers the engine CLI and compose
-// commands the operations run (ps, inspect, stop, rm, logs, wait, image inspect, the balancers'
-// `show stat` and `set weight`, `compose up --scale`), keeps a fake clock that `sleep` advances,
+// A fake container engine for the local backend's tests: it answers the engine API's container list
+// and inspect, and the engine CLI and compose commands the operations run (stop, rm, logs, wait,
+// image inspect, the balancers' `show stat` and `set weight`, `compose up --scale`), keeps a fake clock that `sleep` advances,
 // and records what happened in order, so a test can check a rollout step by step without podman.
 // The balancers share each read's requests among the replicas in rotation by their slot's weight.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -97,6 +97,8 @@ export interface FakeEngineOptions {
 export class FakeEngine {
   now = T0;
   readonly events: EngineEvent[] = [];
+  /** How many times the container list was read (the engine API's GET /containers/json). */
+  listCalls = 0;
   /** Every compose invocation's arguments after the project/file/env-file options, with the image variables it set. */
   readonly composeCalls: { args: string[]; env: Record<string, string> }[] = [];
   readonly containers = new Map<string, FakeContainer>();
@@ -348,21 +350,6 @@ export class FakeEngine {
         if (!this.images.has(ref)) this.fail('podman', args, `${ref}: image not known`);
         return 'sha256:0123\n';
       }
-      case 'ps': {
-        const service = rest
-          .find((a) => a.startsWith('label=com.docker.compose.service='))
-          ?.split('=')
-          .pop();
-        return [...this.containers.values()]
-          .filter((c) => !service || c.service === service)
-          .map((c) => `${c.id}\n`)
-          .join('');
-      }
-      case 'inspect': {
-        const found = rest.map((ref) => this.find(ref));
-        if (found.some((c) => !c)) this.fail('podman', args, 'no such container');
-        return JSON.stringify(found.map((c) => this.inspectJson(c!)));
-      }
       case 'exec': {
         const lb = this.find(rest[1] ?? '');
         const tier = lb?.service.replace(/-lb$/, '') ?? '';
@@ -476,6 +463,19 @@ export class FakeEngine {
       api: new EngineApi('unix:///nonexistent/podman.sock'),
     };
     return opsEnvFor(paths, engine, {
+      api: {
+        containers: async (service?: string) => {
+          this.listCalls += 1;
+          return [...this.containers.values()]
+            .filter((c) => !service || c.service === service)
+            .map((c) => ({ Id: c.id, Names: [`/${c.name}`] }));
+        },
+        inspect: async <T>(ref: string) => {
+          const c = this.find(ref);
+          if (!c) throw new Error(`engine API GET /containers/${ref}/json: 404 no such container`);
+          return this.inspectJson(c) as T;
+        },
+      },
       run: async (cmd, args, opts = {}) => (cmd === 'podman' ? this.engine(args, opts) : this.compose(args, opts)),
       fetch: async (input) => {
         const ip = new URL(String(input)).hostname;

@@ -4,13 +4,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
-  type ContainerInfo,
+  type Container,
   type Engine,
   FIRST_REQUESTS,
   LocalBackend,
+  listContainers,
   PROJECT,
   type Progress,
-  projectContainers,
   readSettings,
   type Settings,
 } from '@tier/cli';
@@ -35,7 +35,7 @@ export interface LocalEnv {
   readonly prometheus: string;
   /** What the first look right after `tier up` returned saw, with no wait (undefined when up was skipped). */
   readonly afterUp?: AfterUp;
-  containers(): Promise<ContainerInfo[]>;
+  containers(): Promise<Container[]>;
   /** Runs the engine CLI; resolves with stdout (rejects on a non-zero exit). */
   cli(args: string[], timeoutMs?: number): Promise<string>;
   /** Runs node code in a throwaway container on the given network (default: public, the "internet"). */
@@ -90,7 +90,7 @@ export function localEnv(): Promise<LocalEnv> {
       apiLb: `http://127.0.0.1:${settings.API_PORT}`,
       prometheus,
       afterUp,
-      containers: () => projectContainers(engine),
+      containers: () => listContainers(engine.api),
       cli,
       client: (code, network = `${PROJECT}_public`) =>
         cli(['run', '--rm', '--network', network, '--read-only', settings.API_IMAGE ?? '', 'node', '-e', code]),

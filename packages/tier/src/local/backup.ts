@@ -3,8 +3,8 @@
 // rows) and restore in place (latest, a backup set, or a point in time), with a safety backup first.
 import type { BackupInfo, Progress, RestoreTarget } from '../backend.js';
 import { TierError } from '../backend.js';
+import { serviceContainer } from './containers.js';
 import { compose, engineRun, type OpsEnv, sleep } from './ops-env.js';
-import { serviceContainer } from './replicas.js';
 import { readEnvFile } from './settings.js';
 
 interface PgBackRestInfo {

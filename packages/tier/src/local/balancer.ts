@@ -1,8 +1,8 @@
 // HAProxy's runtime API (admin socket inside each balancer container): which replicas are in
 // rotation, per-server response counters (for the rollout's error-rate guard), and hitless reloads.
 import { TierError } from '../backend.js';
+import { serviceContainer } from './containers.js';
 import { engineRun, type OpsEnv, sleep } from './ops-env.js';
-import { serviceContainer } from './replicas.js';
 
 export interface ServerStat {
   readonly backend: string;
@@ -20,13 +20,42 @@ export interface ServerStat {
 
 export const balancerOf = (tier: string) => `${tier}-lb`;
 
-async function socket(env: OpsEnv, tier: string, command: string): Promise<string> {
-  const lb = await serviceContainer(env, balancerOf(tier));
-  return engineRun(env, ['exec', '-i', lb.name, 'socat', 'stdio', '/run/haproxy/admin.sock'], {
-    input: `${command}\n`,
-    timeoutMs: 15_000,
-    hint: `the ${tier} balancer does not answer on its admin socket: \`tier status\`, then \`tier up\``,
-  });
+/** A tier's balancer, its container looked up once: a rollout reads its counters many times a second. */
+export interface Balancer {
+  readonly tier: string;
+  /** Its container's name. */
+  readonly name: string;
+  /** `show stat` of the replicas' backend. */
+  stats(): Promise<ServerStat[]>;
+  /**
+   * Sets servers' weights (slot name -> 0..256) in one runtime call; roundrobin shares requests by
+   * weight at once, without a reload. HAProxy answers nothing for each command that worked.
+   */
+  setWeights(weights: ReadonlyMap<string, number>): Promise<void>;
+  /** A command on its admin socket (the runtime API); resolves with the answer. */
+  admin(command: string): Promise<string>;
+}
+
+export async function balancer(env: OpsEnv, tier: string): Promise<Balancer> {
+  const { name } = await serviceContainer(env, balancerOf(tier));
+  const admin = (command: string) =>
+    engineRun(env, ['exec', '-i', name, 'socat', 'stdio', '/run/haproxy/admin.sock'], {
+      input: `${command}\n`,
+      timeoutMs: 15_000,
+      hint: `the ${tier} balancer does not answer on its admin socket: \`tier status\`, then \`tier up\``,
+    });
+  return {
+    tier,
+    name,
+    admin,
+    stats: async () => parseShowStat(await admin('show stat')).filter((s) => s.backend === 'replicas'),
+    async setWeights(weights) {
+      if (weights.size === 0) return;
+      const commands = [...weights].map(([slot, w]) => `set weight replicas/${slot} ${w}`);
+      const answer = (await admin(commands.join('; '))).trim();
+      if (answer) throw new TierError(`${balancerOf(tier)} refused \`${commands.join('; ')}\`: ${answer}`);
+    },
+  };
 }
 
 /** Parses `show stat` CSV (header line starts with "# "). */
@@ -51,21 +80,6 @@ export function parseShowStat(csv: string): ServerStat[] {
       weight: num(cells, col('uweight') >= 0 ? 'uweight' : 'weight'),
     };
   });
-}
-
-export async function serverStats(env: OpsEnv, tier: string): Promise<ServerStat[]> {
-  return parseShowStat(await socket(env, tier, 'show stat')).filter((s) => s.backend === 'replicas');
-}
-
-/**
- * Sets servers' weights (slot name -> 0..256) in one runtime call; roundrobin shares requests by
- * weight at once, without a reload. HAProxy answers nothing for each command that worked.
- */
-export async function setWeights(env: OpsEnv, tier: string, weights: ReadonlyMap<string, number>): Promise<void> {
-  if (weights.size === 0) return;
-  const commands = [...weights].map(([slot, w]) => `set weight replicas/${slot} ${w}`);
-  const answer = (await socket(env, tier, commands.join('; '))).trim();
-  if (answer) throw new TierError(`${balancerOf(tier)} refused \`${commands.join('; ')}\`: ${answer}`);
 }
 
 /** The slot currently holding this address (DNS-discovered), if any. */
@@ -115,12 +129,12 @@ export function parseShowProc(text: string): { reloads: number; failed: number }
  * nothing about whether the reload happened.
  */
 export async function reloadBalancer(env: OpsEnv, tier: string): Promise<void> {
-  const lb = await serviceContainer(env, balancerOf(tier));
+  const lb = await balancer(env, tier);
   await engineRun(env, ['exec', lb.name, 'haproxy', '-c', '-q', '-f', '/usr/local/etc/haproxy/'], {
     withStderr: true,
     hint: `fix infra/local/lb/*.cfg (\`${env.engine} exec ${lb.name} haproxy -c -f /usr/local/etc/haproxy/\` shows the error); the running configuration is unchanged`,
   });
-  const state = await socket(env, tier, 'show servers state');
+  const state = await lb.admin('show servers state');
   await engineRun(env, ['exec', '-i', lb.name, 'bash', '-c', 'cat > /run/haproxy/state/servers.state'], {
     input: state,
   });

@@ -2,8 +2,7 @@
 // requests, the slots held at those weights and put back, and the judgement of its 5xx rate
 // against the replicas it would replace (HAProxy's per-server counters, as the rollout guard reads them).
 import type { CanaryOptions } from '../backend.js';
-import { type ServerStat, setWeights, slotFor } from './balancer.js';
-import type { OpsEnv } from './ops-env.js';
+import { type Balancer, type ServerStat, slotFor } from './balancer.js';
 
 export const CANARY_DEFAULTS = {
   /** The bake when `--canary` is given without `--bake`. */
@@ -56,10 +55,7 @@ export class HeldWeights {
   private readonly touched = new Set<string>();
   private normal: number | undefined;
 
-  constructor(
-    private readonly env: OpsEnv,
-    private readonly tier: string,
-  ) {}
+  constructor(private readonly lb: Balancer) {}
 
   hold(ip: string, weight: number): void {
     this.wanted.set(ip, weight);
@@ -76,14 +72,14 @@ export class HeldWeights {
       if (slot.weight !== weight) changes.set(slot.name, weight);
       this.touched.add(slot.name);
     }
-    await setWeights(this.env, this.tier, changes);
+    await this.lb.setWeights(changes);
   }
 
   /** Every slot this held goes back to the tier's normal weight; nothing is held any more. */
   async restore(): Promise<void> {
     this.wanted.clear();
     const normal = this.normal ?? 1;
-    await setWeights(this.env, this.tier, new Map([...this.touched].map((slot) => [slot, normal])));
+    await this.lb.setWeights(new Map([...this.touched].map((slot) => [slot, normal])));
     this.touched.clear();
   }
 }

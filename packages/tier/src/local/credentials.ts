@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Progress, TierError } from '../backend.js';
+import { serviceContainer } from './containers.js';
 import { engineRun, type OpsEnv } from './ops-env.js';
 import type { LocalPaths } from './paths.js';
-import { serviceContainer } from './replicas.js';
 import { readEnvFile, setEnvValues } from './settings.js';
 
 /** The API image's user (apps/api/Dockerfile `USER 10001:10001`): the only reader of the file. */

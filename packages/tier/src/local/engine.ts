@@ -36,15 +36,14 @@ export async function prepareEngine(paths: LocalPaths): Promise<Engine> {
   };
 }
 
+/** An entry of the engine's container list; containers.ts inspects each for the rest. */
 export interface ContainerSummary {
   readonly Id: string;
   readonly Names: string[];
-  readonly Image: string;
-  readonly State: string;
-  readonly Status: string;
-  readonly Labels: Record<string, string> | null;
-  readonly NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
 }
+
+/** What listing and inspecting containers needs of the engine (containers.ts; tests put a fake here). */
+export type ContainerApi = Pick<EngineApi, 'containers' | 'inspect'>;
 
 export interface HealthResult {
   readonly Status: string;
@@ -89,9 +88,11 @@ export class EngineApi {
     });
   }
 
-  /** Every container of the compose project, running or not. */
-  containers(project = PROJECT): Promise<ContainerSummary[]> {
-    const filters = encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${project}`] }));
+  /** Every container of the compose project (or of one of its services), running or not. */
+  containers(service?: string): Promise<ContainerSummary[]> {
+    const label = [`com.docker.compose.project=${PROJECT}`];
+    if (service) label.push(`com.docker.compose.service=${service}`);
+    const filters = encodeURIComponent(JSON.stringify({ label }));
     return this.call<ContainerSummary[]>('GET', `/v1.41/containers/json?all=true&filters=${filters}`);
   }
 

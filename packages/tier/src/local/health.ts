@@ -1,73 +1,13 @@
-// Container health for the local environment: who is running and how healthy (status, waits),
+// Container health for the local environment: the wait until every service runs and is healthy,
 // and one pass of the supervisor that podman without systemd needs: run due healthchecks, replace
 // unhealthy containers, and keep the log store's container map (id -> service|name) current.
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import type { Progress, ReplicaStatus } from '../backend.js';
+import type { Progress } from '../backend.js';
 import { TierError } from '../backend.js';
-import type { ContainerSummary, Engine } from './engine.js';
-import { type LocalPaths, PROJECT } from './paths.js';
-
-export interface ContainerInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly service: string;
-  readonly number: number;
-  readonly running: boolean;
-  readonly state: string;
-  readonly health: ReplicaStatus['health'] | 'none';
-  readonly image: string;
-  readonly version: string;
-  readonly addresses: Record<string, string>;
-  readonly oneOff: boolean;
-}
-
-const label = (c: ContainerSummary, key: string) => c.Labels?.[key] ?? '';
-
-/** healthStatus: State.Health.Status from inspect (the list's Status text lacks it on podman). */
-export function describe(c: ContainerSummary, healthStatus?: string): ContainerInfo {
-  const running = c.State === 'running';
-  const known = ['healthy', 'unhealthy', 'starting'];
-  const fromText = c.Status.match(/\((healthy|unhealthy|starting)\)|health: (starting)/);
-  const status = healthStatus && known.includes(healthStatus) ? healthStatus : (fromText?.[1] ?? fromText?.[2]);
-  const health: ContainerInfo['health'] = !running
-    ? 'stopped'
-    : ((status as ContainerInfo['health'] | undefined) ?? 'none');
-  const addresses: Record<string, string> = {};
-  for (const [net, v] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
-    if (v.IPAddress) addresses[net.replace(`${PROJECT}_`, '')] = v.IPAddress;
-  }
-  return {
-    id: c.Id,
-    name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
-    service: label(c, 'com.docker.compose.service'),
-    number: Number(label(c, 'com.docker.compose.container-number') || 1),
-    running,
-    state: c.State,
-    health,
-    image: c.Image,
-    version: label(c, 'org.opencontainers.image.revision') || c.Image.split(':').pop() || 'unknown',
-    addresses,
-    oneOff: label(c, 'com.docker.compose.oneoff') === 'True' || label(c, 'com.docker.compose.service') === 'migrate',
-  };
-}
-
-export async function projectContainers(engine: Engine): Promise<ContainerInfo[]> {
-  const list = await engine.api.containers();
-  const health = await Promise.all(
-    list.map((c) =>
-      c.State === 'running'
-        ? engine.api.inspect<{ State?: { Health?: { Status?: string } } }>(c.Id).then(
-            (i) => i.State?.Health?.Status,
-            () => undefined,
-          )
-        : undefined,
-    ),
-  );
-  return list
-    .map((c, i) => describe(c, health[i]))
-    .sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
-}
+import { type Container, listContainers } from './containers.js';
+import type { Engine } from './engine.js';
+import type { LocalPaths } from './paths.js';
 
 /** The environment's services in traffic order, helpers (backup, logs, metrics) last: `tier status` lists them so. */
 export const SERVICES = [
@@ -88,7 +28,7 @@ export const SERVICES = [
 export const REQUIRED_SERVICES = SERVICES.filter((s) => s !== 'backup');
 
 /** What each service still lacks, by service name: "api (2 starting)", "logs (not running)". */
-export function pendingServices(all: readonly ContainerInfo[]): string[] {
+export function pendingServices(all: readonly Container[]): string[] {
   const pending = new Map<string, string[]>();
   for (const s of REQUIRED_SERVICES) {
     if (all.some((c) => c.service === s && c.running)) continue;
@@ -109,11 +49,11 @@ export function pendingServices(all: readonly ContainerInfo[]): string[] {
 }
 
 /** Waits until every required service runs and every container with a healthcheck is healthy. */
-export async function waitHealthy(engine: Engine, progress: Progress, timeoutMs = 180_000): Promise<ContainerInfo[]> {
+export async function waitHealthy(engine: Engine, progress: Progress, timeoutMs = 180_000): Promise<Container[]> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
-    const all = (await projectContainers(engine)).filter((c) => !c.oneOff);
+    const all = (await listContainers(engine.api)).filter((c) => !c.oneOff);
     const pending = pendingServices(all);
     if (pending.length === 0) return all;
     const healthy = all.filter((c) => c.health === 'healthy').length;
@@ -166,7 +106,7 @@ const hungChecks = new Map<string, number>();
 export async function updateLogMap(
   engine: Engine,
   paths: LocalPaths,
-  containers: ContainerInfo[],
+  containers: Container[],
   memory: SupervisorMemory,
 ): Promise<void> {
   const existing: LogMap = existsSync(paths.logMapFile)
@@ -194,7 +134,7 @@ export async function superviseOnce(
   memory: SupervisorMemory,
   log: Log,
 ): Promise<void> {
-  const containers = await projectContainers(engine);
+  const containers = await listContainers(engine.api);
   await updateLogMap(engine, paths, containers, memory);
   const now = Date.now();
   await Promise.all(
@@ -234,8 +174,7 @@ export async function superviseOnce(
           const info = await engine.api
             .inspect<{ State?: { Health?: { Status?: string } } }>(c.id)
             .catch(() => undefined);
-          health =
-            ran === 'hung' ? 'unhealthy' : ((info?.State?.Health?.Status ?? 'starting') as ContainerInfo['health']);
+          health = ran === 'hung' ? 'unhealthy' : ((info?.State?.Health?.Status ?? 'starting') as Container['health']);
         }
         if (health !== 'unhealthy') return;
         memory.restarting.add(c.id);

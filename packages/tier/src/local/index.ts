@@ -1,15 +1,16 @@
 // The local target: the whole architecture on this machine (infra/local/compose.yaml) on podman
 // or Docker. up/down/status live here; the operations (deploy, scale, backup, logs,
-// metrics) plug into the same modules: engine.ts (API + compose), images.ts, health.ts.
+// metrics) plug into the same modules: engine.ts (API + compose), images.ts, containers.ts, health.ts.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Backend, DEPLOY_ORDER, type EnvironmentStatus, type Progress, type ReplicaStatus } from '../backend.js';
 import { ensureImages, imageName } from '../images/build.js';
 import { appVersion } from '../images/git.js';
+import { type Container, listContainers } from './containers.js';
 import { writeApiCredentials } from './credentials.js';
 import { type Engine, prepareEngine } from './engine.js';
-import { type ContainerInfo, newMemory, projectContainers, SERVICES, updateLogMap, waitHealthy } from './health.js';
+import { newMemory, SERVICES, updateLogMap, waitHealthy } from './health.js';
 import { ensureBaseImages, ensureInfraImages } from './images.js';
 import { withOperations } from './operations.js';
 import { compose, opsEnvFor } from './ops-env.js';
@@ -40,7 +41,7 @@ export function endpoints(
   };
 }
 
-function toReplica(c: ContainerInfo): ReplicaStatus {
+function toReplica(c: Container): ReplicaStatus {
   return {
     tier: c.service,
     name: c.name,
@@ -119,7 +120,7 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
       user: settings.APP_DB_USER ?? '',
       password: settings.APP_DB_PASSWORD ?? '',
     });
-    await assertPortsFree(settings, await projectContainers(engine));
+    await assertPortsFree(settings, await listContainers(engine.api));
     if (!existsSync(this.paths.logMapFile)) {
       await writeFile(this.paths.logMapFile, JSON.stringify({ version: 1, nomatch: '', type: 'string', table: [] }));
     }
@@ -169,7 +170,7 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
     const opsEnv = opsEnvFor(this.paths, engine);
     await compose(opsEnv, args, lifecycleCompose(engine)).catch(async () => {
       // A container in a restart loop can come back between compose's stop and remove: force it.
-      for (const c of await projectContainers(engine)) await engine.api.remove(c.id).catch(() => undefined);
+      for (const c of await listContainers(engine.api)) await engine.api.remove(c.id).catch(() => undefined);
       await compose(opsEnv, args, lifecycleCompose(engine));
     });
     await stopSupervisor(this.paths);
@@ -179,10 +180,10 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
 
   async status(): Promise<EnvironmentStatus> {
     const engine = await this.engine();
-    return this.statusFrom(await projectContainers(engine), await readSettings(this.paths), engine);
+    return this.statusFrom(await listContainers(engine.api), await readSettings(this.paths), engine);
   }
 
-  private statusFrom(containers: ContainerInfo[], settings: Settings, engine: Engine): EnvironmentStatus {
+  private statusFrom(containers: Container[], settings: Settings, engine: Engine): EnvironmentStatus {
     const rank = (s: string) => (SERVICES.includes(s) ? SERVICES.indexOf(s) : SERVICES.length);
     const replicas = containers
       .filter((c) => !c.oneOff)

@@ -3,8 +3,8 @@
 // by time, tier, text and request id, and flattens each app line's JSON into the record.
 import type { LogQuery } from '../backend.js';
 import { TierError } from '../backend.js';
+import { serviceContainer } from './containers.js';
 import { engineRun, type OpsEnv } from './ops-env.js';
-import { serviceContainer } from './replicas.js';
 
 const DIR = '/var/log/central';
 

@@ -2,7 +2,7 @@
 // environment: the repository root, the compose project, the engine CLI, and the clock.
 import { dirname, join } from 'node:path';
 import { exec } from '../exec.js';
-import type { Engine } from './engine.js';
+import type { ContainerApi, Engine } from './engine.js';
 import { type LocalPaths, PROJECT } from './paths.js';
 import { readEnvFile } from './settings.js';
 
@@ -24,6 +24,8 @@ export interface OpsEnv {
   readonly composeEnv: NodeJS.ProcessEnv;
   /** Prometheus base URL (loopback). */
   readonly prometheusUrl: string;
+  /** The engine's API, which lists and inspects containers (containers.ts); tests put a fake engine here. */
+  readonly api: ContainerApi;
   /** Runs the engine CLI and compose; tests put a fake engine here. @default run */
   readonly run: (cmd: string, args: readonly string[], opts?: RunOptions) => Promise<string>;
   /** HTTP client for the replicas' own readiness. @default globalThis.fetch */
@@ -78,6 +80,7 @@ export function opsEnvFor(paths: LocalPaths, engine: Engine, overrides: Partial<
     composeCmd: engine.compose,
     composeEnv: { ...process.env, DOCKER_HOST: engine.dockerHost, COMPOSE_INTERACTIVE_NO_CLI: '1' },
     prometheusUrl: process.env.TIER_PROMETHEUS_URL ?? `http://127.0.0.1:${dotenv.PROM_PORT ?? '9090'}`,
+    api: engine.api,
     run,
     fetch: (input, init) => fetch(input, init),
     now: Date.now,

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { TierError } from '../backend.js';
-import type { ContainerInfo } from './health.js';
+import type { Container } from './containers.js';
 import { DEFAULT_PORTS, type Settings } from './settings.js';
 
 const exec = promisify(execFile);
@@ -35,7 +35,7 @@ async function holder(port: number): Promise<string> {
 }
 
 /** Fails naming the port, its holder and the setting to change, unless our own container holds it. */
-export async function assertPortsFree(settings: Settings, containers: readonly ContainerInfo[]): Promise<void> {
+export async function assertPortsFree(settings: Settings, containers: readonly Container[]): Promise<void> {
   const taken: string[] = [];
   const keys: string[] = [];
   for (const [key, { service, what }] of Object.entries(PUBLISHED)) {

@@ -2,9 +2,9 @@
 // the servers' state saved first), edge (Varnish vcl.load + vcl.use) and metrics (Prometheus /-/reload).
 import { type Progress, TIERS, TierError } from '../backend.js';
 import { reloadBalancer } from './balancer.js';
-import type { ContainerInfo } from './health.js';
+import type { Container } from './containers.js';
+import { serviceContainer } from './containers.js';
 import { engineRun, type OpsEnv, sleep } from './ops-env.js';
-import { serviceContainer } from './replicas.js';
 
 export const RELOADABLE = ['lb', 'web-lb', 'api-lb', 'edge', 'metrics'] as const;
 export type Reloadable = (typeof RELOADABLE)[number];
@@ -15,7 +15,7 @@ export type Reloadable = (typeof RELOADABLE)[number];
  * the engine's DNS, asked from inside the edge, names exactly the balancers' current addresses (it
  * can still hold a removed container's for a moment), then checks what the edge resolved.
  */
-export async function reloadEdgeAfterUp(env: OpsEnv, containers: readonly ContainerInfo[]): Promise<void> {
+export async function reloadEdgeAfterUp(env: OpsEnv, containers: readonly Container[]): Promise<void> {
   const edge = containers.find((c) => c.service === 'edge');
   if (!edge) return;
   const wanted = TIERS.map((tier) => {

@@ -19,10 +19,8 @@ import {
 } from '../backend.js';
 import { ensureImages, imageId, imageName } from '../images/build.js';
 import { appVersion } from '../images/git.js';
-import { inRotation, replicaReady, type ServerStat, serverStats, slotFor, totals } from './balancer.js';
+import { type Balancer, balancer, inRotation, replicaReady, type ServerStat, slotFor, totals } from './balancer.js';
 import { CANARY_DEFAULTS, CanaryJudge, canaryWeights, describeFigures, HeldWeights, resolveCanary } from './canary.js';
-import { appendHistory, previousVersion, readHistory } from './history.js';
-import { type ComposeOptions, compose, engineRun, type OpsEnv } from './ops-env.js';
 import {
   type Container,
   inspectContainer,
@@ -30,7 +28,9 @@ import {
   listContainers,
   stopAndRemove,
   versionOf,
-} from './replicas.js';
+} from './containers.js';
+import { appendHistory, previousVersion, readHistory } from './history.js';
+import { type ComposeOptions, compose, engineRun, type OpsEnv } from './ops-env.js';
 import { readEnvFile, setEnvValues } from './settings.js';
 
 export interface RolloutSettings {
@@ -116,7 +116,7 @@ export async function runMigrations(env: OpsEnv, apiImage: string, progress: Pro
   progress.step(`migrations: ${apiImage} (one-off job, before any new replica)`);
   try {
     await composeRetry(env, ['up', '-d', '--no-deps', '--force-recreate', 'migrate'], { env: { API_IMAGE: apiImage } });
-    const job = (await listContainers(env, 'migrate')).at(-1);
+    const job = (await listContainers(env.api, 'migrate')).at(-1);
     if (!job) throw new Error('compose did not create the migrate container');
     const code = (await engineRun(env, ['wait', job.name], { timeoutMs: 600_000 })).trim().split('\n').pop();
     if (code !== '0') throw new Error(`exit ${code}: ${await lastLogLines(env, job.name)}`);
@@ -138,23 +138,36 @@ async function composeRetry(env: OpsEnv, args: string[], opts: ComposeOptions): 
   }
 }
 
-/** Starts `count` more replicas with `image`; resolves with the containers compose created. */
-async function addReplicas(env: OpsEnv, tier: TierName, image: string, count: number): Promise<Container[]> {
-  const before = await listContainers(env, tier);
+/**
+ * Starts `count` more replicas with `image` beside `before` (the tier's containers now); resolves
+ * with the containers compose created and the tier's containers after.
+ */
+async function addReplicas(
+  env: OpsEnv,
+  tier: TierName,
+  image: string,
+  count: number,
+  before: readonly Container[],
+): Promise<{ added: Container[]; all: Container[] }> {
   const names = new Set(before.map((c) => c.name));
   await composeRetry(
     env,
     ['up', '-d', '--no-deps', '--no-recreate', '--scale', `${tier}=${before.length + count}`, tier],
     { env: { [imageVar(tier)]: image } },
   );
-  const added = (await listContainers(env, tier)).filter((c) => !names.has(c.name));
+  const all = await listContainers(env.api, tier);
+  const added = all.filter((c) => !names.has(c.name));
   if (added.length === 0) throw new RolloutFailure(`compose did not start a new ${tier} replica`);
-  return added;
+  return { added, all };
 }
+
+/** What is left of `all` once `removed` are gone. */
+const without = (all: readonly Container[], removed: readonly Container[]) =>
+  all.filter((c) => !removed.some((r) => r.name === c.name));
 
 /** The container as it is now; fails when it is gone, crashed or unhealthy. */
 async function aliveContainer(env: OpsEnv, name: string, while_: string): Promise<Container> {
-  const c = await inspectContainer(env, name);
+  const c = await inspectContainer(env.api, name);
   if (!c) throw new RolloutFailure(`${name} disappeared while ${while_}`);
   const crashed = (!c.running && c.state !== 'created') || c.restarts > 0;
   if (crashed || c.health === 'unhealthy') {
@@ -170,7 +183,7 @@ async function aliveContainer(env: OpsEnv, name: string, while_: string): Promis
  */
 async function waitInRotation(
   env: OpsEnv,
-  tier: TierName,
+  lb: Balancer,
   name: string,
   settings: RolloutSettings,
   watch: ((stats: ServerStat[], c: Container) => void | Promise<void>) | undefined,
@@ -179,7 +192,7 @@ async function waitInRotation(
   const deadline = started + settings.readyTimeoutMs;
   for (;;) {
     const c = await aliveContainer(env, name, 'starting');
-    const stats = await serverStats(env, tier);
+    const stats = await lb.stats();
     await watch?.(stats, c);
     if (c.ip && inRotation(slotFor(stats, c.ip)) && (await replicaReady(env, c.ip))) return env.now() - started;
     if (env.now() > deadline) {
@@ -193,34 +206,39 @@ async function waitInRotation(
 }
 
 /**
- * Replaces every replica not running `image`, one at a time. Keeps the replica count. Throws a
- * RolloutFailure (with the failing container, if one) when a check fails.
+ * Replaces every replica of `current` (the tier's containers now) not running `image`, one batch at
+ * a time. Keeps the replica count. Throws a RolloutFailure (with the failing container, if one)
+ * when a check fails.
  */
 async function replaceAll(
   env: OpsEnv,
+  lb: Balancer,
   tier: TierName,
   image: string,
+  current: readonly Container[],
   progress: Progress,
   settings: RolloutSettings,
   guard: ErrorGuard | undefined,
   signal?: AbortSignal,
 ): Promise<void> {
-  const old = (await listContainers(env, tier)).filter((c) => c.image !== image);
+  const old = current.filter((c) => c.image !== image);
+  let known = current;
   const version = versionOf(image);
   for (let i = 0; i < old.length; i += settings.batch) {
     if (signal?.aborted) throw new RolloutFailure(`interrupted after ${i} of ${old.length} replica(s)`);
     const chunk = old.slice(i, i + settings.batch);
     const label = chunk.length === 1 ? `${i + 1}/${old.length}` : `${i + 1}-${i + chunk.length}/${old.length}`;
     progress.step(`${tier} ${label}: start ${chunk.length} ${version} replica(s)`);
-    const fresh = await addReplicas(env, tier, image, chunk.length);
+    const { added: fresh, all } = await addReplicas(env, tier, image, chunk.length, known);
     progress.info(`${fresh.map((f) => f.name).join(', ')} created; waiting for /readyz and the balancer`);
     const watch = guard ? (stats: ServerStat[]) => guard.check(stats) : undefined;
-    const times = await Promise.all(fresh.map((f) => waitInRotation(env, tier, f.name, settings, watch)));
+    const times = await Promise.all(fresh.map((f) => waitInRotation(env, lb, f.name, settings, watch)));
     progress.info(
       `in rotation after ${(Math.max(...times) / 1000).toFixed(1)}s; draining ${chunk.map((o) => o.name).join(', ')}`,
     );
     await Promise.all(chunk.map((o) => stopAndRemove(env, o.name)));
-    if (guard) guard.check(await serverStats(env, tier));
+    known = without(all, chunk);
+    if (guard) guard.check(await lb.stats());
     progress.done(`${fresh.map((f) => f.name).join(', ')} replaced ${chunk.map((o) => o.name).join(', ')}`);
   }
 }
@@ -230,24 +248,27 @@ async function replaceAll(
  * it for the bake against the old replicas. Passed: the weights go back and the canary takes the
  * place of one old replica (drained now; the rest roll as usual). Failed or interrupted: the canary
  * stops taking requests (weight 0), is drained and removed, the weights go back, and the failure is
- * thrown. Resolves with the figures of the bake.
+ * thrown. Resolves with the figures of the bake and the tier's containers after it.
  */
 async function bakeCanary(
   env: OpsEnv,
+  lb: Balancer,
   tier: TierName,
   image: string,
+  current: readonly Container[],
   canary: Required<CanaryOptions>,
   progress: Progress,
   settings: RolloutSettings,
   signal: AbortSignal | undefined,
-): Promise<string> {
-  const baseline = (await listContainers(env, tier)).filter((c) => c.running);
+): Promise<{ figures: string; replicas: Container[] }> {
+  const baseline = current.filter((c) => c.running);
   const version = versionOf(image);
   const weights = canaryWeights(canary.percent, baseline.length);
   progress.step(`${tier} canary: start 1 ${version} replica for ${canary.percent}% of the requests`);
-  const [created] = await addReplicas(env, tier, image, 1);
-  let canaryIp = created!.ip;
-  const held = new HeldWeights(env, tier);
+  const { added, all } = await addReplicas(env, tier, image, 1, current);
+  const created = added[0]!;
+  let canaryIp = created.ip;
+  const held = new HeldWeights(lb);
   for (const b of baseline) held.hold(b.ip, weights.baseline);
   const judge = new CanaryJudge(
     () => canaryIp,
@@ -264,15 +285,15 @@ async function bakeCanary(
     if (why) throw new RolloutFailure(`canary ${c.name} failed: ${why}`, c);
   };
   try {
-    const took = await waitInRotation(env, tier, created!.name, settings, watch);
+    const took = await waitInRotation(env, lb, created.name, settings, watch);
     progress.info(
-      `${created!.name} in rotation after ${(took / 1000).toFixed(1)}s at weight ${weights.canary} (old replicas ${weights.baseline}); baking ${canary.bakeMs / 1000}s`,
+      `${created.name} in rotation after ${(took / 1000).toFixed(1)}s at weight ${weights.canary} (old replicas ${weights.baseline}); baking ${canary.bakeMs / 1000}s`,
     );
     const bakeEnd = env.now() + canary.bakeMs;
     let report = env.now() + CANARY_DEFAULTS.reportMs;
     for (;;) {
-      const c = await aliveContainer(env, created!.name, 'baking');
-      await watch(await serverStats(env, tier), c);
+      const c = await aliveContainer(env, created.name, 'baking');
+      await watch(await lb.stats(), c);
       if (env.now() >= bakeEnd) break;
       if (env.now() >= report) {
         progress.info(`${describeFigures(judge.current)}; ${Math.ceil((bakeEnd - env.now()) / 1000)}s left`);
@@ -282,13 +303,13 @@ async function bakeCanary(
     }
     await held.restore();
   } catch (err) {
-    progress.warn(`${tier} canary: ${err instanceof Error ? err.message : String(err)}; removing ${created!.name}`);
+    progress.warn(`${tier} canary: ${err instanceof Error ? err.message : String(err)}; removing ${created.name}`);
     // Out of the traffic first, so only in-flight requests reach it while it drains.
     held.hold(canaryIp, 0);
     await held
-      .apply(await serverStats(env, tier))
-      .catch((e: Error) => progress.warn(`could not take ${created!.name} out of the traffic: ${e.message}`));
-    await stopAndRemove(env, created!.name);
+      .apply(await lb.stats())
+      .catch((e: Error) => progress.warn(`could not take ${created.name} out of the traffic: ${e.message}`));
+    await stopAndRemove(env, created.name);
     await held.restore().catch((e: Error) => progress.warn(`${tier}-lb weights not restored: ${e.message}`));
     throw err instanceof RolloutFailure ? err : new RolloutFailure(err instanceof Error ? err.message : String(err));
   }
@@ -296,8 +317,11 @@ async function bakeCanary(
   const old = baseline.filter((b) => b.image !== image);
   progress.info(`canary passed (${figures}); draining ${old[0]?.name ?? 'nothing'}`);
   if (old[0]) await stopAndRemove(env, old[0].name);
-  progress.done(`${created!.name} baked ${canary.bakeMs / 1000}s and replaced ${old[0]?.name ?? 'nothing'}`);
-  return `canary ${canary.percent}% for ${canary.bakeMs / 1000}s: ${figures}`;
+  progress.done(`${created.name} baked ${canary.bakeMs / 1000}s and replaced ${old[0]?.name ?? 'nothing'}`);
+  return {
+    figures: `canary ${canary.percent}% for ${canary.bakeMs / 1000}s: ${figures}`,
+    replicas: without(all, old.slice(0, 1)),
+  };
 }
 
 /**
@@ -306,6 +330,7 @@ async function bakeCanary(
  */
 async function rollBack(
   env: OpsEnv,
+  lb: Balancer,
   tier: TierName,
   previousImage: string,
   count: number,
@@ -315,14 +340,15 @@ async function rollBack(
 ): Promise<void> {
   progress.warn(`rolling ${tier} back to ${previousImage}`);
   // New replicas that are not in rotation never took traffic: remove them at once.
-  const stats = await serverStats(env, tier).catch(() => []);
-  const idle = (await listContainers(env, tier)).filter(
+  const stats = await lb.stats().catch(() => []);
+  const all = await listContainers(env.api, tier);
+  const idle = all.filter(
     (c) => c.image !== previousImage && (c.name === failed?.name || !c.running || !inRotation(slotFor(stats, c.ip))),
   );
   await Promise.all(idle.map((c) => stopAndRemove(env, c.name, 5)));
   // A new replica that joined before its old one was drained is one more than the tier had:
   // replacing it would leave the tier larger. Drain it instead; the old ones still serve `count`.
-  const left = await listContainers(env, tier);
+  const left = without(all, idle);
   const fresh = left.filter((c) => c.image !== previousImage);
   const surplus = fresh.slice(Math.max(0, fresh.length - Math.max(0, left.length - count)));
   if (surplus.length) progress.info(`draining ${surplus.map((c) => c.name).join(', ')} (beyond ${count} replica(s))`);
@@ -330,8 +356,10 @@ async function rollBack(
   // Keep the replica count the tier had: add old-version replicas for any the rollout removed.
   await replaceAll(
     env,
+    lb,
     tier,
     previousImage,
+    without(left, surplus),
     progress,
     { ...settings, readyTimeoutMs: settings.readyTimeoutMs * 2 },
     undefined,
@@ -380,7 +408,7 @@ async function deployTier(
 ): Promise<DeployRecord> {
   const startedAt = new Date(env.now()).toISOString();
   const image = imageName(tier, version);
-  const replicas = await listContainers(env, tier);
+  const replicas = await listContainers(env.api, tier);
   const from = await runningVersion(env, tier, replicas);
   const previousImage = replicas.find((r) => r.version === from)?.image ?? imageName(tier, from);
   const record = (outcome: DeployRecord['outcome'], detail?: string): DeployRecord => ({
@@ -410,18 +438,30 @@ async function deployTier(
   }
 
   const guard = new ErrorGuard(tier, settings);
+  let lb: Balancer | undefined;
   try {
-    guard.check(await serverStats(env, tier));
+    lb = await balancer(env, tier);
+    guard.check(await lb.stats());
     // Rollbacks skip migrations: the schema stays expanded, which the older version tolerates (docs/operations.md).
     if (tier === 'api' && migrate) await runMigrations(env, image, progress);
     // The canary's share is judged by its own counters: the tier's guard starts again after it.
     const baked =
       canary && replicas.some((c) => c.image !== image)
-        ? await bakeCanary(env, tier, image, canary, progress, settings, signal)
+        ? await bakeCanary(env, lb, tier, image, replicas, canary, progress, settings, signal)
         : undefined;
-    await replaceAll(env, tier, image, progress, settings, baked ? new ErrorGuard(tier, settings) : guard, signal);
+    await replaceAll(
+      env,
+      lb,
+      tier,
+      image,
+      baked?.replicas ?? replicas,
+      progress,
+      settings,
+      baked ? new ErrorGuard(tier, settings) : guard,
+      signal,
+    );
     await pinImage(env, tier, image);
-    const r = record('succeeded', [baked, `${replicas.length} replica(s)`].filter(Boolean).join('; '));
+    const r = record('succeeded', [baked?.figures, `${replicas.length} replica(s)`].filter(Boolean).join('; '));
     await appendHistory(env, r);
     return r;
   } catch (err) {
@@ -435,6 +475,7 @@ async function deployTier(
     try {
       await rollBack(
         env,
+        lb ?? (await balancer(env, tier)),
         tier,
         previousImage,
         replicas.length,

@@ -2,18 +2,19 @@
 // its balancer; scale-down and stop always drain (SIGTERM with a timeout: the app turns unready,
 // keeps serving SHUTDOWN_DRAIN_MS, then exits), never kill first.
 import { type Progress, TIERS, TierError, type TierName } from '../backend.js';
-import { inRotation, replicaReady, serverStats, slotFor } from './balancer.js';
+import { balancer, inRotation, replicaReady, slotFor } from './balancer.js';
+import { type Container, inspectContainer, listContainers, STOP_TIMEOUT_S, stopAndRemove } from './containers.js';
 import { compose, engineRun, type OpsEnv, sleep } from './ops-env.js';
-import { type Container, inspectContainer, listContainers, STOP_TIMEOUT_S, stopAndRemove } from './replicas.js';
 
 /** Waits until HAProxy has each container UP (the app tiers), or the deadline passes. */
 export async function waitInBalancer(env: OpsEnv, tier: string, names: string[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(names);
+  const lb = await balancer(env, tier);
   while (pending.size > 0) {
-    const stats = await serverStats(env, tier);
+    const stats = await lb.stats();
     for (const name of [...pending]) {
-      const c = await inspectContainer(env, name);
+      const c = await inspectContainer(env.api, name);
       if (c?.ip && inRotation(slotFor(stats, c.ip)) && (await replicaReady(env, c.ip))) pending.delete(name);
     }
     if (pending.size === 0) return;
@@ -29,11 +30,11 @@ export async function waitInBalancer(env: OpsEnv, tier: string, names: string[],
 
 export async function scale(env: OpsEnv, progress: Progress, counts: Partial<Record<TierName, number>>): Promise<void> {
   for (const [tier, wanted] of Object.entries(counts) as [TierName, number][]) {
-    const current = (await listContainers(env, tier)).filter((c) => c.running);
+    const all = await listContainers(env.api, tier);
+    const current = all.filter((c) => c.running);
     progress.step(`${tier}: ${current.length} -> ${wanted} replicas`);
     if (wanted > current.length) {
-      const before = new Set((await listContainers(env, tier)).map((c) => c.name));
-      const all = await listContainers(env, tier);
+      const before = new Set(all.map((c) => c.name));
       await compose(env, [
         'up',
         '-d',
@@ -43,7 +44,7 @@ export async function scale(env: OpsEnv, progress: Progress, counts: Partial<Rec
         `${tier}=${wanted + (all.length - current.length)}`,
         tier,
       ]);
-      const added = (await listContainers(env, tier)).filter((c) => !before.has(c.name)).map((c) => c.name);
+      const added = (await listContainers(env.api, tier)).filter((c) => !before.has(c.name)).map((c) => c.name);
       progress.info(`started ${added.join(', ') || 'nothing'}; waiting until the balancer has them`);
       await waitInBalancer(env, tier, added);
     } else if (wanted < current.length) {
@@ -69,7 +70,7 @@ async function checkService(env: OpsEnv, tier: string): Promise<void> {
 
 export async function stop(env: OpsEnv, progress: Progress, tier: string): Promise<void> {
   await checkService(env, tier);
-  const running = (await listContainers(env, tier)).filter((c) => c.running);
+  const running = (await listContainers(env.api, tier)).filter((c) => c.running);
   progress.step(`stopping ${tier} (${running.length} container(s), draining)`);
   // compose stop uses each service's stop_grace_period (api/web 15 s, db 30 s): SIGTERM first.
   await compose(env, ['stop', tier], { timeoutMs: 120_000 });
@@ -78,11 +79,11 @@ export async function stop(env: OpsEnv, progress: Progress, tier: string): Promi
 
 export async function start(env: OpsEnv, progress: Progress, tier: string): Promise<void> {
   await checkService(env, tier);
-  const existing: Container[] = await listContainers(env, tier);
+  const existing: Container[] = await listContainers(env.api, tier);
   progress.step(`starting ${tier}`);
   if (existing.length === 0) await compose(env, ['up', '-d', '--no-deps', tier]);
   else await compose(env, ['start', tier]);
-  const names = (await listContainers(env, tier)).map((c) => c.name);
+  const names = (await listContainers(env.api, tier)).map((c) => c.name);
   if ((TIERS as readonly string[]).includes(tier)) {
     progress.info('waiting until the balancer has every replica');
     await waitInBalancer(env, tier, names);
@@ -96,7 +97,7 @@ async function waitRunning(env: OpsEnv, names: string[], timeoutMs = 90_000): Pr
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const states = await Promise.all(
-      names.map(async (n) => (await inspectContainer(env, n)) && (await healthy(env, n))),
+      names.map(async (n) => (await inspectContainer(env.api, n)) && (await healthy(env, n))),
     );
     if (states.every(Boolean)) return;
     if (Date.now() > deadline) {
@@ -114,9 +115,9 @@ async function waitRunning(env: OpsEnv, names: string[], timeoutMs = 90_000): Pr
  * freshly started db would look healthy at once); Docker runs checks itself: read its status.
  */
 async function healthy(env: OpsEnv, name: string): Promise<boolean> {
-  const c = await inspectContainer(env, name);
+  const c = await inspectContainer(env.api, name);
   if (!c?.running) return false;
-  if (env.engine !== 'podman') return c.health === '' || c.health === 'healthy';
+  if (env.engine !== 'podman') return c.health === 'none' || c.health === 'healthy';
   return engineRun(env, ['healthcheck', 'run', name], { timeoutMs: 10_000 }).then(
     () => true,
     (err: Error) => /no defined healthcheck|has no healthcheck/i.test(err.message),

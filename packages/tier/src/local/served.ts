@@ -2,8 +2,8 @@
 // request works through the edge, every app replica is in its balancer's rotation, and Prometheus
 // has scraped every target (so the metrics history has started for each replica).
 import { type Progress, TIERS, TierError } from '../backend.js';
-import { inRotation, serverStats, slotFor } from './balancer.js';
-import type { ContainerInfo } from './health.js';
+import { balancer, inRotation, slotFor } from './balancer.js';
+import type { Container } from './containers.js';
 import type { OpsEnv } from './ops-env.js';
 
 export interface Served {
@@ -50,7 +50,7 @@ async function scrapeTargets(prometheusUrl: string): Promise<Target[]> {
 export async function checkServed(
   env: OpsEnv,
   edgeUrl: string,
-  containers: readonly ContainerInfo[],
+  containers: readonly Container[],
 ): Promise<Served & { missing: string[] }> {
   const missing: string[] = [];
   const edgeOk = await Promise.all(FIRST_REQUESTS.map((p) => answers200(`${edgeUrl}${p}`)));
@@ -59,7 +59,9 @@ export async function checkServed(
   const replicas = containers.filter((c) => c.running && !c.oneOff && (TIERS as readonly string[]).includes(c.service));
   let rotating = 0;
   for (const tier of TIERS) {
-    const stats = await serverStats(env, tier).catch(() => []);
+    const stats = await balancer(env, tier)
+      .then((lb) => lb.stats())
+      .catch(() => []);
     for (const c of replicas.filter((r) => r.service === tier)) {
       if (inRotation(slotFor(stats, c.addresses.app ?? ''))) rotating++;
       else missing.push(`${c.name} in the ${tier} balancer`);
@@ -90,7 +92,7 @@ export async function checkServed(
 export async function waitServed(
   env: OpsEnv,
   edgeUrl: string,
-  containers: readonly ContainerInfo[],
+  containers: readonly Container[],
   progress: Progress,
   timeoutMs = 90_000,
 ): Promise<Served> {
