@@ -8,6 +8,7 @@ import type { StageConfig } from '../../config/index.js';
 import { createManagedKey } from '../shared/keys.js';
 import { Backup } from './backup.js';
 import { Database } from './database.js';
+import { LiveDatabase } from './live-database.js';
 import { RestoreTesting } from './restore-testing.js';
 import { RestoreValidation } from './restore-validation.js';
 
@@ -51,6 +52,20 @@ export class DataStack extends Stack {
       iamAuthentication: config.database.iamAuthentication,
       logRetentionDays: config.observability.logRetentionDays,
     });
+
+    new LiveDatabase(this, 'LiveDatabase', {
+      stage: config.stage,
+      initial: {
+        'instance-id': this.database.instance.instanceIdentifier,
+        host: this.database.instance.dbInstanceEndpointAddress,
+        'master-secret-arn': this.database.secret.secretArn,
+      },
+    });
+    // The services stack reads the host and the owner's secret from those parameters now; the exports it imported
+    // stay until every deployed services stack has stopped importing them (CloudFormation refuses to drop an export
+    // in use, and this stack deploys first).
+    this.exportValue(this.database.instance.dbInstanceEndpointAddress);
+    this.exportValue(this.database.secret.secretArn);
 
     const backupKey = createManagedKey(this, 'BackupKey', {
       alias: `${prefix}-backup`,

@@ -13,6 +13,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../../config/index.js';
 import type { SecurityGroupChain } from '../network/security-groups.js';
+import { type LiveDatabaseField, liveDatabaseParameter } from '../../../../packages/contract/src/index.js';
 import { imageTagParameterName } from '../registry/registry-stack.js';
 import { acknowledge } from '../shared/acknowledge.js';
 import { createManagedKey } from '../shared/keys.js';
@@ -106,10 +107,13 @@ export class ServicesStack extends Stack {
 
     // Imported by ARN (without its key) so grants land in this stack's IAM policies, not in the data stack's
     // key policy: the stateful stack never depends on the services stack.
+    // The live database (host, owner's secret) is configuration the data stack creates and `tier restore` switches.
+    const liveDatabase = (field: LiveDatabaseField) =>
+      ssm.StringParameter.valueForStringParameter(this, liveDatabaseParameter(config.stage, field));
     const dbSecret = secretsmanager.Secret.fromSecretCompleteArn(
       this,
       'DatabaseSecret',
-      props.databaseSecret.secretArn,
+      liveDatabase('master-secret-arn'),
     );
     const dbSecrets = {
       DBUSER: ecs.Secret.fromSecretsManager(dbSecret, 'username'),
@@ -123,7 +127,7 @@ export class ServicesStack extends Stack {
     const dbEnvironment = {
       APP_VERSION: runningTag('api'),
       DB: 'tier',
-      DBHOST: props.database.dbInstanceEndpointAddress,
+      DBHOST: liveDatabase('host'),
       DBPORT: props.database.dbInstanceEndpointPort,
       DBSSL: SERVICE_DEFAULTS.databaseSsl,
     };

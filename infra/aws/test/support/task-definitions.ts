@@ -83,7 +83,10 @@ export function stageDatabases(stacks: readonly SynthesizedStack[]): StageDataba
  * read field by field (`<arn>:<key>::`).
  */
 function secretValue(stacks: readonly SynthesizedStack[], valueFrom: Json): string {
-  const text = JSON.stringify(valueFrom);
+  const text = JSON.stringify(valueFrom).replace(/\{"Ref":"(\w+)"\}/g, (ref, id: string) => {
+    const held = ssmParameterValue(stacks, id);
+    return held === undefined ? ref : JSON.stringify(held);
+  });
   const managed = stacks.flatMap((s) =>
     Object.values(s.template.Resources).filter(
       (r: Json) => r.Type === 'AWS::RDS::DBInstance' && r.Properties?.ManageMasterUserPassword === true,
@@ -99,6 +102,23 @@ function secretValue(stacks: readonly SynthesizedStack[], valueFrom: Json): stri
     if (text.includes(':password::')) return TEST_API_USER_PASSWORD;
   }
   throw new Error(`secret ${text}: no test value of its shape (add one in infra/aws/test/support/task-definitions.ts)`);
+}
+
+/**
+ * What an SSM-typed template parameter resolves to at deployment: the value of the stage's AWS::SSM::Parameter of
+ * that name (the live database's owner secret, written by the data stack), as that stack's template states it.
+ */
+function ssmParameterValue(stacks: readonly SynthesizedStack[], parameterId: string): Json | undefined {
+  for (const stack of stacks) {
+    const param = stack.template.Parameters?.[parameterId];
+    if (!param || !String(param.Type).startsWith('AWS::SSM::Parameter::Value')) continue;
+    for (const s of stacks) {
+      for (const r of Object.values(s.template.Resources) as Json[]) {
+        if (r.Type === 'AWS::SSM::Parameter' && r.Properties?.Name === param.Default) return r.Properties.Value;
+      }
+    }
+  }
+  return undefined;
 }
 
 /**
