@@ -3,7 +3,7 @@
 //   npm run ci:images -- --tier web --version <sha> --push <registry>/tier-dev/{tier}
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildImages, createGit, recordImages, repositoryFor } from '@tier/cli';
+import { buildImages, createGit, recordImages, repositoryFor, stateDir } from '@tier/cli';
 import { pushedRelease } from './lib/ecr-release.js';
 import { main, setOutput } from './lib/github.js';
 import { tierList } from './lib/tier.js';
@@ -63,7 +63,7 @@ await main(async () => {
         tiers: toBuild,
         pushTo: values.push,
         nodeImage: values['node-image'],
-        logDir: join(source.root, '.tier', 'logs'),
+        logDir: join(stateDir(source.root), 'logs'),
         onImage: (r) => console.log(`✔ ${r.tier}: ${r.pushed ?? r.image}  id ${r.id}`),
       });
   // Reused releases are recorded like built ones: later stages ship the digest either way.
@@ -75,7 +75,7 @@ await main(async () => {
     pushed: r.pushed,
     builtAt: 'reused',
   }));
-  await recordImages(join(source.root, '.tier', 'images.json'), [...records, ...reusedRecords]);
+  await recordImages(join(stateDir(source.root), 'images.json'), [...records, ...reusedRecords]);
   for (const r of records) {
     setOutput(`${r.tier}_image`, r.pushed ?? r.image);
     setOutput(`${r.tier}_digest`, (r.pushed ?? r.id).replace(/^.*@/, ''));

@@ -24,3 +24,5 @@ export { edgeUrl } from './pipeline/run-pipeline.js';
 export { smokeTest } from './pipeline/smoke.js';
 // The `tier` command tree, unparsed: documentation tests check command lines against it.
 export { createProgram } from './program.js';
+// Where tier keeps its files in a checkout (.tier).
+export { stateDir } from './state.js';

@@ -23,7 +23,7 @@ async function deployWeb(opts: FakeEngineOptions = {}, settings: Partial<Rollout
 
 const stops = (e: EngineEvent) => e.what === 'stop';
 const history = (root: string): DeployRecord[] =>
-  JSON.parse(readFileSync(join(root, '.tier/deployments.json'), 'utf8')).deployments;
+  JSON.parse(readFileSync(join(root, '.tier/local/deployments.json'), 'utf8')).deployments;
 
 describe('local deploy: start-first rollout', () => {
   it('starts each new replica and waits until it is in rotation before the old one is drained', async () => {
@@ -84,7 +84,7 @@ describe('local deploy: start-first rollout', () => {
     assert.equal(again?.outcome, 'succeeded');
   });
 
-  it('records the deploy: versions from the running replicas, times from the clock, in .tier/deployments.json', async () => {
+  it('records the deploy: versions from the running replicas, times from the clock, in .tier/local/deployments.json', async () => {
     const { env, record, engine } = await deployWeb();
     assert.deepEqual(
       { ...record, id: undefined },
@@ -486,6 +486,24 @@ describe('local rollback command', () => {
       ['v1', 'v1'],
     );
     assert.equal(pinned(env).WEB_IMAGE, image('web', 'v1'));
+  });
+
+  it('finds the history where it was kept before (.tier/deployments.json) until its first new record', async () => {
+    const engine = new FakeEngine({ images: [image('web', 'v0')] });
+    const env = engine.env();
+    const earlier: DeployRecord = {
+      id: 'earlier-web',
+      tier: 'web',
+      version: 'v1',
+      previousVersion: 'v0',
+      startedAt: new Date(T0 - 3_600_000).toISOString(),
+      finishedAt: new Date(T0 - 3_500_000).toISOString(),
+      outcome: 'succeeded',
+    };
+    writeFileSync(join(env.root, '.tier/deployments.json'), JSON.stringify({ deployments: [earlier] }));
+    const [record] = await rollback(env, recorder(), { tiers: ['web'] }, SETTINGS);
+    assert.deepEqual([record?.version, record?.outcome], ['v0', 'succeeded']);
+    assert.deepEqual(history(env.root), [earlier, record]);
   });
 
   it('says what to do when there is nothing to roll back to', async () => {

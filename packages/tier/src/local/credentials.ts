@@ -116,7 +116,7 @@ GRANT tier_app TO ${sqlIdent(user)};
   progress.step('switching the API to it (its replicas read the file per new connection)');
   await setEnvValues(env.envFile, { APP_DB_USER: user, APP_DB_PASSWORD: password });
   // Where compose mounts it from: the state directory `tier up` recorded in .env.
-  await writeApiCredentials({ stateDir: settings.STATE_DIR ?? join(env.root, '.tier/local') }, { user, password });
+  await writeApiCredentials({ stateDir: settings.STATE_DIR ?? env.stateDir }, { user, password });
   progress.done();
   return { user };
 }

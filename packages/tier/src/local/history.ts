@@ -1,15 +1,17 @@
-// Deployment history of the local environment: one JSON file under .tier/ (gitignored), newest last.
+// Deployment history of the local environment: one JSON file in its state directory (.tier/local), newest last.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeployRecord, TierName } from '../backend.js';
+import { stateDir } from '../state.js';
 import type { OpsEnv } from './ops-env.js';
 
 const FILE = 'deployments.json';
 
 export async function readHistory(env: OpsEnv): Promise<DeployRecord[]> {
-  const file = join(env.stateDir, FILE);
-  if (!existsSync(file)) return [];
+  // Until its first new record, an environment's history is where it was kept before: .tier/deployments.json.
+  const file = [join(env.stateDir, FILE), join(stateDir(env.root), FILE)].find((f) => existsSync(f));
+  if (!file) return [];
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as { deployments?: DeployRecord[] };
     return parsed.deployments ?? [];

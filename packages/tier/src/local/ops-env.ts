@@ -1,6 +1,6 @@
 // How the operations commands (deploy, scale, reload, backup, logs, metrics) reach the local
 // environment: the repository root, the compose project, the engine CLI, and the clock.
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { exec } from '../exec.js';
 import type { ContainerApi, Engine } from './engine.js';
 import { type LocalPaths, PROJECT } from './paths.js';
@@ -9,7 +9,7 @@ import { readEnvFile } from './settings.js';
 export interface OpsEnv {
   /** Repository root (holds infra/local and .tier/). */
   readonly root: string;
-  /** Where operations state lives (deploy history): <root>/.tier. */
+  /** The local environment's state (LocalPaths.stateDir): deploy history, build logs, credentials. */
   readonly stateDir: string;
   /** infra/local/.env: image tags, ports and passwords written by `tier up`. */
   readonly envFile: string;
@@ -72,7 +72,7 @@ export function opsEnvFor(paths: LocalPaths, engine: Engine, overrides: Partial<
   const dotenv = readEnvFile(paths.envFile);
   return {
     root: paths.root,
-    stateDir: join(paths.root, '.tier'),
+    stateDir: paths.stateDir,
     envFile: paths.envFile,
     composeFile: paths.composeFile,
     project: PROJECT,

@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { localStateDir } from '../state.js';
 
 export interface LocalPaths {
   readonly root: string;
@@ -11,7 +12,7 @@ export interface LocalPaths {
   readonly composeFile: string;
   /** infra/local/.env: image tags, ports and generated passwords (gitignored, mode 0600). */
   readonly envFile: string;
-  /** .tier/local (gitignored): pid files, logs of background processes, caches. */
+  /** .tier/local (gitignored, ../state.ts): deploy history, build logs, pid files, logs of background processes, caches. */
   readonly stateDir: string;
   /** Mounted into the log store: container id -> "service|name". */
   readonly logMapFile: string;
@@ -21,7 +22,7 @@ export function localPaths(
   root = process.env.TIER_ROOT ?? fileURLToPath(new URL('../../../../', import.meta.url)),
 ): LocalPaths {
   const localDir = join(root, 'infra/local');
-  const stateDir = join(root, '.tier/local');
+  const stateDir = localStateDir(root);
   mkdirSync(join(stateDir, 'logmap'), { recursive: true });
   return {
     root,

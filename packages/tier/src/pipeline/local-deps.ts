@@ -5,6 +5,7 @@ import { detectEngine, type EngineKind } from '../engine-setup.js';
 import { exec } from '../exec.js';
 import { ensureImages, type ImageRecord, recordImages } from '../images/build.js';
 import { createGit } from '../images/git.js';
+import { stateDir } from '../state.js';
 import type { PipelineDeps, TestPlan } from './run-pipeline.js';
 import { smokeTest } from './smoke.js';
 
@@ -19,7 +20,7 @@ export interface LocalDepsOptions {
 export async function createLocalPipelineDeps(opts: LocalDepsOptions): Promise<PipelineDeps & { logDir: string }> {
   const git = createGit(opts.cwd);
   const { root } = await git.state();
-  const logDir = opts.logDir ?? join(root, '.tier', 'pipeline', new Date().toISOString().replace(/[:.]/g, '-'));
+  const logDir = opts.logDir ?? join(stateDir(root), 'pipeline', new Date().toISOString().replace(/[:.]/g, '-'));
   let engine: Promise<EngineKind> | undefined;
   const npm = (args: string[], log: string) => exec('npm', args, { cwd: root, log: join(logDir, log) });
 
@@ -47,7 +48,7 @@ export async function createLocalPipelineDeps(opts: LocalDepsOptions): Promise<P
         onReuse: (r) => opts.progress.info(`${r.tier}: reusing ${r.image} (${r.id.slice(0, 19)})`),
         onImage: (r) => opts.progress.info(`${r.tier}: built ${r.image} (${r.id.slice(0, 19)})`),
       });
-      await recordImages(join(root, '.tier', 'images.json'), records);
+      await recordImages(join(stateDir(root), 'images.json'), records);
       return records;
     },
     smoke: (url, version) => smokeTest({ url, version }),
