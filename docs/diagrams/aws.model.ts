@@ -132,16 +132,8 @@ export const awsNodes: readonly AwsNode[] = [
   {
     id: 'ecs-api',
     title: 'ECS service: api',
-    details: [
-      'Fargate tasks spread over AZs',
-      ':3000 app, :9100 admin',
-      'AWS::ECS::Service',
-    ],
-    cfnTypes: [
-      'AWS::ECS::Service',
-      'AWS::ECS::TaskDefinition',
-      'AWS::ApplicationAutoScaling::ScalableTarget',
-    ],
+    details: ['Fargate tasks spread over AZs', ':3000 app, :9100 admin', 'AWS::ECS::Service'],
+    cfnTypes: ['AWS::ECS::Service', 'AWS::ECS::TaskDefinition', 'AWS::ApplicationAutoScaling::ScalableTarget'],
     network: 'private',
     role: 'api',
     tier: 'api',
@@ -232,7 +224,7 @@ export const awsNodes: readonly AwsNode[] = [
   {
     id: 'ecs-cluster',
     title: 'ECS cluster',
-    details: ['Container Insights, ECS Exec (SSM)', 'AWS::ECS::Cluster'],
+    details: ['Container Insights, admin task', 'AWS::ECS::Cluster'],
     cfnTypes: ['AWS::ECS::Cluster'],
     network: 'regional',
     role: 'ops',

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EnvReader } from '@tier/runtime';
-import { readApiConfig, readDbSettings } from '../../../apps/api/src/config.js';
+import { readApiConfig, readMigrateConfig } from '../../../apps/api/src/config.js';
 import { readWebSettings } from '../../../apps/web/src/config.js';
 import { stageDatabases, taskContainers } from './support/task-definitions.js';
 import { STAGES, stageStacks } from './support/templates.js';
@@ -13,7 +13,8 @@ import { STAGES, stageStacks } from './support/templates.js';
 /** The program a container starts decides which parser reads its environment. */
 const PARSERS: Record<string, (env: Record<string, string>) => { dbSsl?: string }> = {
   'apps/api/dist/server.js': (env) => ({ dbSsl: readApiConfig(new EnvReader(env)).db.sslMode }),
-  'apps/api/dist/migrate.js': (env) => ({ dbSsl: readDbSettings(new EnvReader(env)).sslMode }),
+  'apps/api/dist/migrate.js': (env) => ({ dbSsl: readMigrateConfig(new EnvReader(env)).db.sslMode }),
+  'apps/api/dist/inspect.js': (env) => ({ dbSsl: readMigrateConfig(new EnvReader(env)).db.sslMode }),
   'apps/web/dist/server.js': (env) => {
     readWebSettings(env);
     return {};

@@ -8,20 +8,13 @@ const services = () => template(platform('prod').services);
 const devServices = () => template(platform('dev').services);
 
 describe('services', () => {
-  test('the cluster has Container Insights on and ECS Exec encrypted with a key and logged to CloudWatch encrypted', () => {
+  test('the cluster has Container Insights on', () => {
     services().hasResourceProperties('AWS::ECS::Cluster', {
       ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
-      Configuration: {
-        ExecuteCommandConfiguration: {
-          KmsKeyId: Match.anyValue(),
-          Logging: 'OVERRIDE',
-          LogConfiguration: { CloudWatchEncryptionEnabled: true, CloudWatchLogGroupName: '/tier/prod/exec' },
-        },
-      },
     });
   });
 
-  test('web and api run on Fargate with at least 2 tasks, ECS Exec on, in private subnets without public IPs', () => {
+  test('web and api run on Fargate with at least 2 tasks, ECS Exec off, in private subnets without public IPs', () => {
     for (const t of [services(), devServices()]) {
       const svcs = resourcesOf(t, 'AWS::ECS::Service');
       assert.equal(svcs.length, 2);
@@ -29,7 +22,8 @@ describe('services', () => {
         assert.equal(svc.Properties.LaunchType, 'FARGATE');
         // GIVEN autoscaling owns the count THEN no DesiredCount that every update would reset
         assert.equal(svc.Properties.DesiredCount, undefined);
-        assert.equal(svc.Properties.EnableExecuteCommand, true);
+        // GIVEN read-only root filesystems and images without a shell THEN ECS Exec cannot work: it is off.
+        assert.equal(svc.Properties.EnableExecuteCommand, false);
         assert.equal(svc.Properties.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, 'DISABLED');
         // One subnet per AZ: Fargate spreads the tasks over them.
         assert.ok(svc.Properties.NetworkConfiguration.AwsvpcConfiguration.Subnets.length >= 2);
@@ -143,7 +137,7 @@ describe('services', () => {
         assert.equal(c.ReadonlyRootFilesystem, true, `${c.Name} read-only root`);
         assert.equal(c.User, '1000:1000', `${c.Name} non-root`);
         assert.equal(c.StopTimeout, 30);
-        if (c.Name !== 'migrate') {
+        if (c.Name !== 'migrate' && c.Name !== 'admin') {
           assert.deepEqual(
             c.PortMappings.map((p: { ContainerPort: number }) => p.ContainerPort),
             [3000, 9100],
@@ -215,6 +209,39 @@ describe('services', () => {
       decrypt.map((st: Json) => st.Condition),
       [{ StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } }],
     );
+  });
+
+  test('GIVEN ECS Exec cannot run THEN the operator has a one-off admin task: api image, read-only, owner login, audited log', () => {
+    const [, admin] = resourcesOf(services(), 'AWS::ECS::TaskDefinition').find(
+      ([, td]) => td.Properties.Family === 'tier-prod-admin',
+    )!;
+    const [c] = admin.Properties.ContainerDefinitions;
+    assert.deepEqual(c.Command, ['node', 'apps/api/dist/inspect.js'], 'a read-only inspection by default');
+    assert.equal(c.ReadonlyRootFilesystem, true);
+    assert.deepEqual(
+      c.Secrets.map((x: { Name: string }) => x.Name),
+      ['DBUSER', 'DBPASS'],
+      "the owner's login only, not the API user's",
+    );
+    assert.match(JSON.stringify(c.LogConfiguration), /ExecLogGroup|exec/i, 'logs to the exec (audit) log group');
+    const p = platform('prod');
+    assert.deepEqual(
+      p.services.resolve(c.LogConfiguration.Options['awslogs-group']),
+      p.services.resolve(p.telemetry.logGroups.exec.logGroupName),
+    );
+    for (const [, svc] of resourcesOf(services(), 'AWS::ECS::Service'))
+      assert.notEqual(
+        svc.Properties.TaskDefinition.Ref,
+        p.services.getLogicalId(p.services.adminTask.node.defaultChild as never),
+      );
+  });
+
+  test('the pipeline role may run the migration task but not the admin task', () => {
+    const runs = resourcesOf(services(), 'AWS::IAM::Policy')
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement)
+      .filter((st: Json) => [st.Action].flat().includes('ecs:RunTask'));
+    assert.match(JSON.stringify(runs), /task-definition\/tier-prod-migrate:\*/);
+    assert.doesNotMatch(JSON.stringify(runs), /tier-prod-admin/);
   });
 
   test('a one-off migration task runs node apps/api/dist/migrate.js from the api image', () => {

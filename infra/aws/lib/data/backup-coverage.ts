@@ -57,7 +57,7 @@ export interface NotBackedUp {
 /** The only place a stateful resource may be left out of the backup plan, each with its reason. */
 export const NOT_BACKED_UP: readonly NotBackedUp[] = [
   {
-    store: 'CloudWatch Logs log groups (tiers, migrations, ECS Exec, flow logs, WAF, PostgreSQL)',
+    store: 'CloudWatch Logs log groups (tiers, migrations, admin tasks, flow logs, WAF, PostgreSQL)',
     type: 'AWS::Logs::LogGroup',
     reason:
       'AWS Backup does not support CloudWatch Logs. The groups keep their retention (365 days), are KMS-encrypted and retained when a stack is deleted; they are diagnostics, not state the application reads back after a restore.',

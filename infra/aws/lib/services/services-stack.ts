@@ -6,7 +6,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -42,11 +42,23 @@ export interface ServicesStackProps extends StackProps {
   readonly pipelineRoleName: string;
 }
 
+/** A one-off task of the api image that logs in as the database owner. */
+interface OneOffTask {
+  /** Family suffix and container name. */
+  readonly name: string;
+  readonly command: readonly string[];
+  /** ECS secrets besides the owner's DBUSER/DBPASS. @default none */
+  readonly secrets?: Readonly<Record<string, ecs.Secret>>;
+  readonly logGroup: logs.ILogGroup;
+}
+
 export class ServicesStack extends Stack {
   readonly cluster: ecs.Cluster;
   readonly web: TierService;
   readonly api: TierService;
   readonly migrationTask: ecs.FargateTaskDefinition;
+  /** The operator's one-off task (ECS Exec cannot run in these containers). */
+  readonly adminTask: ecs.FargateTaskDefinition;
   /** Secret CloudFront sends to the ALBs; the edge stack reads the same value. */
   readonly originVerifySecret: secretsmanager.Secret;
 
@@ -54,27 +66,17 @@ export class ServicesStack extends Stack {
     super(scope, id, props);
     const { config, telemetry, securityGroups: sg } = props;
     const prefix = `tier-${config.stage}`;
-    const execLogGroupName = `/tier/${config.stage}/exec`;
 
     const key = createManagedKey(this, 'ServicesKey', {
       alias: `${prefix}-services`,
-      description: `ECS Exec sessions and the CloudFront origin secret of ${prefix}`,
+      description: `The CloudFront origin secret of ${prefix}`,
     });
 
-    // ECS Exec: sessions encrypted with the key, every command logged (encrypted) to CloudWatch Logs.
+    // No ECS Exec configuration: the services run with it off (tier-service.ts); operators use the admin task.
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       clusterName: prefix,
       vpc: props.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
-      executeCommandConfiguration: {
-        kmsKey: key,
-        logging: ecs.ExecuteCommandLogging.OVERRIDE,
-        // By name: grants then name a literal ARN, and no export ties this stack to the log group.
-        logConfiguration: {
-          cloudWatchLogGroup: logs.LogGroup.fromLogGroupName(this, 'ExecLogs', execLogGroupName),
-          cloudWatchEncryptionEnabled: true,
-        },
-      },
     });
 
     this.originVerifySecret = new secretsmanager.Secret(this, 'OriginVerify', {
@@ -135,7 +137,6 @@ export class ServicesStack extends Stack {
       namePrefix: prefix,
       cluster: this.cluster,
       accessLogBucket: telemetry.albLogBucket,
-      execLogGroupName,
       accessLogBucketName: logBucketName(config.stage, 'alb', config.account, config.region),
       alarmTopic: telemetry.alarmTopic,
       cpuTargetPercent: config.services.cpuTargetPercent,
@@ -174,38 +175,54 @@ export class ServicesStack extends Stack {
       originVerifyValue,
     });
 
-    // One-off migration task (run by `tier deploy` before traffic shifts), with the api image and secrets.
-    this.migrationTask = new ecs.FargateTaskDefinition(this, 'MigrationTask', {
-      family: `${prefix}-migrate`,
-      cpu: 256,
-      memoryLimitMiB: 512,
-      runtimePlatform: {
-        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
-        cpuArchitecture: ecs.CpuArchitecture.X86_64,
-      },
-    });
-    this.migrationTask.addContainer('migrate', {
-      containerName: 'migrate',
-      image: image('api'),
+    // One-off tasks with the api image, read-only, as the owner: the migration and the operator's admin task.
+    const oneOffTask = (id: string, task: OneOffTask): ecs.FargateTaskDefinition => {
+      const td = new ecs.FargateTaskDefinition(this, id, {
+        family: `${prefix}-${task.name}`,
+        cpu: 256,
+        memoryLimitMiB: 512,
+        runtimePlatform: {
+          operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+          cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        },
+      });
+      td.addContainer(task.name, {
+        containerName: task.name,
+        image: image('api'),
+        command: [...task.command],
+        memoryLimitMiB: 512,
+        readonlyRootFilesystem: true,
+        user: '1000:1000',
+        environment: { ...dbEnvironment, LOG_LEVEL: SERVICE_DEFAULTS.logLevel },
+        secrets: { ...dbSecrets, ...task.secrets },
+        logging: ecs.LogDrivers.awsLogs({ logGroup: task.logGroup, streamPrefix: task.name }),
+        stopTimeout: SERVICE_DEFAULTS.stopTimeout,
+      });
+      acknowledge(
+        td,
+        'The environment holds only the non-secret database host, port and name; DBUSER/DBPASS come from Secrets Manager as ECS secrets.',
+        'AwsSolutions-ECS2',
+      );
+      return td;
+    };
+    // Run by `tier deploy` before traffic shifts. The owner migrates; the API user's credentials are what it provisions.
+    this.migrationTask = oneOffTask('MigrationTask', {
+      name: 'migrate',
       command: ['node', 'apps/api/dist/migrate.js'],
-      memoryLimitMiB: 512,
-      readonlyRootFilesystem: true,
-      user: '1000:1000',
-      environment: { ...dbEnvironment, LOG_LEVEL: SERVICE_DEFAULTS.logLevel },
-      // The owner migrates; the API user's current credentials are what it provisions.
       secrets: {
-        ...dbSecrets,
         APP_DBUSER: ecs.Secret.fromSecretsManager(apiUserSecret, 'username'),
         APP_DBPASS: ecs.Secret.fromSecretsManager(apiUserSecret, 'password'),
       },
-      logging: ecs.LogDrivers.awsLogs({ logGroup: telemetry.logGroups.migrate, streamPrefix: 'migrate' }),
-      stopTimeout: SERVICE_DEFAULTS.stopTimeout,
+      logGroup: telemetry.logGroups.migrate,
     });
-    acknowledge(
-      this.migrationTask,
-      'The environment holds only the non-secret database host, port and name; DBUSER/DBPASS come from Secrets Manager as ECS secrets.',
-      'AwsSolutions-ECS2',
-    );
+    // Operator access: ECS Exec cannot work here (read-only root filesystem, no shell in the images; see
+    // tier-service.ts), so an operator runs this task (aws ecs run-task, a command and DBHOST overridable) and reads
+    // its output in the audit log group /tier/<stage>/exec. By default a read-only inspection of the database.
+    this.adminTask = oneOffTask('AdminTask', {
+      name: 'admin',
+      command: ['node', 'apps/api/dist/inspect.js'],
+      logGroup: telemetry.logGroups.exec,
+    });
 
     // The managed secret is encrypted with the data key: decrypt only through Secrets Manager in this region.
     const decryptDbSecret = new iam.PolicyStatement({
@@ -214,7 +231,19 @@ export class ServicesStack extends Stack {
       resources: [props.databaseKeyArn],
       conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
     });
-    this.migrationTask.obtainExecutionRole().addToPrincipalPolicy(decryptDbSecret);
+    for (const td of [this.migrationTask, this.adminTask]) {
+      td.obtainExecutionRole().addToPrincipalPolicy(decryptDbSecret);
+      acknowledge(
+        td.obtainExecutionRole(),
+        'ecr:GetAuthorizationToken has no resource-level permissions; image pulls themselves are limited to the api repository.',
+        'AwsSolutions-IAM5[Resource::*]',
+      );
+      acknowledge(
+        td.obtainExecutionRole(),
+        'CDK-generated least-privilege policy that belongs to this one role (its log group, the database secret); a managed policy could be attached elsewhere.',
+        'NIST.800.53.R5-IAMNoInlinePolicy',
+      );
+    }
     // The api task itself (its task role, not the execution role) reads exactly the API user's secret.
     apiUserSecret.grantRead(this.api.taskDefinition.taskRole);
     this.api.taskDefinition.taskRole.addToPrincipalPolicy(
@@ -224,16 +253,6 @@ export class ServicesStack extends Stack {
         resources: [props.databaseKeyArn],
         conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
       }),
-    );
-    acknowledge(
-      this.migrationTask.obtainExecutionRole(),
-      'ecr:GetAuthorizationToken has no resource-level permissions; image pulls themselves are limited to the api repository.',
-      'AwsSolutions-IAM5[Resource::*]',
-    );
-    acknowledge(
-      this.migrationTask.obtainExecutionRole(),
-      'CDK-generated least-privilege policy that belongs to this one role (its log group, the database secret); a managed policy could be attached elsewhere.',
-      'NIST.800.53.R5-IAMNoInlinePolicy',
     );
 
     new PipelineGrants(this, 'PipelineGrants', {

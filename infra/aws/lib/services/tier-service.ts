@@ -1,5 +1,5 @@
 // One application tier on Fargate behind its own ALB: task, service, target group, scaling and rollback alarms.
-import { Duration, Size, Stack } from 'aws-cdk-lib';
+import { Duration, Size } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -28,8 +28,6 @@ export interface TierServiceProps {
   /** Secrets injected by ECS from Secrets Manager at task start. @default {} */
   readonly secrets?: Readonly<Record<string, ecs.Secret>>;
   readonly logGroup: logs.ILogGroup;
-  /** Log group that records ECS Exec sessions (the task role writes to it). */
-  readonly execLogGroupName: string;
   readonly accessLogBucket: s3.IBucket;
   /** Literal name of `accessLogBucket` (written into the ALB attribute as a plain string). */
   readonly accessLogBucketName: string;
@@ -199,21 +197,10 @@ export class TierService extends Construct {
       'ecr:GetAuthorizationToken has no resource-level permissions; image pulls themselves are limited to the tier repository.',
       'AwsSolutions-IAM5[Resource::*]',
     );
-    acknowledge(
-      this.taskDefinition.taskRole,
-      'ECS Exec needs ssmmessages:* channels and logs:DescribeLogGroups, which have no resource-level permissions.',
-      'AwsSolutions-IAM5[Resource::*]',
-    );
-    const stack = Stack.of(this);
-    acknowledge(
-      this.taskDefinition.taskRole,
-      'ECS Exec writes session transcripts to new log streams of the exec log group; stream names are not known in advance.',
-      `AwsSolutions-IAM5[Resource::arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${props.execLogGroupName}:*]`,
-    );
     for (const role of roles) {
       acknowledge(
         role,
-        'CDK-generated least-privilege policy that belongs to this one role (grants for its log group, secrets, key, exec channel); a managed policy could be attached elsewhere.',
+        'CDK-generated least-privilege policy that belongs to this one role (grants for its log group, secrets, key); a managed policy could be attached elsewhere.',
         'NIST.800.53.R5-IAMNoInlinePolicy',
       );
     }
@@ -236,7 +223,10 @@ export class TierService extends Construct {
         behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
       },
       healthCheckGracePeriod: SERVICE_DEFAULTS.healthCheckGracePeriod,
-      enableExecuteCommand: true,
+      // No ECS Exec: AWS documents it as unsupported with a read-only root filesystem (the SSM agent writes to the
+      // container's filesystem), and the images carry no shell. Operators use the one-off admin task instead
+      // (services stack; https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, Considerations).
+      enableExecuteCommand: false,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
       platformVersion: ecs.FargatePlatformVersion.LATEST,
     });
