@@ -171,6 +171,41 @@ describe('central logs', () => {
     for (const t of wanted) assert.ok(tiers.has(t), `${t} logged ${requestId}`);
   });
 
+  it('stores a line longer than the engine reads at once, and a burst of lines, each whole', async () => {
+    // The engine cuts a line at its read buffer (8 KiB for podman) into partial records; the
+    // shipper joins them. Before it did, a burst left about one line in 40 split in two.
+    const needle = `e2e-long-${randomUUID()}`;
+    const image = (await env.cli(['inspect', '--format', '{{.Config.Image}}', (await first('api')).name])).trim();
+    const script = `const line = (pad) => JSON.stringify({ msg: '${needle}', pad }) + '\\n';
+      process.stdout.write(line('x'.repeat(20000)));
+      let burst = ''; for (let i = 0; i < 5000; i++) burst += line(String(i).padStart(120, '.'));
+      process.stdout.write(burst);`;
+    const name = `e2e-long-lines-${process.pid}`;
+    await env.cli(['run', '-d', '--name', name, '--network', 'none', image, 'node', '-e', script]);
+    try {
+      const lines = await eventually(
+        'all 5,001 lines in the store',
+        async () => {
+          const stored = await storeLines(needle);
+          return stored.length >= 5001 ? stored : undefined;
+        },
+        30_000,
+      );
+      const broken = lines.filter((l) => {
+        try {
+          return (JSON.parse(l.msg) as { msg?: string }).msg !== needle;
+        } catch {
+          return true;
+        }
+      });
+      assert.equal(broken.length, 0, `${broken.length} of ${lines.length} lines stored in pieces`);
+      assert.equal(lines.length, 5001);
+      assert.ok(lines.some((l) => (JSON.parse(l.msg) as { pad: string }).pad.length === 20000));
+    } finally {
+      await env.cli(['rm', '-f', name]).catch(() => undefined);
+    }
+  });
+
   it('keeps the logs of removed web and api containers', async () => {
     const lines = await storeLines(requestId);
     const victims = lines.filter((l) => l.tier === 'web' || l.tier === 'api').map((l) => l.container);
