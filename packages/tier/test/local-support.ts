@@ -397,6 +397,7 @@ export class FakeEngine {
     this.composeCalls.push({ args: own, env: images });
     const service = own.at(-1) ?? '';
     if (own[0] !== 'up') this.fail('docker-compose', own, 'not faked');
+    if (own.includes('--remove-orphans')) return this.upAll(own, images);
     if (service === 'migrate') {
       for (const c of this.containers.values()) if (c.service === 'migrate') this.containers.delete(c.name);
       const job = this.add('migrate', images.API_IMAGE ?? '', {});
@@ -408,7 +409,7 @@ export class FakeEngine {
     }
     const scale = own[own.indexOf('--scale') + 1] ?? '';
     const wanted = Number(scale.split('=')[1]);
-    const img = images[`${service.toUpperCase()}_IMAGE`] ?? '';
+    const img = this.configuredImage(service, images);
     const version = img.split(':').pop() ?? '';
     const current = [...this.containers.values()].filter((c) => c.service === service).length;
     for (let i = current; i < wanted; i++) {
@@ -420,6 +421,57 @@ export class FakeEngine {
     return '';
   }
 
+  /**
+   * `compose up -d --remove-orphans [--scale <tier>=<n>]…` of the app tiers, as compose does it: a
+   * replica whose image is not the configured one (.env, unless the call sets it) is recreated,
+   * stopped ones start, and the tier is scaled to its count (compose.yaml's 2 without --scale).
+   */
+  private upAll(args: readonly string[], images: Record<string, string>): string {
+    for (const tier of ['web', 'api'] as const) {
+      const img = this.configuredImage(tier, images);
+      const scaled = args.find((a, i) => args[i - 1] === '--scale' && a.startsWith(`${tier}=`));
+      const wanted = scaled ? Number(scaled.split('=')[1]) : 2;
+      const mine = () =>
+        [...this.containers.values()].filter((c) => c.service === tier).sort((a, b) => a.number - b.number);
+      for (const c of mine()) {
+        if (c.image === img) {
+          c.running = true;
+          c.state = 'running';
+          continue;
+        }
+        this.event({ what: 'stop', name: c.name, stopTimeoutS: 15 });
+        this.event({ what: 'rm', name: c.name });
+        this.containers.delete(c.name);
+      }
+      for (const c of mine().slice(wanted).reverse()) {
+        this.event({ what: 'stop', name: c.name, stopTimeoutS: 15 });
+        this.event({ what: 'rm', name: c.name });
+        this.containers.delete(c.name);
+      }
+      const version = img.split(':').pop() ?? '';
+      for (let i = mine().length; i < wanted; i++) {
+        const c = this.add(tier, img, this.opts.script?.(version, 0) ?? {});
+        this.event({ what: 'create', name: c.name, image: img });
+      }
+    }
+    return '';
+  }
+
+  /** The image compose gives a service: the call's <TIER>_IMAGE, else infra/local/.env's. */
+  private configuredImage(service: string, images: Record<string, string>): string {
+    const key = `${service.toUpperCase()}_IMAGE`;
+    const line = readFileSync(this.envFile, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${key}=`));
+    return images[key] ?? line?.slice(key.length + 1) ?? '';
+  }
+
+  /** Takes a replica away as a crash and `rm -f` would: compose no longer has it. */
+  kill(name: string): void {
+    this.containers.delete(name);
+  }
+
+  private envFile = '';
   private readonly timers: { due: number; wake: () => void }[] = [];
   private ticking = false;
 
@@ -452,7 +504,8 @@ export class FakeEngine {
   env(): OpsEnv & { root: string } {
     const root = mkdtempSync(join(tmpdir(), 'tier-rollout-'));
     mkdirSync(join(root, 'infra/local'), { recursive: true });
-    writeFileSync(join(root, 'infra/local/.env'), `WEB_IMAGE=${image('web', 'v1')}\nAPI_IMAGE=${image('api', 'v1')}\n`);
+    this.envFile = join(root, 'infra/local/.env');
+    writeFileSync(this.envFile, `WEB_IMAGE=${image('web', 'v1')}\nAPI_IMAGE=${image('api', 'v1')}\n`);
     const paths = localPaths(root);
     const engine: Engine = {
       kind: 'podman',

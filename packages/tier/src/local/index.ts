@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type Backend, DEPLOY_ORDER, type EnvironmentStatus, type Progress, type ReplicaStatus } from '../backend.js';
 import { ensureImages, imageName } from '../images/build.js';
 import { appVersion } from '../images/git.js';
+import { planAppTiers, rollAppTiers } from './app-tiers.js';
 import { type Container, listContainers } from './containers.js';
 import { writeApiCredentials } from './credentials.js';
 import { type Engine, prepareEngine } from './engine.js';
@@ -99,10 +100,10 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
 
     progress.step('starting containers');
     await assertSettingsFitVolumes(this.paths, (name) => engine.api.volumeExists(name));
+    // The counts and versions the operations set survive: compose gets them; new code rolls after.
+    const plan = await planAppTiers(opsEnvFor(this.paths, engine), version);
     const settings = await writeSettings(this.paths, {
-      APP_VERSION: version,
-      WEB_IMAGE: imageName('web', version),
-      API_IMAGE: imageName('api', version),
+      ...plan.settings,
       DB_IMAGE: infra.db,
       LB_IMAGE: infra.lb,
       EDGE_IMAGE: infra.edge,
@@ -128,7 +129,7 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
     startSupervisor(engine, this.paths);
     const opsEnv = opsEnvFor(this.paths, engine);
     const composeUp = () =>
-      compose(opsEnv, ['up', '-d', '--remove-orphans'], {
+      compose(opsEnv, ['up', '-d', '--remove-orphans', ...plan.scale], {
         ...lifecycleCompose(engine),
         onLine: (line) => {
           if (/^(Creating|Recreating|Starting)\b.*done$/.test(line) || /Container .* (Started|Recreated)/.test(line))
@@ -144,13 +145,18 @@ export class LocalBackend implements Pick<Backend, 'target' | 'up' | 'down' | 's
     progress.done();
 
     progress.step('waiting for health');
-    const containers = await waitHealthy(engine, progress);
+    let containers = await waitHealthy(engine, progress);
     await updateLogMap(engine, this.paths, containers, newMemory());
     progress.done(`${containers.length} containers healthy`);
 
     progress.step("edge: load the VCL again with the balancers' current addresses");
     await reloadEdgeAfterUp(opsEnv, containers);
     progress.done();
+
+    if (plan.roll.length) {
+      await rollAppTiers(opsEnv, progress, plan, version);
+      containers = (await listContainers(engine.api)).filter((c) => !c.oneOff);
+    }
 
     progress.step('waiting until served');
     const served = await waitServed(opsEnv, endpoints(settings).edge, containers, progress);

@@ -2,13 +2,15 @@
 // its balancer; scale-down and stop always drain (SIGTERM with a timeout: the app turns unready,
 // keeps serving SHUTDOWN_DRAIN_MS, then exits), never kill first.
 import { type Progress, TIERS, TierError, type TierName } from '../backend.js';
+import { replicasVar } from './app-tiers.js';
 import { balancer, inRotation, replicaReady, slotFor } from './balancer.js';
 import { type Container, inspectContainer, listContainers, STOP_TIMEOUT_S, stopAndRemove } from './containers.js';
-import { compose, engineRun, type OpsEnv, sleep } from './ops-env.js';
+import { compose, engineRun, type OpsEnv } from './ops-env.js';
+import { setEnvValues } from './settings.js';
 
 /** Waits until HAProxy has each container UP (the app tiers), or the deadline passes. */
 export async function waitInBalancer(env: OpsEnv, tier: string, names: string[], timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = env.now() + timeoutMs;
   const pending = new Set(names);
   const lb = await balancer(env, tier);
   while (pending.size > 0) {
@@ -18,13 +20,13 @@ export async function waitInBalancer(env: OpsEnv, tier: string, names: string[],
       if (c?.ip && inRotation(slotFor(stats, c.ip)) && (await replicaReady(env, c.ip))) pending.delete(name);
     }
     if (pending.size === 0) return;
-    if (Date.now() > deadline) {
+    if (env.now() > deadline) {
       throw new TierError(
         `${[...pending].join(', ')} not in the ${tier} balancer after ${timeoutMs / 1000}s`,
         `see \`tier logs ${tier} --since 5m\` and \`tier status\``,
       );
     }
-    await sleep(250);
+    await env.sleep(250);
   }
 }
 
@@ -53,6 +55,8 @@ export async function scale(env: OpsEnv, progress: Progress, counts: Partial<Rec
       progress.info(`draining ${victims.map((v) => v.name).join(', ')} (stop timeout ${STOP_TIMEOUT_S}s)`);
       await Promise.all(victims.map((v) => stopAndRemove(env, v.name)));
     }
+    // `tier up` keeps it.
+    await setEnvValues(env.envFile, { [replicasVar(tier)]: String(wanted) });
     progress.done(`${tier}=${wanted}`);
   }
 }
@@ -94,19 +98,19 @@ export async function start(env: OpsEnv, progress: Progress, tier: string): Prom
 }
 
 async function waitRunning(env: OpsEnv, names: string[], timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = env.now() + timeoutMs;
   for (;;) {
     const states = await Promise.all(
       names.map(async (n) => (await inspectContainer(env.api, n)) && (await healthy(env, n))),
     );
     if (states.every(Boolean)) return;
-    if (Date.now() > deadline) {
+    if (env.now() > deadline) {
       throw new TierError(
         `${names.join(', ')} not running and healthy after ${timeoutMs / 1000}s`,
         'see `tier status`',
       );
     }
-    await sleep(500);
+    await env.sleep(500);
   }
 }
 
