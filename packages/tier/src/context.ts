@@ -1,6 +1,7 @@
 // What every command gets: the selected backend, progress, and output in text or JSON.
 import type { Command } from 'commander';
 import { type Backend, TIERS, TierError, type TierName } from './backend.js';
+import type { LocalOperations } from './local/operations.js';
 import { createProgress } from './ui/progress.js';
 
 export interface GlobalOptions {
@@ -13,6 +14,8 @@ export interface GlobalOptions {
 export interface Context {
   readonly options: () => GlobalOptions;
   backend(): Promise<Backend>;
+  /** The local target's own operations (reload, rotate); on another target, `elsewhere` is thrown. */
+  localOperations(elsewhere: TierError): Promise<LocalOperations>;
   readonly progress: ReturnType<typeof createProgress>;
   /** JSON when --json is given, else the text the command renders. */
   print(data: unknown, text: () => string): void;
@@ -35,6 +38,10 @@ export function createContext(program: Command): Context {
         return createLocalBackend();
       })();
       return backend;
+    },
+    async localOperations(elsewhere) {
+      if (options().target !== 'local') throw elsewhere;
+      return (await this.backend()) as Backend & LocalOperations;
     },
     print(data, text) {
       process.stdout.write(`${options().json ? JSON.stringify(data, null, 2) : text()}\n`);

@@ -31,6 +31,9 @@ async function run(args: string[], records: DeployRecord[], asked: DeployOptions
   const ctx: Context = {
     options: () => ({ target: 'aws', stage: 'dev', json: false }),
     backend: async () => backend,
+    localOperations: async (elsewhere) => {
+      throw elsewhere;
+    },
     progress: quiet as Context['progress'],
     print: (_data, text) => {
       out += text();

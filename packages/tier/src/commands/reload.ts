@@ -13,17 +13,13 @@ export function registerReload(program: Command, ctx: Context): void {
       if (!WHAT.includes(what as (typeof WHAT)[number])) {
         throw new TierError(`cannot reload '${what}'`, `use one of: ${WHAT.join(', ')}`);
       }
-      if (ctx.options().target !== 'local') {
-        throw new TierError(
+      const local = await ctx.localOperations(
+        new TierError(
           '`tier reload` applies to the local environment',
           'on AWS, configuration changes ship with `cdk deploy`',
-        );
-      }
-      const backend = (await ctx.backend()) as unknown as {
-        reload?: (p: typeof ctx.progress, w: string) => Promise<void>;
-      };
-      if (!backend.reload) throw new TierError('this backend cannot reload configuration', 'run `tier --help`');
-      await backend.reload(ctx.progress, what);
+        ),
+      );
+      await local.reload(ctx.progress, what as (typeof WHAT)[number]);
       ctx.print({ reloaded: what }, () => `✔ ${what} reloaded`);
     });
 }

@@ -14,18 +14,13 @@ export function registerRotate(program: Command, ctx: Context): void {
       if (!WHAT.includes(what as (typeof WHAT)[number])) {
         throw new TierError(`cannot rotate '${what}'`, `use one of: ${WHAT.join(', ')}`);
       }
-      if (ctx.options().target !== 'local') {
-        throw new TierError(
+      const local = await ctx.localOperations(
+        new TierError(
           'on AWS, Secrets Manager rotates the API user (every 30 days, alternating users)',
           'rotate now with `aws secretsmanager rotate-secret --secret-id <DBCREDENTIALS_ARN of the api task definition>` (docs/runbooks/rotate-db-secret.md)',
-        );
-      }
-      const backend = (await ctx.backend()) as unknown as {
-        rotateCredentials?: (p: typeof ctx.progress) => Promise<{ user: string }>;
-      };
-      if (!backend.rotateCredentials)
-        throw new TierError('this backend cannot rotate credentials', 'run `tier --help`');
-      const { user } = await backend.rotateCredentials(ctx.progress);
+        ),
+      );
+      const { user } = await local.rotateCredentials(ctx.progress);
       ctx.print({ rotated: what, user }, () => `✔ the API's new connections log in as ${user} (new password)`);
     });
 }
