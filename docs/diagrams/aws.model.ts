@@ -62,6 +62,14 @@ export const awsNodes: readonly AwsNode[] = [
     network: 'internet',
     role: 'client',
   },
+  {
+    id: 'operator',
+    title: 'Operator',
+    details: ['AWS credentials of an operator role', 'tier CLI, aws ecs run-task'],
+    cfnTypes: [],
+    network: 'internet',
+    role: 'client',
+  },
 
   // Edge (global)
   {
@@ -139,6 +147,19 @@ export const awsNodes: readonly AwsNode[] = [
     tier: 'api',
   },
 
+  {
+    id: 'admin-task',
+    title: 'Admin task tier-<stage>-admin',
+    details: [
+      'one-off, api image, read-only, owner login',
+      'default: inspect.js (read-only); ECS Exec off',
+      'AWS::ECS::TaskDefinition',
+    ],
+    cfnTypes: ['AWS::ECS::TaskDefinition'],
+    network: 'private',
+    role: 'ops',
+  },
+
   // Isolated subnets
   {
     id: 'rds-primary',
@@ -166,8 +187,8 @@ export const awsNodes: readonly AwsNode[] = [
   {
     id: 'secret',
     title: 'DB credentials',
-    details: ['Secrets Manager, managed and', 'rotated by RDS; ECS secrets'],
-    cfnTypes: [],
+    details: ['Secrets Manager: owner managed by RDS,', 'API user rotated (alternating users)'],
+    cfnTypes: ['AWS::SecretsManager::Secret', 'AWS::SecretsManager::RotationSchedule'],
     network: 'regional',
     role: 'security',
   },
@@ -180,10 +201,27 @@ export const awsNodes: readonly AwsNode[] = [
     role: 'security',
   },
   {
+    id: 'live-db',
+    title: 'Live database parameters (SSM)',
+    details: [
+      '/tier/<stage>/db/{instance-id,host,',
+      'master-secret-arn}; tier restore switches them',
+      'AWS::SSM::Parameter',
+    ],
+    cfnTypes: ['AWS::SSM::Parameter'],
+    network: 'regional',
+    role: 'data',
+  },
+  {
     id: 'backup',
     title: 'AWS Backup',
     details: ['vault + daily/weekly/monthly plan', 'selects tag backup=daily', 'AWS::Backup::BackupPlan'],
-    cfnTypes: ['AWS::Backup::BackupVault', 'AWS::Backup::BackupPlan', 'AWS::Backup::BackupSelection'],
+    cfnTypes: [
+      'AWS::Backup::BackupVault',
+      'AWS::Backup::BackupPlan',
+      'AWS::Backup::BackupSelection',
+      'AWS::Backup::RestoreTestingPlan',
+    ],
     network: 'regional',
     role: 'data',
     shape: 'folder',
@@ -289,6 +327,10 @@ export const awsFlows: readonly AwsFlow[] = [
   { from: 'deploy-role', to: 'ecr', label: 'push images', kind: 'deploy' },
   { from: 'deploy-role', to: 'ecs-cluster', label: 'migrate, update services', kind: 'deploy' },
   { from: 'ecr', to: 'ecs-api', label: 'pull by digest', kind: 'deploy' },
+  { from: 'live-db', to: 'ecs-api', label: 'DBHOST, read at every deployment', kind: 'control' },
+  { from: 'operator', to: 'live-db', label: 'tier restore: switch', kind: 'control' },
+  { from: 'operator', to: 'admin-task', label: 'aws ecs run-task', kind: 'control' },
+  { from: 'admin-task', to: 'logs', label: '/tier/<stage>/exec', kind: 'logs' },
 ];
 
 /** Availability zones per stage, from the same config the CDK app synthesizes. */

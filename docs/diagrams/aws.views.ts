@@ -210,7 +210,11 @@ const data: AwsView = {
   name: 'aws-data',
   title: 'AWS data and backups: the database is the only mutable state',
   direction: 'TB',
-  loose: [modelBox('ecs-api', ['DB user from the secret'], 'api tasks')],
+  loose: [
+    modelBox('ecs-api', ['API user secret read', 'per new connection'], 'api tasks'),
+    modelBox('operator', ['tier restore --target aws'], 'Operator'),
+    modelBox('live-db', ['/tier/<stage>/db/*: which', 'instance is live'], 'Live database (SSM)'),
+  ],
   groups: [
     {
       id: 'isolated',
@@ -233,18 +237,22 @@ const data: AwsView = {
       label: 'Regional services',
       style: 'plain',
       boxes: [
-        modelBox('secret', ['rotated by RDS'], 'Secrets Manager'),
+        modelBox('secret', ['owner: managed by RDS', 'API user: alternating users'], 'Secrets Manager'),
         modelBox('kms', ['one per concern,', 'yearly rotation']),
         modelBox('backup', [
           `prod: daily ${P.backup.dailyRetentionDays} d, weekly ${P.backup.weeklyRetentionWeeks} w,`,
           `monthly ${P.backup.monthlyRetentionMonths} m; dev: ${D.backup.dailyRetentionDays} d / ${D.backup.weeklyRetentionWeeks} w / ${D.backup.monthlyRetentionMonths} m`,
           ...(P.backup.copyToVaultArn ? [`prod: daily copy to ${P.backup.copyToVaultArn.split(':')[3]}`] : []),
+          'weekly restore test, validated',
         ]),
       ],
     },
   ],
   edges: [
-    { from: 'secret', to: 'ecs-api', kind: 'control', label: 'ECS secrets' },
+    // Unlabelled: the api box says what it reads, and a label here would sit on the DBHOST one.
+    { from: 'secret', to: 'ecs-api', kind: 'control' },
+    flow('live-db', 'ecs-api', 'DBHOST'),
+    flow('operator', 'live-db', 'restore: switch'),
     sg('ecs-api', 'rds-primary', 'tcp 5432, TLS'),
     { ...flow('rds-primary', 'rds-standby', 'sync replication'), constraint: false },
     { from: 'ecs-api', to: 'rds-standby', kind: 'control', invisible: true },
@@ -259,10 +267,12 @@ const delivery: AwsView = {
   title: 'AWS delivery and operations: keyless deploys, logs and metrics per stage',
   direction: 'TB',
   loose: [
-    modelBox('github', ['workflow main: build,', 'staging, production'], 'GitHub Actions'),
+    modelBox('github', ['build: SBOM, scan gate,', 'attestations; staging, production'], 'GitHub Actions'),
     modelBox('deploy-role', ['per stage; trusts one', 'GitHub environment'], 'Deploy role (OIDC)'),
     modelBox('ecr', ['immutable tags; prod', 'copies staging digests'], 'ECR'),
     modelBox('ecs-cluster', ['rolling update, circuit', 'breaker, alarm rollback'], 'ECS cluster'),
+    modelBox('operator', ['operator role, no SSH', 'no ECS Exec'], 'Operator'),
+    modelBox('admin-task', ['one-off, read-only,', 'inspect.js by default'], 'Admin task'),
     { id: 'tasks', of: ['ecs-web', 'ecs-api'], title: 'web + api tasks', details: ['JSON log lines'] },
     { id: 'lbs', of: ['cloudfront', 'alb-web', 'alb-api'], title: 'CloudFront, ALBs', details: ['access logs'] },
     modelBox('logs', [`/tier/<stage>/<tier>, KMS`, `kept ${P.observability.logRetentionDays} d`], 'CloudWatch Logs'),
@@ -285,8 +295,10 @@ const delivery: AwsView = {
     { from: 'lbs', to: 'access-logs', kind: 'logs' },
     flow('logs', 'metrics', 'metrics'),
     { ...flow('ecs-cluster', 'metrics', 'Container Insights'), constraint: false },
+    flow('operator', 'admin-task', 'run-task'),
+    flow('admin-task', 'logs', '/tier/<stage>/exec'),
   ],
-  flows: ['deploy', 'logs', 'metrics'],
+  flows: ['deploy', 'logs', 'metrics', 'control'],
 };
 
 export const awsViews: readonly AwsView[] = [overview, network, data, delivery];
