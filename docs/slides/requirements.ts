@@ -63,8 +63,14 @@ export const requirements: readonly Requirement[] = [
   },
   {
     requirement: 'Backups and point-in-time restore',
-    mechanism: 'pgBackRest daily + WAL archive (local); RDS PITR + AWS Backup plan by tag (AWS); `tier backup verify`',
-    tests: ['packages/tier/test/aws-database.test.ts', 'infra/aws/test/network-and-data.test.ts'],
+    mechanism:
+      'pgBackRest daily + WAL archive (local); RDS PITR + AWS Backup plan by tag (AWS); `tier backup verify`; AWS restore into a new instance, verified, switched by the live-database parameters, resumable',
+    tests: [
+      'packages/tier/test/aws-database.test.ts',
+      'packages/tier/test/aws-restore.test.ts',
+      'infra/aws/test/live-database.test.ts',
+      'infra/aws/test/network-and-data.test.ts',
+    ],
     discover: { dir: 'test/e2e', match: /backup|restore/i },
   },
   {
@@ -75,9 +81,12 @@ export const requirements: readonly Requirement[] = [
   },
   {
     requirement: 'AWS architecture as code, secure by default',
-    mechanism: 'CDK v2 stacks per concern; SG chain CloudFront -> ALB -> tasks -> DB; cdk-nag + cfn-guard at synth',
+    mechanism:
+      'CDK v2 stacks per concern; SG chain CloudFront -> ALB -> tasks -> DB, web -> api ALB; ECS Exec off, a one-off admin task; cdk-nag + cfn-guard at synth',
     tests: [
       'infra/aws/test/network-and-data.test.ts',
+      'infra/aws/test/web-to-api.test.ts',
+      'infra/aws/test/services.test.ts',
       'infra/aws/test/edge-security-observability.test.ts',
       'infra/aws/test/policy-gates.test.ts',
       'docs/test/aws-consistency.test.ts',
@@ -85,8 +94,11 @@ export const requirements: readonly Requirement[] = [
   },
   {
     requirement: 'Fully automated delivery gated by tests',
-    mechanism: 'same repository commands in GitHub Actions and `tier pipeline`; change detection; smoke test; rollback',
+    mechanism:
+      'same repository commands in GitHub Actions and `tier pipeline`; change detection; image SBOM by digest, scan gate, provenance + SBOM attestations; smoke test; rollback',
     tests: [
+      'scripts/ci/test/supply-chain-workflow.test.ts',
+      'scripts/ci/test/image-scan-policy.test.ts',
       'packages/tier/test/pipeline-changed-tiers.test.ts',
       'packages/tier/test/pipeline-run.test.ts',
       'packages/tier/test/pipeline-smoke.test.ts',
