@@ -38,8 +38,12 @@ export interface DeployOptions {
 export interface CanaryOptions {
   /** Share of the tier's requests the canary takes while it bakes, in percent (more than 0, less than 100). */
   readonly percent: number;
-  /** How long the canary's 5xx rate is compared with the old replicas' before the rest rolls. @default 60 s */
+  /** How long the canary's 5xx rate and p99 latency are compared with the old replicas' before the rest rolls. @default 60 s */
   readonly bakeMs?: number;
+  /** The canary fails when its p99 over the bake is above this many times the old replicas'. @default 1.5 */
+  readonly maxP99Ratio?: number;
+  /** The canary fails when its p99 over the bake is above this, whatever the old replicas'. @default none */
+  readonly maxP99Ms?: number;
 }
 
 export interface DeployRecord {

@@ -77,14 +77,24 @@ describe('tier deploy --canary', () => {
   it('passes the share and the bake to the backend, with a signal for Ctrl-C', async () => {
     const asked: DeployOptions[] = [];
     await run(['deploy', '--version', 'aaa', '--canary', '10%', '--bake', '1m30s'], [record('succeeded')], asked);
-    assert.deepEqual(asked[0]?.canary, { percent: 10, bakeMs: 90_000 });
+    assert.deepEqual(asked[0]?.canary, { percent: 10, bakeMs: 90_000, maxP99Ratio: undefined, maxP99Ms: undefined });
     assert.ok(asked[0]?.signal instanceof AbortSignal);
   });
 
   it('leaves the bake to the backend’s default when only --canary is given', async () => {
     const asked: DeployOptions[] = [];
     await run(['deploy', '--canary', '5'], [record('succeeded')], asked);
-    assert.deepEqual(asked[0]?.canary, { percent: 5, bakeMs: undefined });
+    assert.deepEqual(asked[0]?.canary, { percent: 5, bakeMs: undefined, maxP99Ratio: undefined, maxP99Ms: undefined });
+  });
+
+  it('passes the p99 limits: a ratio to the old version and a ceiling', async () => {
+    const asked: DeployOptions[] = [];
+    await run(
+      ['deploy', '--canary', '10%', '--max-p99-ratio', '2', '--max-p99', '250ms'],
+      [record('succeeded')],
+      asked,
+    );
+    assert.deepEqual(asked[0]?.canary, { percent: 10, bakeMs: undefined, maxP99Ratio: 2, maxP99Ms: 250 });
   });
 
   it('a deploy without --canary asks for none (and no signal)', async () => {
@@ -96,6 +106,8 @@ describe('tier deploy --canary', () => {
   it('refuses a share outside 0..100 and a bake that is not a duration', async () => {
     await assert.rejects(run(['deploy', '--canary', '100%'], []), /above 0 and below 100/);
     await assert.rejects(run(['deploy', '--canary', '10', '--bake', 'soon'], []), /a duration such as 60s/);
-    await assert.rejects(run(['deploy', '--bake', '60s'], []), /--bake is the canary’s bake time/);
+    await assert.rejects(run(['deploy', '--bake', '60s'], []), /--bake judges a canary/);
+    await assert.rejects(run(['deploy', '--max-p99', '1s'], []), /--max-p99 judges a canary/);
+    await assert.rejects(run(['deploy', '--canary', '10', '--max-p99-ratio', '0.5'], []), /a ratio of 1 or more/);
   });
 });

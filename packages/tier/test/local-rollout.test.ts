@@ -5,8 +5,15 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { createMetrics } from '@tier/runtime';
 import type { CanaryOptions, DeployRecord, TierError } from '../src/backend.js';
-import { CanaryJudge, canaryWeights } from '../src/local/canary.js';
+import {
+  CanaryJudge,
+  canaryWeights,
+  histogramQuantile,
+  LatencyJudge,
+  parseLatencyHistogram,
+} from '../src/local/canary.js';
 import { deploy, type RolloutSettings, rollback } from '../src/local/rollout.js';
 import { type EngineEvent, FakeEngine, type FakeEngineOptions, image, pinned, recorder, T0 } from './local-support.js';
 
@@ -623,6 +630,60 @@ describe('local deploy: canary', () => {
     assert.deepEqual(engine.unusualWeights(), []);
   });
 
+  it('a canary whose p99 is above 1.5× the old replicas’ is removed at the end of its bake', async () => {
+    const { engine, env, record, progress } = await canaryWeb({ script: () => ({ latencyMs: 200 }) });
+    assert.equal(record.outcome, 'rolled-back');
+    assert.match(
+      record.detail ?? '',
+      /^canary tier_web_3 failed: p99 (\d+) ms over \d+ requests, old replicas 5\.0 ms over \d+: above 1\.5× the old version's$/,
+    );
+    const p99 = Number(/p99 (\d+) ms/.exec(record.detail ?? '')?.[1]);
+    assert.ok(p99 > 100 && p99 <= 250, `the bucket (100, 250] ms holds it: ${p99}`);
+    assert.deepEqual(engine.timeline(), ['create tier_web_3 v2', 'stop tier_web_3', 'rm tier_web_3']);
+    assert.ok(at(engine, 'stop tier_web_3') - at(engine, 'create tier_web_3') >= 62_000, 'judged over the whole bake');
+    assert.deepEqual(engine.replicas('web'), ['tier_web_1 v1', 'tier_web_2 v1']);
+    assert.deepEqual(engine.unusualWeights(), []);
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v1'));
+    assert.ok(progress.lines.some((l) => /^info canary 0 5xx .*; p99 \d+ ms over \d+ requests, old replicas/.test(l)));
+  });
+
+  it('a canary as fast as the old version completes, with both p99s in its record', async () => {
+    const { engine, record } = await canaryWeb({ script: () => ({ latencyMs: 5 }) });
+    assert.equal(record.outcome, 'succeeded');
+    assert.match(
+      record.detail ?? '',
+      /; p99 5\.0 ms over \d+ requests, old replicas 5\.0 ms over \d+; 2 replica\(s\)$/,
+    );
+    assert.deepEqual(engine.replicas('web'), ['tier_web_3 v2', 'tier_web_4 v2']);
+  });
+
+  it('a slower canary within the slack passes; --max-p99 fails it whatever the old version does', async () => {
+    const slower = await canaryWeb({ script: () => ({ latencyMs: 20 }) });
+    assert.equal(slower.record.outcome, 'succeeded', '20 ms against 5 ms: 4× but within 25 ms');
+    const capped = await canaryWeb({ script: () => ({ latencyMs: 20 }) }, { maxP99Ms: 15 });
+    assert.equal(capped.record.outcome, 'rolled-back');
+    assert.match(capped.record.detail ?? '', /: above the ceiling of 15 ms$/);
+  });
+
+  it('does not judge a p99 over fewer than 100 canary requests, and says so', async () => {
+    const { record } = await canaryWeb({ script: () => ({ latencyMs: 200 }), responsesPerPoll: 1 }, { bakeMs: 20_000 });
+    assert.equal(record.outcome, 'succeeded');
+    assert.match(record.detail ?? '', /\(p99 not judged: fewer than 100 requests\)/);
+  });
+
+  it('refuses a p99 ratio below 1', async () => {
+    const engine = new FakeEngine({ images: [image('web', 'v2')] });
+    await assert.rejects(
+      deploy(
+        engine.env(),
+        recorder(),
+        { version: 'v2', tiers: ['web'], canary: { percent: 10, maxP99Ratio: 0.9 } },
+        SETTINGS,
+      ),
+      (err: TierError) => /p99 ratio to the old version must be 1 or more, not 0\.9/.test(err.message),
+    );
+  });
+
   it('refuses a share outside 0..100 % before touching any replica', async () => {
     const engine = new FakeEngine({ images: [image('web', 'v2')] });
     for (const percent of [0, 100, Number.NaN]) {
@@ -694,5 +755,55 @@ describe('canary arithmetic', () => {
       undefined,
     );
     assert.deepEqual(j.current.canary, { responses: 20, errors5xx: 0 });
+  });
+});
+
+describe('canary latency arithmetic', () => {
+  /** A replica's /metrics as the runtime's own registry renders it, after these request durations (ms). */
+  async function metricsText(durationsMs: number[], route = '/'): Promise<string> {
+    const m = createMetrics('web', 'v1');
+    for (const d of durationsMs) m.duration.observe({ method: 'GET', route, status_code: '200' }, d / 1000);
+    m.duration.observe({ method: 'GET', route: '/api/status', status_code: '503' }, 0.0001);
+    return m.registry.metrics();
+  }
+
+  it('sums the runtime histogram’s buckets over routes and status codes', async () => {
+    const h = parseLatencyHistogram(await metricsText([3, 3, 40]));
+    assert.equal(h.get(Number.POSITIVE_INFINITY), 4);
+    assert.equal(h.get(0.001), 1, 'the 0.1 ms 503 of another route');
+    assert.equal(h.get(0.005), 3);
+    assert.equal(h.get(0.05), 4);
+  });
+
+  it('estimates a quantile as histogram_quantile does: linear within the bucket, the last finite bound past it', async () => {
+    // 99 requests at 3 ms, 1 at 200 ms: rank 99 of 100 falls in (2.5, 5] ms.
+    const h = parseLatencyHistogram(await metricsText([...Array(99).fill(3), 200]).then((t) => t));
+    const p99 = histogramQuantile(0.99, h)!;
+    assert.ok(p99 > 0.0025 && p99 <= 0.005, String(p99));
+    const slow = parseLatencyHistogram(await metricsText(Array(100).fill(9000)));
+    assert.equal(histogramQuantile(0.5, slow), 5, 'beyond the 5 s bucket: at least 5 s');
+    assert.equal(histogramQuantile(0.99, new Map()), undefined);
+  });
+
+  it('compares the window since start, and counts a restarted replica from zero', async () => {
+    const j = new LatencyJudge(() => '10.0.0.3', ['10.0.0.1'], { maxP99Ratio: 1.5 });
+    const h = async (ms: number, n: number) => parseLatencyHistogram(await metricsText(Array(n).fill(ms)));
+    j.start(
+      new Map([
+        ['10.0.0.1', await h(300, 500)],
+        ['10.0.0.3', await h(300, 50)],
+      ]),
+    );
+    j.read(
+      new Map([
+        ['10.0.0.1', await h(3, 20)],
+        ['10.0.0.3', await h(3, 250)],
+      ]),
+    );
+    // 10.0.0.1's counts went down (a restart): its 21 requests are the window's; the canary's 200 at 3 ms too.
+    const f = j.current;
+    assert.equal(f.baselineRequests, 21);
+    assert.equal(f.canaryRequests, 200);
+    assert.ok(f.canaryP99Ms! < 5, `the 300 ms before start are not in the window: ${f.canaryP99Ms}`);
   });
 });

@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createMetrics, type HttpMetrics } from '@tier/runtime';
 import type { Progress, TierName } from '../src/backend.js';
 import { type Engine, EngineApi } from '../src/local/engine.js';
 import { type OpsEnv, opsEnvFor, type RunOptions } from '../src/local/ops-env.js';
@@ -30,6 +31,10 @@ export interface ReplicaScript {
   readonly crashAfterMs?: number;
   /** Share of its responses that are 5xx while in rotation. @default 0 */
   readonly errorShare?: number;
+  /** How long each of its requests takes, as its own histogram records it. @default 5 */
+  readonly latencyMs?: number;
+  /** Its /readyz says it runs this version. @default its image's tag */
+  readonly reportsVersion?: string;
 }
 
 interface FakeContainer {
@@ -48,6 +53,9 @@ interface FakeContainer {
   exitCode: number;
   responses: number;
   errors5xx: number;
+  /** Its admin port's metrics, the app's own registry: every request it served is observed there when read. */
+  metrics?: HttpMetrics;
+  observed: number;
 }
 
 /** A `set weight` a balancer received. */
@@ -187,6 +195,7 @@ export class FakeEngine {
       exitCode: 0,
       responses: 0,
       errors5xx: 0,
+      observed: 0,
     };
     this.containers.set(c.name, c);
     return c;
@@ -466,6 +475,24 @@ export class FakeEngine {
     return images[key] ?? line?.slice(key.length + 1) ?? '';
   }
 
+  /** A replica's admin port: /readyz as the runtime answers it, /metrics from the runtime's own registry. */
+  private async admin(url: URL): Promise<Response> {
+    const c = [...this.containers.values()].find((x) => x.running && x.ip === url.hostname);
+    if (!c) throw new TypeError('fetch failed');
+    const version = c.script.reportsVersion ?? c.image.split(':').pop() ?? '';
+    const tier = c.service;
+    if (url.pathname === '/metrics') {
+      c.metrics ??= createMetrics(tier, version);
+      const served = Math.floor(c.responses);
+      for (; c.observed < served; c.observed++) {
+        c.metrics.duration.observe({ method: 'GET', route: '/', status_code: '200' }, (c.script.latencyMs ?? 5) / 1000);
+      }
+      return new Response(await c.metrics.registry.metrics(), { status: 200 });
+    }
+    const ready = this.readyz(c);
+    return Response.json({ status: ready ? 'ready' : 'starting', tier, version }, { status: ready ? 200 : 503 });
+  }
+
   /** Takes a replica away as a crash and `rm -f` would: compose no longer has it. */
   kill(name: string): void {
     this.containers.delete(name);
@@ -530,11 +557,7 @@ export class FakeEngine {
         },
       },
       run: async (cmd, args, opts = {}) => (cmd === 'podman' ? this.engine(args, opts) : this.compose(args, opts)),
-      fetch: async (input) => {
-        const ip = new URL(String(input)).hostname;
-        const c = [...this.containers.values()].find((x) => x.ip === ip);
-        return new Response(null, { status: c && this.readyz(c) ? 200 : 503 });
-      },
+      fetch: async (input) => this.admin(new URL(String(input))),
       now: () => this.now,
       sleep: (ms) => this.sleep(ms),
     }) as OpsEnv & { root: string };

@@ -33,6 +33,13 @@ export function parseDuration(value: string): number {
   return parts.reduce((ms, p) => ms + Number(p[1]) * unit[p[2] as keyof typeof unit], 0);
 }
 
+/** `1.5`: the canary's p99 against the old version's. */
+export function parseRatio(value: string): number {
+  const n = Number(value.trim());
+  if (!(Number.isFinite(n) && n >= 1)) throw new InvalidArgumentError('a ratio of 1 or more, e.g. 1.5');
+  return n;
+}
+
 /**
  * Ctrl-C (or SIGTERM) while a canary deploy runs aborts it, so the canary is removed and the old
  * version kept; a second one ends the process at once (the canary may then be left running).
@@ -65,30 +72,57 @@ export function registerDeploy(program: Command, ctx: Context): void {
     .option('--tier <tier...>', 'web and/or api (default: both)')
     .option(
       '--canary <percent>',
-      'first one new replica takes this share of the requests (e.g. 10%) and is judged on its 5xx rate against the old replicas; removed by itself if it fails (local target)',
+      'first one new replica takes this share of the requests (e.g. 10%) and is judged on its 5xx rate and p99 latency against the old replicas; removed by itself if it fails (local target)',
       parsePercent,
     )
     .option('--bake <duration>', 'how long the canary is judged before the rest rolls (default: 60s)', parseDuration)
-    .action(async (opts: { version?: string; tier?: string[]; canary?: number; bake?: number }) => {
-      const tiers = parseTiers(opts.tier);
-      if (opts.bake !== undefined && opts.canary === undefined) {
-        throw new TierError(
-          '--bake is the canary’s bake time',
-          'add --canary <percent>, e.g. `--canary 10% --bake 60s`',
+    .option(
+      '--max-p99-ratio <ratio>',
+      "the canary fails when its p99 over the bake (from the replicas' request-duration histograms) is above this many times the old replicas' and 25 ms above it (default: 1.5)",
+      parseRatio,
+    )
+    .option(
+      '--max-p99 <duration>',
+      'the canary fails when its p99 over the bake is above this (e.g. 250ms)',
+      parseDuration,
+    )
+    .action(
+      async (opts: {
+        version?: string;
+        tier?: string[];
+        canary?: number;
+        bake?: number;
+        maxP99Ratio?: number;
+        maxP99?: number;
+      }) => {
+        const tiers = parseTiers(opts.tier);
+        for (const [flag, value] of [
+          ['--bake', opts.bake],
+          ['--max-p99-ratio', opts.maxP99Ratio],
+          ['--max-p99', opts.maxP99],
+        ] as const) {
+          if (value !== undefined && opts.canary === undefined) {
+            throw new TierError(`${flag} judges a canary`, 'add --canary <percent>, e.g. `--canary 10% --bake 60s`');
+          }
+        }
+        const canary: CanaryOptions | undefined =
+          opts.canary === undefined
+            ? undefined
+            : { percent: opts.canary, bakeMs: opts.bake, maxP99Ratio: opts.maxP99Ratio, maxP99Ms: opts.maxP99 };
+        const backend = await ctx.backend();
+        const records = canary
+          ? await withInterrupt(ctx, (signal) =>
+              backend.deploy(ctx.progress, { version: opts.version, tiers, canary, signal }),
+            )
+          : await backend.deploy(ctx.progress, { version: opts.version, tiers });
+        const failed = records.filter((r) => r.outcome !== 'succeeded');
+        ctx.print(
+          records,
+          () => `${renderRecords(records)}\n\n${failed.length ? '✖' : '✔'} deploy ${summary(records)}`,
         );
-      }
-      const canary: CanaryOptions | undefined =
-        opts.canary === undefined ? undefined : { percent: opts.canary, bakeMs: opts.bake };
-      const backend = await ctx.backend();
-      const records = canary
-        ? await withInterrupt(ctx, (signal) =>
-            backend.deploy(ctx.progress, { version: opts.version, tiers, canary, signal }),
-          )
-        : await backend.deploy(ctx.progress, { version: opts.version, tiers });
-      const failed = records.filter((r) => r.outcome !== 'succeeded');
-      ctx.print(records, () => `${renderRecords(records)}\n\n${failed.length ? '✖' : '✔'} deploy ${summary(records)}`);
-      if (failed.length) process.exitCode = 1;
-    });
+        if (failed.length) process.exitCode = 1;
+      },
+    );
 
   program
     .command('rollback')

@@ -87,21 +87,6 @@ export function slotFor(stats: ServerStat[], ip: string): ServerStat | undefined
   return stats.find((s) => s.addr.split(':')[0] === ip && s.name !== 'BACKEND');
 }
 
-/**
- * The replica's own readiness (GET http://<ip>:9100/readyz from the host, which reaches the
- * engine's bridge networks). Checked besides HAProxy's view because a DNS-filled slot can show UP
- * with the slot's previous check result before the new app listens.
- */
-export async function replicaReady(env: OpsEnv, ip: string, adminPort = 9100): Promise<boolean> {
-  try {
-    const res = await env.fetch(`http://${ip}:${adminPort}/readyz`, { signal: AbortSignal.timeout(1000) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
-
 /** In rotation: health checks pass and no maintenance/drain flag (a plain "UP"). */
 export const inRotation = (s: ServerStat | undefined) => s !== undefined && s.status === 'UP';
 

@@ -1,12 +1,22 @@
 // A local canary's arithmetic: the HAProxy weights that give one new replica its share of a tier's
 // requests, the slots held at those weights and put back, and the judgement of its 5xx rate
-// against the replicas it would replace (HAProxy's per-server counters, as the rollout guard reads them).
+// (HAProxy's per-server counters, as the rollout guard reads them) and of its p99 latency (the
+// replicas' own request-duration histograms) against the replicas it would replace.
 import type { CanaryOptions } from '../backend.js';
 import { type Balancer, type ServerStat, slotFor } from './balancer.js';
 
 export const CANARY_DEFAULTS = {
   /** The bake when `--canary` is given without `--bake`. */
   bakeMs: 60_000,
+  /** The canary fails when its p99 is above this many times the old replicas' (`--max-p99-ratio`). */
+  maxP99Ratio: 1.5,
+  /**
+   * ... and above theirs by more than this: the histogram's buckets near typical latencies are
+   * 5-25 ms wide, so a smaller difference is the buckets' resolution, not the release.
+   */
+  p99SlackMs: 25,
+  /** A p99 needs this many requests on each side of the comparison; with fewer it is not judged. */
+  minLatencyRequests: 100,
   /** How often the balancer's counters are read while the canary bakes. */
   pollMs: 1000,
   /** How often the bake prints its figures. */
@@ -16,16 +26,26 @@ export const CANARY_DEFAULTS = {
 /** HAProxy's largest server weight. */
 const MAX_WEIGHT = 256;
 
+/** A canary's options with the defaults filled in (no absolute p99 ceiling unless one is given). */
+export type ResolvedCanary = Required<Omit<CanaryOptions, 'maxP99Ms'>> & Pick<CanaryOptions, 'maxP99Ms'>;
+
 /** A canary's options with the defaults filled in; the error says which value is wrong. */
-export function resolveCanary(canary: CanaryOptions): Required<CanaryOptions> {
+export function resolveCanary(canary: CanaryOptions): ResolvedCanary {
   const bakeMs = canary.bakeMs ?? CANARY_DEFAULTS.bakeMs;
+  const maxP99Ratio = canary.maxP99Ratio ?? CANARY_DEFAULTS.maxP99Ratio;
   if (!(canary.percent > 0 && canary.percent < 100)) {
     throw new Error(`a canary's share must be more than 0 and less than 100 percent, not ${canary.percent}`);
   }
   if (!(Number.isFinite(bakeMs) && bakeMs >= 0)) {
     throw new Error(`a canary's bake must be a duration of 0 s or more, not ${bakeMs} ms`);
   }
-  return { percent: canary.percent, bakeMs };
+  if (!(Number.isFinite(maxP99Ratio) && maxP99Ratio >= 1)) {
+    throw new Error(`a canary's p99 ratio to the old version must be 1 or more, not ${maxP99Ratio}`);
+  }
+  if (canary.maxP99Ms !== undefined && !(Number.isFinite(canary.maxP99Ms) && canary.maxP99Ms > 0)) {
+    throw new Error(`a canary's p99 ceiling must be a duration above 0, not ${canary.maxP99Ms} ms`);
+  }
+  return { percent: canary.percent, bakeMs, maxP99Ratio, maxP99Ms: canary.maxP99Ms };
 }
 
 /**
@@ -159,5 +179,137 @@ export class CanaryJudge {
       return `${describeFigures(this.figures)}: above the old version's rate by more than ${(100 * this.limits.maxErrorRate).toFixed(1)} points`;
     }
     return undefined;
+  }
+}
+
+/**
+ * A replica's request durations as its admin port's /metrics has them: the cumulative count per
+ * bucket upper bound in seconds (+Inf last) of `http_request_duration_seconds`, summed over routes,
+ * methods and status codes. It is the app's own time from request received to response sent
+ * (Fastify's elapsed time), not the time a request queued in the balancer.
+ */
+export type LatencyHistogram = ReadonlyMap<number, number>;
+
+export function parseLatencyHistogram(text: string): LatencyHistogram {
+  const sums = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('http_request_duration_seconds_bucket{')) continue;
+    const le = /[{,]le="([^"]+)"/.exec(line)?.[1];
+    const count = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (le === undefined || !Number.isFinite(count)) continue;
+    const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+    sums.set(bound, (sums.get(bound) ?? 0) + count);
+  }
+  return new Map([...sums].sort((a, b) => a[0] - b[0]));
+}
+
+const requestsIn = (h: LatencyHistogram) => h.get(Number.POSITIVE_INFINITY) ?? 0;
+
+/** `later` minus `earlier` per bucket; a replica whose counts went down restarted: all of `later` is new. */
+function since(later: LatencyHistogram, earlier: LatencyHistogram | undefined): LatencyHistogram {
+  if (!earlier || requestsIn(later) < requestsIn(earlier)) return later;
+  return new Map([...later].map(([le, n]) => [le, n - (earlier.get(le) ?? 0)]));
+}
+
+function sum(histograms: readonly LatencyHistogram[]): LatencyHistogram {
+  const out = new Map<number, number>();
+  for (const h of histograms) for (const [le, n] of h) out.set(le, (out.get(le) ?? 0) + n);
+  return new Map([...out].sort((a, b) => a[0] - b[0]));
+}
+
+/**
+ * The q-quantile in seconds as Prometheus' histogram_quantile estimates it: linear within the
+ * bucket that holds the rank; in the +Inf bucket, the highest finite bound (so "at least" that).
+ * Undefined without requests.
+ */
+export function histogramQuantile(q: number, h: LatencyHistogram): number | undefined {
+  const total = requestsIn(h);
+  if (total <= 0) return undefined;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const [le, n] of h) {
+    if (n >= rank) {
+      if (le === Number.POSITIVE_INFINITY) return lower;
+      return lower + ((le - lower) * (rank - below)) / Math.max(n - below, 1e-9);
+    }
+    lower = le;
+    below = n;
+  }
+  return lower;
+}
+
+export interface LatencyFigures {
+  /** The canary's p99 over the window, ms (undefined: no request). */
+  readonly canaryP99Ms?: number;
+  readonly baselineP99Ms?: number;
+  readonly canaryRequests: number;
+  readonly baselineRequests: number;
+}
+
+const ms = (v: number | undefined) => (v === undefined ? '-' : v < 10 ? `${v.toFixed(1)} ms` : `${Math.round(v)} ms`);
+
+export const describeLatency = (f: LatencyFigures) =>
+  `p99 ${ms(f.canaryP99Ms)} over ${Math.floor(f.canaryRequests)} requests, old replicas ${ms(f.baselineP99Ms)} over ${Math.floor(f.baselineRequests)}`;
+
+/**
+ * The canary's p99 against the old replicas' over one window (from `start` to the last `read`), from
+ * each replica's own histogram. Judged once, over the whole bake: a fresh replica's first requests
+ * are slower (JIT, the pool's first connections), and a p99 over a few seconds' requests is noise.
+ */
+export class LatencyJudge {
+  private base = new Map<string, LatencyHistogram>();
+  private last = new Map<string, LatencyHistogram>();
+
+  constructor(
+    private readonly canaryIp: () => string,
+    private readonly baselineIps: readonly string[],
+    private readonly limits: Pick<ResolvedCanary, 'maxP99Ratio' | 'maxP99Ms'>,
+  ) {}
+
+  /** Where the window starts: each replica's histogram now (one missing here counts from zero). */
+  start(histograms: ReadonlyMap<string, LatencyHistogram>): void {
+    this.base = new Map(histograms);
+    this.last = new Map(histograms);
+  }
+
+  /** The histograms now (a replica missing keeps its last reading). */
+  read(histograms: ReadonlyMap<string, LatencyHistogram>): void {
+    for (const [ip, h] of histograms) this.last.set(ip, h);
+  }
+
+  get current(): LatencyFigures {
+    const window = (ip: string) => since(this.last.get(ip) ?? new Map(), this.base.get(ip));
+    const canary = window(this.canaryIp());
+    const baseline = sum(this.baselineIps.map(window));
+    const p99 = (h: LatencyHistogram) => {
+      const s = histogramQuantile(0.99, h);
+      return s === undefined ? undefined : s * 1000;
+    };
+    return {
+      canaryP99Ms: p99(canary),
+      baselineP99Ms: p99(baseline),
+      canaryRequests: requestsIn(canary),
+      baselineRequests: requestsIn(baseline),
+    };
+  }
+
+  /**
+   * Why the canary fails on latency, if it does: its p99 above `maxP99Ms`, or above `maxP99Ratio` times
+   * the old replicas' and by more than the slack. `judged` is false when a side had too few requests.
+   */
+  verdict(): { failed?: string; judged: boolean } {
+    const f = this.current;
+    const { maxP99Ratio, maxP99Ms } = this.limits;
+    const enough = (n: number) => n >= CANARY_DEFAULTS.minLatencyRequests;
+    if (!enough(f.canaryRequests) || f.canaryP99Ms === undefined) return { judged: false };
+    if (maxP99Ms !== undefined && f.canaryP99Ms > maxP99Ms) {
+      return { judged: true, failed: `${describeLatency(f)}: above the ceiling of ${ms(maxP99Ms)}` };
+    }
+    if (!enough(f.baselineRequests) || f.baselineP99Ms === undefined) return { judged: maxP99Ms !== undefined };
+    if (f.canaryP99Ms > f.baselineP99Ms * maxP99Ratio && f.canaryP99Ms - f.baselineP99Ms > CANARY_DEFAULTS.p99SlackMs) {
+      return { judged: true, failed: `${describeLatency(f)}: above ${maxP99Ratio}× the old version's` };
+    }
+    return { judged: true };
   }
 }

@@ -9,7 +9,6 @@
 // judged against the old replicas, before the rest rolls; a failing canary is removed by itself.
 import { join } from 'node:path';
 import {
-  type CanaryOptions,
   DEPLOY_ORDER,
   type DeployOptions,
   type DeployRecord,
@@ -19,8 +18,18 @@ import {
 } from '../backend.js';
 import { ensureImages, imageId, imageName } from '../images/build.js';
 import { appVersion } from '../images/git.js';
-import { type Balancer, balancer, inRotation, replicaReady, type ServerStat, slotFor, totals } from './balancer.js';
-import { CANARY_DEFAULTS, CanaryJudge, canaryWeights, describeFigures, HeldWeights, resolveCanary } from './canary.js';
+import { type Balancer, balancer, inRotation, type ServerStat, slotFor, totals } from './balancer.js';
+import {
+  CANARY_DEFAULTS,
+  CanaryJudge,
+  canaryWeights,
+  describeFigures,
+  describeLatency,
+  HeldWeights,
+  LatencyJudge,
+  type ResolvedCanary,
+  resolveCanary,
+} from './canary.js';
 import {
   type Container,
   inspectContainer,
@@ -31,6 +40,7 @@ import {
 } from './containers.js';
 import { appendHistory, previousVersion, readHistory } from './history.js';
 import { type ComposeOptions, compose, engineRun, type OpsEnv } from './ops-env.js';
+import { latencyOf, replicaReady } from './replica-admin.js';
 import { readEnvFile, setEnvValues } from './settings.js';
 
 export interface RolloutSettings {
@@ -256,7 +266,7 @@ async function bakeCanary(
   tier: TierName,
   image: string,
   current: readonly Container[],
-  canary: Required<CanaryOptions>,
+  canary: ResolvedCanary,
   progress: Progress,
   settings: RolloutSettings,
   signal: AbortSignal | undefined,
@@ -275,6 +285,13 @@ async function bakeCanary(
     baseline.map((b) => b.ip),
     settings,
   );
+  const latency = new LatencyJudge(
+    () => canaryIp,
+    baseline.map((b) => b.ip),
+    canary,
+  );
+  const histograms = () => latencyOf(env, [canaryIp, ...baseline.map((b) => b.ip)]);
+  let latencyNote = '';
   // The canary's weight is set as soon as DNS puts it in a slot, before HAProxy sends it anything.
   const watch = async (stats: ServerStat[], c: Container) => {
     if (signal?.aborted) throw new RolloutFailure(`interrupted while the canary ${c.name} was judged`, c);
@@ -289,6 +306,7 @@ async function bakeCanary(
     progress.info(
       `${created.name} in rotation after ${(took / 1000).toFixed(1)}s at weight ${weights.canary} (old replicas ${weights.baseline}); baking ${canary.bakeMs / 1000}s`,
     );
+    latency.start(await histograms());
     const bakeEnd = env.now() + canary.bakeMs;
     let report = env.now() + CANARY_DEFAULTS.reportMs;
     for (;;) {
@@ -296,11 +314,18 @@ async function bakeCanary(
       await watch(await lb.stats(), c);
       if (env.now() >= bakeEnd) break;
       if (env.now() >= report) {
-        progress.info(`${describeFigures(judge.current)}; ${Math.ceil((bakeEnd - env.now()) / 1000)}s left`);
+        latency.read(await histograms());
+        progress.info(
+          `${describeFigures(judge.current)}; ${describeLatency(latency.current)}; ${Math.ceil((bakeEnd - env.now()) / 1000)}s left`,
+        );
         report += CANARY_DEFAULTS.reportMs;
       }
       await env.sleep(Math.min(CANARY_DEFAULTS.pollMs, Math.max(bakeEnd - env.now(), 1)));
     }
+    latency.read(await histograms());
+    const verdict = latency.verdict();
+    if (verdict.failed) throw new RolloutFailure(`canary ${created.name} failed: ${verdict.failed}`, created);
+    latencyNote = `${describeLatency(latency.current)}${verdict.judged ? '' : ` (p99 not judged: fewer than ${CANARY_DEFAULTS.minLatencyRequests} requests)`}`;
     await held.restore();
   } catch (err) {
     progress.warn(`${tier} canary: ${err instanceof Error ? err.message : String(err)}; removing ${created.name}`);
@@ -313,7 +338,7 @@ async function bakeCanary(
     await held.restore().catch((e: Error) => progress.warn(`${tier}-lb weights not restored: ${e.message}`));
     throw err instanceof RolloutFailure ? err : new RolloutFailure(err instanceof Error ? err.message : String(err));
   }
-  const figures = describeFigures(judge.current);
+  const figures = `${describeFigures(judge.current)}; ${latencyNote}`;
   const old = baseline.filter((b) => b.image !== image);
   progress.info(`canary passed (${figures}); draining ${old[0]?.name ?? 'nothing'}`);
   if (old[0]) await stopAndRemove(env, old[0].name);
@@ -394,7 +419,7 @@ interface TierRollout {
   /** Rollbacks skip them. @default true */
   readonly migrate?: boolean;
   /** @default none: every replica rolls at once, one batch after the other */
-  readonly canary?: Required<CanaryOptions>;
+  readonly canary?: ResolvedCanary;
   readonly signal?: AbortSignal;
 }
 
@@ -504,7 +529,7 @@ export async function deploy(
   settings = rolloutSettings(),
 ): Promise<DeployRecord[]> {
   const tiers = DEPLOY_ORDER.filter((t) => opts.tiers.includes(t));
-  let canary: Required<CanaryOptions> | undefined;
+  let canary: ResolvedCanary | undefined;
   try {
     canary = opts.canary && resolveCanary(opts.canary);
   } catch (err) {

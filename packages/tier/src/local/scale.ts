@@ -3,9 +3,10 @@
 // keeps serving SHUTDOWN_DRAIN_MS, then exits), never kill first.
 import { type Progress, TIERS, TierError, type TierName } from '../backend.js';
 import { replicasVar } from './app-tiers.js';
-import { balancer, inRotation, replicaReady, slotFor } from './balancer.js';
+import { balancer, inRotation, slotFor } from './balancer.js';
 import { type Container, inspectContainer, listContainers, STOP_TIMEOUT_S, stopAndRemove } from './containers.js';
 import { compose, engineRun, type OpsEnv } from './ops-env.js';
+import { replicaReady } from './replica-admin.js';
 import { setEnvValues } from './settings.js';
 
 /** Waits until HAProxy has each container UP (the app tiers), or the deadline passes. */
