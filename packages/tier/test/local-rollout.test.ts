@@ -74,10 +74,10 @@ describe('local deploy: start-first rollout', () => {
     ]);
   });
 
-  it('lists the containers once for the tier, once for its balancer and once per replaced replica', async () => {
+  it('lists the containers once for the tier, once for its balancer, once per replaced replica and once to check what runs', async () => {
     for (const n of [1, 2, 3]) {
       const { engine } = await deployWeb({ replicas: { web: n } });
-      assert.equal(engine.listCalls, 2 + n, `${n} replica(s)`);
+      assert.equal(engine.listCalls, 3 + n, `${n} replica(s)`);
     }
   });
 
@@ -438,6 +438,33 @@ describe('local deploy: rollback on error rate', () => {
     );
     assert.equal(record?.outcome, 'rolled-back');
     assert.match(record?.detail ?? '', /^error rate through web-lb/);
+  });
+});
+
+describe('local deploy: every replica runs what was asked', () => {
+  it('a replica that reports another version on /readyz fails the deploy, named, and the tier goes back', async () => {
+    const { engine, env, record } = await deployWeb({
+      script: (_v, nth) => (nth === 1 ? { reportsVersion: 'v1' } : {}),
+    });
+    assert.equal(record.outcome, 'rolled-back');
+    assert.equal(record.detail, 'not every web replica runs v2: tier_web_4 reports version v1, not v2');
+    assert.deepEqual(
+      engine.replicas('web').map((r) => r.split(' ')[1]),
+      ['v1', 'v1'],
+    );
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v1'));
+  });
+
+  it('a replica on the tag but not on its image (the tag moved to another build) fails the deploy', async () => {
+    const engine = new FakeEngine({ images: [image('web', 'v2')], running: { runsImageId: 'sha256:0ld0' } });
+    const env = engine.env();
+    // Both replicas run a build that v1's tag no longer names: by the tag they need no replacing.
+    const records = await deploy(env, recorder(), { version: 'v1', tiers: ['web'] }, SETTINGS);
+    assert.equal(records[0]?.outcome, 'rolled-back');
+    assert.match(
+      records[0]?.detail ?? '',
+      /^not every web replica runs v1: tier_web_1 runs image 0ld0, not [0-9a-f]{12}; tier_web_2 runs image 0ld0/,
+    );
   });
 });
 

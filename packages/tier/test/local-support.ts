@@ -3,6 +3,7 @@
 // image inspect, the balancers' `show stat` and `set weight`, `compose up --scale`), keeps a fake clock that `sleep` advances,
 // and records what happened in order, so a test can check a rollout step by step without podman.
 // The balancers share each read's requests among the replicas in rotation by their slot's weight.
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,12 @@ export interface ReplicaScript {
   readonly latencyMs?: number;
   /** Its /readyz says it runs this version. @default its image's tag */
   readonly reportsVersion?: string;
+  /** It runs this image content (the tag has since moved to another build). @default its image's id */
+  readonly runsImageId?: string;
 }
+
+/** An image's content id as the fake engine has it: a hash of its reference. */
+export const imageIdOf = (ref: string) => `sha256:${createHash('sha256').update(ref).digest('hex')}`;
 
 interface FakeContainer {
   readonly id: string;
@@ -252,6 +258,7 @@ export class FakeEngine {
     return {
       Id: c.id,
       Name: `/${c.name}`,
+      Image: c.script.runsImageId ?? imageIdOf(c.image),
       ImageName: c.image,
       Config: {
         Image: c.image,
@@ -357,7 +364,7 @@ export class FakeEngine {
       case 'image': {
         const ref = rest.at(-1) ?? '';
         if (!this.images.has(ref)) this.fail('podman', args, `${ref}: image not known`);
-        return 'sha256:0123\n';
+        return `${imageIdOf(ref)}\n`;
       }
       case 'exec': {
         const lb = this.find(rest[1] ?? '');

@@ -14,6 +14,8 @@ export interface Container {
   readonly number: number;
   /** Image reference the container was created from, e.g. localhost/tier-api:abc123. */
   readonly image: string;
+  /** The content id (`sha256:…`) of the image it runs; empty when the engine did not say. */
+  readonly imageId: string;
   /** The version it runs: its image's org.opencontainers.image.revision label, else the image's tag. */
   readonly version: string;
   readonly state: string;
@@ -38,6 +40,8 @@ export const STOP_TIMEOUT_S = 15;
 export interface InspectedContainer {
   Id: string;
   Name: string;
+  /** The image's content id (Docker and podman alike). */
+  Image?: string;
   Config: { Image?: string; Labels?: Record<string, string> | null };
   State: { Status: string; Running: boolean; ExitCode: number; Health?: { Status?: string } };
   RestartCount?: number;
@@ -69,6 +73,7 @@ export function describe(c: InspectedContainer): Container {
     service,
     number: Number(labels['com.docker.compose.container-number'] || 1),
     image,
+    imageId: c.Image ? (c.Image.startsWith('sha256:') ? c.Image : `sha256:${c.Image}`) : '',
     version: labels['org.opencontainers.image.revision'] || versionOf(image),
     state: c.State.Status,
     running,

@@ -40,7 +40,7 @@ import {
 } from './containers.js';
 import { appendHistory, previousVersion, readHistory } from './history.js';
 import { type ComposeOptions, compose, engineRun, type OpsEnv } from './ops-env.js';
-import { latencyOf, replicaReady } from './replica-admin.js';
+import { latencyOf, replicaReadiness, replicaReady } from './replica-admin.js';
 import { readEnvFile, setEnvValues } from './settings.js';
 
 export interface RolloutSettings {
@@ -392,6 +392,34 @@ async function rollBack(
   await pinImage(env, tier, previousImage);
 }
 
+/**
+ * Fails unless every replica of the tier runs the image's content (its image id) and says it runs
+ * `version` on its /readyz: a tag moved to another build, or a build given another APP_VERSION,
+ * would otherwise be recorded as deployed.
+ */
+async function verifyTier(env: OpsEnv, tier: TierName, version: string, wantedId: string): Promise<void> {
+  const replicas = (await listContainers(env.api, tier)).filter((c) => c.running && !c.oneOff);
+  const wrong = await Promise.all(
+    replicas.map(async (c) => {
+      if (c.imageId && c.imageId !== wantedId)
+        return `${c.name} runs image ${short(c.imageId)}, not ${short(wantedId)}`;
+      let ready = await replicaReadiness(env, c.ip);
+      // A loaded machine can miss the second; an answer with another version is final.
+      for (let attempt = 1; !ready && attempt < 3; attempt++) {
+        await env.sleep(1000);
+        ready = await replicaReadiness(env, c.ip);
+      }
+      if (!ready) return `${c.name} does not answer on its admin port's /readyz`;
+      if (ready.version !== version) return `${c.name} reports version ${ready.version ?? '(none)'}, not ${version}`;
+      return undefined;
+    }),
+  );
+  const found = wrong.filter((w): w is string => w !== undefined);
+  if (found.length) throw new RolloutFailure(`not every ${tier} replica runs ${version}: ${found.join('; ')}`);
+}
+
+const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
 /** The working tree's images (built where missing), as `tier up` and `tier pipeline` build them. */
 async function buildWorkingTree(env: OpsEnv, tiers: TierName[], progress: Progress): Promise<string> {
   const version = await appVersion(env);
@@ -447,7 +475,8 @@ async function deployTier(
     detail: [detailPrefix, detail].filter(Boolean).join('; ') || undefined,
   });
 
-  if (!(await imageId(env.engine, image, env.run))) {
+  const wantedId = await imageId(env.engine, image, env.run);
+  if (!wantedId) {
     throw new TierError(
       `image ${image} does not exist`,
       `build it (\`tier deploy\` without --version builds the working tree) or pick a version from \`tier history\``,
@@ -485,6 +514,7 @@ async function deployTier(
       baked ? new ErrorGuard(tier, settings) : guard,
       signal,
     );
+    await verifyTier(env, tier, version, wantedId);
     await pinImage(env, tier, image);
     const r = record('succeeded', [baked?.figures, `${replicas.length} replica(s)`].filter(Boolean).join('; '));
     await appendHistory(env, r);
