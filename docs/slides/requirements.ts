@@ -27,10 +27,11 @@ export const requirements: readonly Requirement[] = [
   {
     requirement: 'Zero-downtime deploys',
     mechanism:
-      'SIGTERM: readiness 503 -> drain -> close; start-first rollout (local), minHealthy 100% + circuit breaker (ECS)',
+      'SIGTERM: readiness 503 -> drain -> close; start-first rollout and a canary judged on 5xx and p99 (local), minHealthy 100% + circuit breaker (ECS)',
     tests: [
       'apps/api/test/shutdown.test.ts',
       'packages/runtime/test/shutdown.test.ts',
+      'packages/tier/test/local-rollout.test.ts',
       'packages/tier/test/aws-deploy.test.ts',
       'infra/aws/test/services.test.ts',
     ],
