@@ -1,7 +1,15 @@
 // `tier pipeline` orchestration against a fake Backend and a fake git: which tiers ship, when tests gate, when it rolls back.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Backend, DeployRecord, EnvironmentStatus, Progress, ReplicaStatus, TierName } from '../src/backend.js';
+import type {
+  Backend,
+  DeployOptions,
+  DeployRecord,
+  EnvironmentStatus,
+  Progress,
+  ReplicaStatus,
+  TierName,
+} from '../src/backend.js';
 import type { Git, SourceState } from '../src/images/git.js';
 import { type PipelineDeps, type PipelineOptions, runPipeline, type TestPlan } from '../src/pipeline/run-pipeline.js';
 import type { SmokeResult } from '../src/pipeline/smoke.js';
@@ -17,6 +25,10 @@ interface World {
   changed: string[];
   dirty: string[];
   deployOutcome?: Partial<Record<TierName, DeployRecord['outcome']>>;
+  /** The detail of a deploy record that did not succeed. */
+  deployDetail?: string;
+  /** What each deploy was asked for. */
+  asked: DeployOptions[];
   deployThrows?: boolean;
   smokeOk?: (versions: Record<TierName, string>) => boolean;
   testsFail?: boolean;
@@ -26,7 +38,7 @@ interface World {
 }
 
 function world(overrides: Partial<World> = {}): World {
-  return { versions: { web: OLD, api: OLD }, calls: [], changed: [], dirty: [], ...overrides };
+  return { versions: { web: OLD, api: OLD }, calls: [], changed: [], dirty: [], asked: [], ...overrides };
 }
 
 const quiet: Progress = { step() {}, info() {}, done() {}, warn() {} };
@@ -65,22 +77,29 @@ function fakeBackend(w: World): Backend {
   return {
     target: 'local',
     status,
-    async deploy(_p, { version, tiers }) {
+    async deploy(_p, opts) {
+      const { version, tiers } = opts;
+      w.asked.push(opts);
       w.calls.push(`deploy ${tiers.join(',')} ${version}`);
       if (w.deployThrows) {
         history.api.push(w.versions.api);
         w.versions.api = version!;
         throw new Error('compose exploded');
       }
-      return tiers.map((tier) => {
+      // As the backends do: a tier that did not succeed stops the deploy.
+      const records: DeployRecord[] = [];
+      for (const tier of tiers) {
         const outcome = w.deployOutcome?.[tier] ?? 'succeeded';
         const previous = w.versions[tier];
         if (outcome === 'succeeded') {
           history[tier].push(previous);
           w.versions[tier] = version!;
         }
-        return record(tier, version!, previous, outcome);
-      });
+        const detail = outcome === 'succeeded' ? undefined : w.deployDetail;
+        records.push({ ...record(tier, version!, previous, outcome), ...(detail ? { detail } : {}) });
+        if (outcome !== 'succeeded') break;
+      }
+      return records;
     },
     async rollback(_p, { tiers }) {
       w.calls.push(`rollback ${tiers.join(',')}`);
@@ -267,6 +286,51 @@ describe('tier pipeline', () => {
     assert.equal(report.ok, false);
     assert.deepEqual(w.calls.slice(-2), ['rollback api', 'smoke']);
     assert.match(report.failure!.message, /compose exploded/);
+  });
+
+  it('deploys with a 10 % canary baking 30 s unless told otherwise', async () => {
+    const w = world({ changed: ['apps/web/src/app.ts'] });
+    await run(w, { skipTests: true });
+    assert.deepEqual(w.asked[0]?.canary, { percent: 10, bakeMs: 30_000 });
+    const five = world({ changed: ['apps/web/src/app.ts'] });
+    await run(five, { skipTests: true, canary: { percent: 5, bakeMs: 60_000 } });
+    assert.deepEqual(five.asked[0]?.canary, { percent: 5, bakeMs: 60_000 });
+    const none = world({ changed: ['apps/web/src/app.ts'] });
+    await run(none, { skipTests: true, canary: false });
+    assert.deepEqual(none.asked[0], { version: NEW, tiers: ['web'] });
+  });
+
+  it('a failed canary fails the deploy stage, and only the tiers this run changed go back', async () => {
+    const canaryFailed = 'canary tier_web_3 failed: canary 9 5xx of 180 (5.0%), old replicas 0 of 1620 (0.0%)';
+    const w = world({
+      changed: ['package-lock.json'],
+      deployOutcome: { web: 'rolled-back' },
+      deployDetail: canaryFailed,
+    });
+    const report = await run(w, { skipTests: true });
+    assert.equal(report.ok, false);
+    const deployStage = report.stages.find((st) => st.stage === 'deploy')!;
+    assert.equal(deployStage.result, 'failed');
+    assert.equal(deployStage.detail, `web rolled-back (${canaryFailed})`);
+    assert.match(report.failure!.message, /^deploy failed: web rolled-back \(canary tier_web_3 failed/);
+    // api shipped in this run and goes back; web's canary was removed by the backend: web is not rolled back again.
+    assert.deepEqual(w.calls, [`images api,web ${NEW}`, `deploy api,web ${NEW}`, 'rollback api', 'smoke']);
+    assert.deepEqual(w.versions, { web: OLD, api: OLD });
+  });
+
+  it('a failed canary of the first tier changes nothing, so nothing is rolled back', async () => {
+    const w = world({
+      changed: ['package-lock.json'],
+      deployOutcome: { api: 'rolled-back' },
+      deployDetail: 'canary tier_api_3 failed: p99 240 ms over 180 requests, old replicas 5.0 ms over 1620',
+    });
+    const report = await run(w, { skipTests: true });
+    assert.equal(report.ok, false);
+    assert.deepEqual(w.calls, [`images api,web ${NEW}`, `deploy api,web ${NEW}`]);
+    assert.deepEqual(
+      report.stages.find((st) => st.stage === 'rollback'),
+      { stage: 'rollback', result: 'skipped', durationMs: 0, detail: 'nothing was changed' },
+    );
   });
 
   it('failing tests stop the run before anything is built or deployed', async () => {

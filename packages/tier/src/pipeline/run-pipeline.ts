@@ -2,6 +2,7 @@
 // Every effect goes through PipelineDeps, so the order and the rollback rules are unit-tested with fakes.
 import {
   type Backend,
+  type CanaryOptions,
   DEPLOY_ORDER,
   type DeployRecord,
   type EnvironmentStatus,
@@ -53,7 +54,16 @@ export interface PipelineOptions {
   readonly edgeUrl?: string;
   /** Decide and print the plan; change nothing. */
   readonly dryRun?: boolean;
+  /** The deploy's canary: one new replica per tier takes this share and bakes first; `false`: a plain rolling deploy. @default PIPELINE_CANARY */
+  readonly canary?: CanaryOptions | false;
 }
+
+/**
+ * The pipeline's canary unless told otherwise: 10 % of a tier's requests for 30 s, judged on 5xx rate
+ * and p99 against the old version (a shorter bake than `tier deploy`'s 60 s: the pipeline's smoke
+ * test runs after it, and a change goes live in under two minutes).
+ */
+export const PIPELINE_CANARY: CanaryOptions = { percent: 10, bakeMs: 30_000 };
 
 export interface TierPlan {
   readonly tier: TierName;
@@ -206,9 +216,12 @@ export async function runPipeline(deps: PipelineDeps, opts: PipelineOptions = {}
   if (!ok) skip('deploy', 'not reached');
   else if (tiers.length === 0) skip('deploy', 'nothing to deploy');
   else {
-    ok = await stage('deploy', `roll out ${tiers.join(', ')}`, async () => {
+    const canary = opts.canary === false ? undefined : (opts.canary ?? PIPELINE_CANARY);
+    const bake = canary?.bakeMs === undefined ? '' : ` baking ${canary.bakeMs / 1000}s`;
+    const how = canary ? `, a ${canary.percent}% canary${bake} first` : '';
+    ok = await stage('deploy', `roll out ${tiers.join(', ')}${how}`, async () => {
       try {
-        deployed = await backend.deploy(progress, { version, tiers });
+        deployed = await backend.deploy(progress, { version, tiers, ...(canary ? { canary } : {}) });
       } catch (err) {
         // Unknown state: only tiers now serving the new version have anything to roll back.
         deployed = await recordsFromStatus(backend, tiers, version, err, plan);
