@@ -38,6 +38,12 @@ describe('change detection', () => {
       paths: ['apps/api/src/routes/status.ts', 'apps/web/src/app.ts'],
       local: ['api', 'web'],
     },
+    {
+      name: 'the audit and image scan allow-lists',
+      paths: ['audit-allowlist.json', 'image-allowlist.json'],
+      local: [],
+      aws: [],
+    },
     { name: 'an unknown top-level file', paths: ['Makefile'], local: ['api', 'web'] },
     { name: 'nothing', paths: [], local: [] },
   ];

@@ -95,6 +95,8 @@ export const RULES: readonly Rule[] = [
   { pattern: 'biome.json', tiers: NONE, rule: 'lint settings' },
   { pattern: '.gitignore', tiers: NONE, rule: 'git settings' },
   { pattern: 'audit-allowlist.json', tiers: NONE, rule: 'audit policy' },
+  // Read by the scan gate against the built images; not in any image (.dockerignore).
+  { pattern: 'image-allowlist.json', tiers: NONE, rule: 'image scan policy' },
   { pattern: 'LICENSE*', tiers: NONE, rule: 'license' },
 ];
 
