@@ -108,8 +108,39 @@ export interface FakeEngineOptions {
   readonly responsesPerPoll?: number;
 }
 
+/**
+ * Virtual time: a sleeper wakes when every other piece of work is waiting too (the fakes answer at
+ * once), and the clock jumps to the earliest wake-up. Parallel waiters share one clock.
+ */
+export class VirtualClock {
+  private readonly timers: { due: number; wake: () => void }[] = [];
+  private ticking = false;
+
+  constructor(public now: number) {}
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((wake) => {
+      this.timers.push({ due: this.now + ms, wake });
+      this.tick();
+    });
+  }
+
+  private tick(): void {
+    if (this.ticking) return;
+    this.ticking = true;
+    setImmediate(() => {
+      this.ticking = false;
+      this.timers.sort((a, b) => a.due - b.due);
+      const next = this.timers.shift();
+      if (!next) return;
+      this.now = Math.max(this.now, next.due);
+      next.wake();
+      if (this.timers.length) this.tick();
+    });
+  }
+}
+
 export class FakeEngine {
-  now = T0;
   readonly events: EngineEvent[] = [];
   /** How many times the container list was read (the engine API's GET /containers/json). */
   listCalls = 0;
@@ -506,32 +537,15 @@ export class FakeEngine {
   }
 
   private envFile = '';
-  private readonly timers: { due: number; wake: () => void }[] = [];
-  private ticking = false;
+  private readonly clock = new VirtualClock(T0);
 
-  /**
-   * Virtual time: a sleeper wakes when every other piece of work is waiting too (the engine here
-   * answers at once), and the clock jumps to the earliest wake-up. Parallel waiters share one clock.
-   */
-  sleep(ms: number): Promise<void> {
-    return new Promise((wake) => {
-      this.timers.push({ due: this.now + ms, wake });
-      this.tick();
-    });
+  get now(): number {
+    return this.clock.now;
   }
 
-  private tick(): void {
-    if (this.ticking) return;
-    this.ticking = true;
-    setImmediate(() => {
-      this.ticking = false;
-      this.timers.sort((a, b) => a.due - b.due);
-      const next = this.timers.shift();
-      if (!next) return;
-      this.now = Math.max(this.now, next.due);
-      next.wake();
-      if (this.timers.length) this.tick();
-    });
+  /** Virtual time (see VirtualClock): parallel waiters share one clock. */
+  sleep(ms: number): Promise<void> {
+    return this.clock.sleep(ms);
   }
 
   /** The local context for the code under test: this engine, its clock, files in a temporary root. */
