@@ -66,6 +66,21 @@ describe('cachedLookup', () => {
     assert.deepEqual(await ask(lookup), { err: null, address: '10.89.0.9' });
   });
 
+  test('a peer answered at its old and its new address is reached at the new one first', async () => {
+    const dns = manualResolver();
+    let clock = 0;
+    const lookup = cachedLookup({ resolve: dns.resolve, refreshMs: 1000, now: () => clock });
+    const first = ask(lookup);
+    dns.answer(0, '10.89.0.7');
+    await first;
+    clock = 1500;
+    await ask(lookup);
+    dns.answer(1, '10.89.0.7', '10.89.0.9'); // restarted elsewhere; the resolver still has the old one
+    await tick();
+    assert.deepEqual(await ask(lookup), { err: null, address: '10.89.0.9' });
+    assert.deepEqual((await ask(lookup, { all: true })).address, [v4('10.89.0.9'), v4('10.89.0.7')]);
+  });
+
   test('a failed refresh keeps the last address and tries again on the next lookup', async () => {
     const dns = manualResolver();
     let clock = 0;

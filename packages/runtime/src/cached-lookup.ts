@@ -4,7 +4,8 @@
 // reloads, which it does whenever a container starts or stops; the C library then retries only
 // after 5 s, past the page's whole budget for the API (a rollout's new web replica answered 503
 // after 3 s; new API replicas timed out connecting to the database). A name never resolved yet is looked up directly. A failed refresh keeps the last
-// answer (the next connection retries it); a different answer replaces it within `refreshMs`.
+// answer (the next connection retries it); a different answer replaces it within `refreshMs`, an
+// address it did not have before first.
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOptions } from 'node:dns';
 
 type Resolve = (hostname: string) => Promise<LookupAddress[]>;
@@ -30,8 +31,15 @@ export function cachedLookup(
   const { refreshMs = 1000, resolve = systemResolve, now = Date.now } = opts;
   const cache = new Map<string, Entry>();
   const fetchInto = async (hostname: string): Promise<LookupAddress[]> => {
-    const addresses = await resolve(hostname);
-    if (addresses.length === 0) throw Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' });
+    const answered = await resolve(hostname);
+    if (answered.length === 0) throw Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' });
+    // A peer that moved (a restarted balancer) is answered at both addresses for a few seconds: the
+    // removed one lingers in the engine's resolver. The address new in this answer goes first.
+    const known = new Set(cache.get(hostname)?.addresses.map((a) => a.address));
+    const addresses = [
+      ...answered.filter((a) => !known.has(a.address)),
+      ...answered.filter((a) => known.has(a.address)),
+    ];
     cache.set(hostname, { addresses, at: now(), refreshing: false });
     return addresses;
   };
