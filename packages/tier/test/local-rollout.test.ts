@@ -692,6 +692,14 @@ describe('local deploy: canary', () => {
     assert.match(capped.record.detail ?? '', /: above the ceiling of 15 ms$/);
   });
 
+  it('leaves the canary’s first seconds out of its p99 (a cold process), and judges what follows', async () => {
+    // Slow until 6 s old: ready at 2 s, so its first 4 s of the bake, inside the 5 s warm-up.
+    const cold = await canaryWeb({ script: () => ({ slowStartMs: 6000 }) });
+    assert.equal(cold.record.outcome, 'succeeded', cold.record.detail);
+    const slow = await canaryWeb({ script: () => ({ slowStartMs: 20_000 }) });
+    assert.equal(slow.record.outcome, 'rolled-back', 'slow past the warm-up: judged');
+  });
+
   it('does not judge a p99 over fewer than 100 canary requests, and says so', async () => {
     const { record } = await canaryWeb({ script: () => ({ latencyMs: 200 }), responsesPerPoll: 1 }, { bakeMs: 20_000 });
     assert.equal(record.outcome, 'succeeded');

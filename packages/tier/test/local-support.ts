@@ -34,6 +34,10 @@ export interface ReplicaScript {
   readonly errorShare?: number;
   /** How long each of its requests takes, as its own histogram records it. @default 5 */
   readonly latencyMs?: number;
+  /** Its requests take `slowStartLatencyMs` until it is this old (a cold process). @default 0 */
+  readonly slowStartMs?: number;
+  /** @default 300 */
+  readonly slowStartLatencyMs?: number;
   /** Its /readyz says it runs this version. @default its image's tag */
   readonly reportsVersion?: string;
   /** It runs this image content (the tag has since moved to another build). @default its image's id */
@@ -333,6 +337,7 @@ export class FakeEngine {
       const errors = share * (c.script.errorShare ?? 0);
       c.responses += share;
       c.errors5xx += errors;
+      this.observe(c);
       const served = this.served.get(c.name) ?? { version: c.image.split(':').pop() ?? '', responses: 0, errors5xx: 0 };
       served.responses += share;
       served.errors5xx += errors;
@@ -513,6 +518,17 @@ export class FakeEngine {
     return images[key] ?? line?.slice(key.length + 1) ?? '';
   }
 
+  /** Records the requests it served since the last call in its own histogram, at its latency now. */
+  private observe(c: FakeContainer): HttpMetrics {
+    c.metrics ??= createMetrics(c.service, c.script.reportsVersion ?? c.image.split(':').pop() ?? '');
+    const cold = this.age(c) < (c.script.slowStartMs ?? 0);
+    const ms = cold ? (c.script.slowStartLatencyMs ?? 300) : (c.script.latencyMs ?? 5);
+    for (const served = Math.floor(c.responses); c.observed < served; c.observed++) {
+      c.metrics.duration.observe({ method: 'GET', route: '/', status_code: '200' }, ms / 1000);
+    }
+    return c.metrics;
+  }
+
   /** A replica's admin port: /readyz as the runtime answers it, /metrics from the runtime's own registry. */
   private async admin(url: URL): Promise<Response> {
     const c = [...this.containers.values()].find((x) => x.running && x.ip === url.hostname);
@@ -520,12 +536,8 @@ export class FakeEngine {
     const version = c.script.reportsVersion ?? c.image.split(':').pop() ?? '';
     const tier = c.service;
     if (url.pathname === '/metrics') {
-      c.metrics ??= createMetrics(tier, version);
-      const served = Math.floor(c.responses);
-      for (; c.observed < served; c.observed++) {
-        c.metrics.duration.observe({ method: 'GET', route: '/', status_code: '200' }, (c.script.latencyMs ?? 5) / 1000);
-      }
-      return new Response(await c.metrics.registry.metrics(), { status: 200 });
+      const metrics = this.observe(c);
+      return new Response(await metrics.registry.metrics(), { status: 200 });
     }
     const ready = this.readyz(c);
     return Response.json({ status: ready ? 'ready' : 'starting', tier, version }, { status: ready ? 200 : 503 });

@@ -15,6 +15,11 @@ export const CANARY_DEFAULTS = {
    * 5-25 ms wide, so a smaller difference is the buckets' resolution, not the release.
    */
   p99SlackMs: 25,
+  /**
+   * The latency window starts this long into the bake (at most a quarter of it): a fresh replica's
+   * first requests are slower (JIT, the pool's first connections), and 1 % of a bake's requests is few.
+   */
+  latencyWarmupMs: 5000,
   /** A p99 needs this many requests on each side of the comparison; with fewer it is not judged. */
   minLatencyRequests: 100,
   /** How often the balancer's counters are read while the canary bakes. */
@@ -254,8 +259,8 @@ export const describeLatency = (f: LatencyFigures) =>
 
 /**
  * The canary's p99 against the old replicas' over one window (from `start` to the last `read`), from
- * each replica's own histogram. Judged once, over the whole bake: a fresh replica's first requests
- * are slower (JIT, the pool's first connections), and a p99 over a few seconds' requests is noise.
+ * each replica's own histogram. Judged once, over the bake after its warm-up: a p99 over a few
+ * seconds' requests is noise.
  */
 export class LatencyJudge {
   private base = new Map<string, LatencyHistogram>();

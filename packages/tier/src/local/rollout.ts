@@ -306,15 +306,20 @@ async function bakeCanary(
     progress.info(
       `${created.name} in rotation after ${(took / 1000).toFixed(1)}s at weight ${weights.canary} (old replicas ${weights.baseline}); baking ${canary.bakeMs / 1000}s`,
     );
-    latency.start(await histograms());
     const bakeEnd = env.now() + canary.bakeMs;
+    const latencyFrom = env.now() + Math.min(CANARY_DEFAULTS.latencyWarmupMs, canary.bakeMs / 4);
+    let latencyStarted = false;
     let report = env.now() + CANARY_DEFAULTS.reportMs;
     for (;;) {
       const c = await aliveContainer(env, created.name, 'baking');
       await watch(await lb.stats(), c);
       if (env.now() >= bakeEnd) break;
+      if (!latencyStarted && env.now() >= latencyFrom) {
+        latency.start(await histograms());
+        latencyStarted = true;
+      }
       if (env.now() >= report) {
-        latency.read(await histograms());
+        if (latencyStarted) latency.read(await histograms());
         progress.info(
           `${describeFigures(judge.current)}; ${describeLatency(latency.current)}; ${Math.ceil((bakeEnd - env.now()) / 1000)}s left`,
         );
@@ -322,7 +327,7 @@ async function bakeCanary(
       }
       await env.sleep(Math.min(CANARY_DEFAULTS.pollMs, Math.max(bakeEnd - env.now(), 1)));
     }
-    latency.read(await histograms());
+    if (latencyStarted) latency.read(await histograms());
     const verdict = latency.verdict();
     if (verdict.failed) throw new RolloutFailure(`canary ${created.name} failed: ${verdict.failed}`, created);
     latencyNote = `${describeLatency(latency.current)}${verdict.judged ? '' : ` (p99 not judged: fewer than ${CANARY_DEFAULTS.minLatencyRequests} requests)`}`;
