@@ -28,6 +28,7 @@ import {
   taskContainers,
 } from '../../infra/aws/test/support/task-definitions.js';
 import { STAGES, type StageName, stageStacks } from '../../infra/aws/test/support/templates.js';
+import { liveDatabaseParameter } from '../../packages/contract/src/index.js';
 import { ENGINE, engine } from './support/ops.js';
 
 /** Our containers and networks carry this prefix (never the compose project's `tier_*`), one run apart from another. */
@@ -142,7 +143,11 @@ interface DeployTimeMapping {
 }
 
 function deployTimeMapping(stage: StageName, version: string, db: StageDatabase): DeployTimeMapping {
-  const ssm = Object.fromEntries(DEPLOY_ORDER.map((tier) => [imageTagParameterName(stage, tier), version] as const));
+  const ssm: Record<string, string> = {
+    ...Object.fromEntries(DEPLOY_ORDER.map((tier) => [imageTagParameterName(stage, tier), version] as const)),
+    // The live database's address, as the data stack writes it (tier restore rewrites it).
+    [liveDatabaseParameter(stage, 'host')]: db.host,
+  };
   return {
     ssm,
     image: (c) => {
@@ -462,7 +467,19 @@ for (const stage of STAGES) {
 
       if (!c.service) {
         check(`${c.family} (${c.program}) runs to exit 0`, async () => {
-          await run(false).catch(() => undefined);
+          const refused = await run(false).then(
+            () => undefined,
+            (err: Error) => err,
+          );
+          // A container the engine never created (a value the test cannot give it) is that error, not "no such object".
+          if (
+            refused &&
+            !(await engine('inspect', name).then(
+              () => true,
+              () => false,
+            ))
+          )
+            throw refused;
           const { exitCode } = await stateOf(name);
           assert.equal(exitCode, 0, `${c.where} exited ${exitCode}:\n${await logsOf(name)}`);
         });
