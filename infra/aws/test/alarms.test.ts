@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadStageConfig } from '../config/index.js';
 import { ALARM_DEFAULTS, defaultMaxConnections } from '../lib/monitoring/defaults.js';
-import { evaluateAlarm, type MetricFeed, type MinuteSamples, metricsRead } from './support/alarm-evaluator.js';
+import {
+  evaluateAlarm,
+  type MetricFeed,
+  type MinuteSamples,
+  metricsRead,
+  type SeriesLabel,
+} from './support/alarm-evaluator.js';
 import type { Json } from './support/platform.js';
 import { STAGES, type StageName, type SynthesizedStack, stageStacks } from './support/templates.js';
 
@@ -24,6 +30,23 @@ const responseTimes = (slowShare: number, slow: number): number[] =>
   Array.from({ length: 1000 }, (_, i) => (i < slowShare * 1000 ? slow : 0.05));
 
 const ELB = 'AWS/ApplicationELB';
+/**
+ * Which of a tier's two target groups (ECS blue/green swaps them) a read names, from its TargetGroup dimension (a
+ * GetAtt of the group, or the export of one): `primary` (…Targets) or `alternate` (…AlternateTargets).
+ */
+const targetGroupOf: SeriesLabel = (read) => {
+  const dimension = read.dimensions.TargetGroup;
+  if (dimension === undefined) return undefined;
+  const text = JSON.stringify(dimension);
+  if (/(Web|Api)AlternateTargets/.test(text)) return 'alternate';
+  if (/(Web|Api)Targets/.test(text)) return 'primary';
+  assert.fail(`target group dimension ${text} names neither target group`);
+};
+/** The same metric of each target group: `{ primary, alternate }` -> feed entries. */
+const perGroup = (metric: string, series: { primary: MinuteSamples[]; alternate: MinuteSamples[] }): MetricFeed => ({
+  [`${ELB} ${metric} primary`]: series.primary,
+  [`${ELB} ${metric} alternate`]: series.alternate,
+});
 const RDS = 'AWS/RDS';
 
 interface Case {
@@ -48,17 +71,36 @@ function scenarios(stage: StageName): Scenario[] {
       {
         name: new RegExp(`^${tier}-healthy-hosts-low$`),
         fires: [
-          { what: 'no target registered (count 0)', feed: { [`${ELB} HealthyHostCount`]: from(5, min, 0) } },
-          { what: 'one task short of the minimum', feed: { [`${ELB} HealthyHostCount`]: from(5, min, min - 1) } },
-          { what: 'the balancer stops reporting', feed: { [`${ELB} HealthyHostCount`]: from(5, min, undefined) } },
+          {
+            what: 'no target registered (count 0)',
+            feed: perGroup('HealthyHostCount', { primary: from(5, min, 0), alternate: steady(0) }),
+          },
+          {
+            what: 'one task short of the minimum',
+            feed: perGroup('HealthyHostCount', { primary: steady(0), alternate: from(5, min, min - 1) }),
+          },
+          {
+            what: 'the balancer stops reporting',
+            feed: perGroup('HealthyHostCount', { primary: from(5, min, undefined), alternate: nothing }),
+          },
         ],
         quiet: [
-          { what: 'exactly the minimum', feed: { [`${ELB} HealthyHostCount`]: steady(min) } },
+          {
+            what: 'exactly the minimum',
+            feed: perGroup('HealthyHostCount', { primary: steady(min), alternate: steady(0) }),
+          },
+          {
+            what: 'after a deployment: the alternate group is the live one, the primary one empty',
+            feed: perGroup('HealthyHostCount', { primary: from(10, min, 0), alternate: from(10, 0, min) }),
+          },
           {
             what: 'a 2-minute dip while a task is replaced',
-            feed: { [`${ELB} HealthyHostCount`]: blip(min, 0, 10, 2) },
+            feed: perGroup('HealthyHostCount', { primary: blip(min, 0, 10, 2), alternate: steady(0) }),
           },
-          { what: 'scaled out above the minimum', feed: { [`${ELB} HealthyHostCount`]: steady(min + 3) } },
+          {
+            what: 'scaled out above the minimum',
+            feed: perGroup('HealthyHostCount', { primary: steady(min + 3), alternate: steady(0) }),
+          },
         ],
       },
       {
@@ -159,28 +201,155 @@ function scenarios(stage: StageName): Scenario[] {
           { what: 'no traffic', feed: { [`${ELB} TargetResponseTime`]: nothing } },
         ],
       },
-      // Rollback alarms ECS watches during a deployment.
+      // Rollback alarms ECS watches during a deployment: the new version (either target group) against the old one.
       {
         name: new RegExp(`^${tier}-5xx-rate$`),
         fires: [
           {
-            what: 'targets answer 10% 5xx',
-            feed: { [`${ELB} RequestCount`]: steady(100), [`${ELB} HTTPCode_Target_5XX_Count`]: from(5, 0, 10) },
+            what: 'the canary (alternate group, 10% of requests) answers 10% 5xx, the old version none',
+            feed: {
+              ...perGroup('RequestCount', { primary: steady(900), alternate: from(5, undefined, 100) }),
+              ...perGroup('HTTPCode_Target_5XX_Count', { primary: steady(0), alternate: from(5, undefined, 10) }),
+            },
+          },
+          {
+            what: 'the canary in the primary group this time (groups swapped by the last deployment)',
+            feed: {
+              ...perGroup('RequestCount', { primary: from(5, undefined, 100), alternate: steady(900) }),
+              ...perGroup('HTTPCode_Target_5XX_Count', { primary: from(5, undefined, 10), alternate: steady(0) }),
+            },
+          },
+          {
+            what: 'during the bake, serving alone: 5% 5xx',
+            feed: {
+              ...perGroup('RequestCount', { primary: nothing, alternate: steady(1000) }),
+              ...perGroup('HTTPCode_Target_5XX_Count', { primary: nothing, alternate: from(5, 0, 50) }),
+            },
           },
         ],
         quiet: [
           {
-            what: '1% 5xx',
-            feed: { [`${ELB} RequestCount`]: steady(100), [`${ELB} HTTPCode_Target_5XX_Count`]: steady(1) },
+            what: 'the old version fails (10%) and the canary does not: a fix is not rolled back',
+            feed: {
+              ...perGroup('RequestCount', { primary: steady(900), alternate: steady(100) }),
+              ...perGroup('HTTPCode_Target_5XX_Count', { primary: steady(90), alternate: steady(0) }),
+            },
+          },
+          {
+            what: 'both versions fail alike (the database away): not the new version’s fault',
+            feed: {
+              ...perGroup('RequestCount', { primary: steady(900), alternate: steady(100) }),
+              ...perGroup('HTTPCode_Target_5XX_Count', { primary: steady(90), alternate: steady(10) }),
+            },
+          },
+          {
+            what: 'the canary fails 5 of its 10 requests a minute (below the volume guard)',
+            feed: {
+              ...perGroup('RequestCount', { primary: steady(990), alternate: steady(10) }),
+              ...perGroup('HTTPCode_Target_5XX_Count', { primary: steady(0), alternate: steady(5) }),
+            },
+          },
+          {
+            what: '1% 5xx serving alone',
+            feed: {
+              ...perGroup('RequestCount', { primary: steady(1000), alternate: nothing }),
+              ...perGroup('HTTPCode_Target_5XX_Count', { primary: steady(10), alternate: nothing }),
+            },
+          },
+          {
+            what: 'no traffic',
+            feed: {
+              ...perGroup('RequestCount', { primary: nothing, alternate: nothing }),
+              ...perGroup('HTTPCode_Target_5XX_Count', { primary: nothing, alternate: nothing }),
+            },
+          },
+        ],
+      },
+      {
+        name: new RegExp(`^${tier}-p99-latency$`),
+        fires: [
+          {
+            what: 'the canary (alternate group) has a p99 of 5 s, the old version 50 ms',
+            feed: {
+              ...perGroup('RequestCount', { primary: steady(900), alternate: from(5, undefined, 100) }),
+              ...perGroup('TargetResponseTime', {
+                primary: steady(responseTimes(0, 0)),
+                alternate: from(5, undefined, responseTimes(0.02, 5)),
+              }),
+            },
+          },
+          {
+            what: 'during the bake, serving alone (primary group): p99 of 5 s',
+            feed: {
+              ...perGroup('RequestCount', { primary: steady(1000), alternate: nothing }),
+              ...perGroup('TargetResponseTime', {
+                primary: from(5, responseTimes(0, 0), responseTimes(0.02, 5)),
+                alternate: nothing,
+              }),
+            },
+          },
+        ],
+        quiet: [
+          {
+            what: 'both versions slow alike (p99 3 s and 3.5 s): not the new version’s fault',
+            feed: {
+              ...perGroup('RequestCount', { primary: steady(900), alternate: steady(100) }),
+              ...perGroup('TargetResponseTime', {
+                primary: steady(responseTimes(0.02, 3)),
+                alternate: steady(responseTimes(0.02, 3.5)),
+              }),
+            },
+          },
+          {
+            what: 'the canary is slower (p99 200 ms against 50 ms) but far inside the limit',
+            feed: {
+              ...perGroup('RequestCount', { primary: steady(900), alternate: steady(100) }),
+              ...perGroup('TargetResponseTime', {
+                primary: steady(responseTimes(0, 0)),
+                alternate: steady(responseTimes(0.02, 0.2)),
+              }),
+            },
+          },
+          {
+            what: 'a slow canary with 10 requests a minute (below the volume guard)',
+            feed: {
+              ...perGroup('RequestCount', { primary: steady(990), alternate: steady(10) }),
+              ...perGroup('TargetResponseTime', {
+                primary: steady(responseTimes(0, 0)),
+                alternate: steady(Array.from({ length: 10 }, () => 5)),
+              }),
+            },
+          },
+          {
+            what: 'no traffic',
+            feed: {
+              ...perGroup('RequestCount', { primary: nothing, alternate: nothing }),
+              ...perGroup('TargetResponseTime', { primary: nothing, alternate: nothing }),
+            },
           },
         ],
       },
       {
         name: new RegExp(`^${tier}-unhealthy-targets$`),
-        fires: [{ what: 'a target failing readiness', feed: { [`${ELB} UnHealthyHostCount`]: from(5, 0, 1) } }],
+        fires: [
+          {
+            what: 'a new target (alternate group) failing readiness',
+            feed: perGroup('UnHealthyHostCount', { primary: steady(0), alternate: from(5, 0, 1) }),
+          },
+          {
+            what: 'a target of the primary group failing readiness',
+            feed: perGroup('UnHealthyHostCount', { primary: from(5, 0, 1), alternate: nothing }),
+          },
+        ],
         quiet: [
-          { what: 'all targets ready', feed: { [`${ELB} UnHealthyHostCount`]: steady(0) } },
-          { what: 'a 1-minute readiness blip', feed: { [`${ELB} UnHealthyHostCount`]: blip(0, 1, 10, 1) } },
+          {
+            what: 'all targets ready',
+            feed: perGroup('UnHealthyHostCount', { primary: steady(0), alternate: steady(0) }),
+          },
+          {
+            what: 'a 1-minute readiness blip',
+            feed: perGroup('UnHealthyHostCount', { primary: blip(0, 1, 10, 1), alternate: steady(0) }),
+          },
         ],
       },
     ];
@@ -375,14 +544,14 @@ for (const stage of STAGES) {
         assert.ok(matching.length > 0, `${stage}: no alarm matches ${scenario.name}`);
         for (const a of matching) {
           for (const c of scenario.fires) {
-            const states = evaluateAlarm(a.props, c.feed, MINUTES);
+            const states = evaluateAlarm(a.props, c.feed, MINUTES, targetGroupOf);
             assert.ok(
               states.includes('ALARM'),
               `${a.props.AlarmName} stays ${[...new Set(states)].join('/')} on: ${c.what}`,
             );
           }
           for (const c of scenario.quiet) {
-            const states = evaluateAlarm(a.props, c.feed, MINUTES);
+            const states = evaluateAlarm(a.props, c.feed, MINUTES, targetGroupOf);
             assert.ok(!states.includes('ALARM'), `${a.props.AlarmName} fires on healthy: ${c.what}`);
           }
         }

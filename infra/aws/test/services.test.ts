@@ -43,27 +43,23 @@ describe('services', () => {
           Rollback: true,
           AlarmNames: [
             { Ref: Match.stringLikeRegexp('^ApiErrorRateAlarm') },
+            { Ref: Match.stringLikeRegexp('^ApiLatencyAlarm') },
             { Ref: Match.stringLikeRegexp('^ApiUnhealthyTargetsAlarm') },
           ],
         },
       },
     });
-    services().hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'tier-prod-web-5xx-rate',
-      Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: Match.stringLikeRegexp('100 \\* FILL\\(errors, 0\\) / requests') }),
-      ]),
-      AlarmActions: [Match.anyValue()],
-    });
-    services().hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'tier-prod-web-unhealthy-targets',
-      MetricName: 'UnHealthyHostCount',
-    });
+    for (const name of ['5xx-rate', 'p99-latency', 'unhealthy-targets']) {
+      services().hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `tier-prod-web-${name}`,
+        AlarmActions: [Match.anyValue()],
+      });
+    }
   });
 
   test('target groups check /readyz on the admin port 9100 and deregister within ~10 s', () => {
     const groups = resourcesOf(services(), 'AWS::ElasticLoadBalancingV2::TargetGroup');
-    assert.equal(groups.length, 2);
+    assert.equal(groups.length, 4, 'two per tier: ECS blue/green swaps them');
     for (const [, tg] of groups) {
       assert.equal(tg.Properties.Port, 3000);
       assert.equal(tg.Properties.HealthCheckPath, '/readyz');
@@ -125,7 +121,9 @@ describe('services', () => {
     });
     services().hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-        PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
+        CustomizedMetricSpecification: {
+          Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(primary, 0) + FILL(alternate, 0)' })]),
+        },
         TargetValue: 800,
       }),
     });

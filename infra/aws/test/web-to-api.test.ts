@@ -42,11 +42,15 @@ for (const stage of STAGES) {
       assert.equal(p.services.api.listener.port, 80, 'http:// without a port is the listener port 80');
     });
 
-    test("the api ALB admits CloudFront's origin-facing addresses and the web tasks, on the listener port only", () => {
+    test("the api ALB admits CloudFront's origin-facing addresses and the web tasks on the listener port, the smoke test on the test listener's", () => {
       const cloudFront = loadStageConfig(stage).edge.originFacingPrefixListId;
       assert.deepEqual(
         ingressOf(p.network, sg.apiAlb),
-        [`${logicalId(p.network, sg.webTasks)} tcp 80-80`, `${cloudFront} tcp 80-80`].sort(),
+        [
+          `${logicalId(p.network, sg.webTasks)} tcp 80-80`,
+          `${cloudFront} tcp 80-80`,
+          `${logicalId(p.network, sg.smokeTests)} tcp 8080-8080`,
+        ].sort(),
       );
     });
 

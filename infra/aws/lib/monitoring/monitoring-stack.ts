@@ -35,21 +35,25 @@ export class MonitoringStack extends Stack {
     const prefix = `tier-${props.config.stage}`;
 
     for (const [tier, svc] of Object.entries(props.tiers)) {
+      // The balancer's metrics cover both target groups ECS swaps; target health is shown per group.
       const lb = svc.loadBalancer.metrics;
-      const tg = svc.targetGroup.metrics;
-      const latency = (p: string) => tg.targetResponseTime({ statistic: p, period: PERIOD, label: p });
+      const groups = { primary: svc.targetGroup.metrics, alternate: svc.alternateTargetGroup.metrics };
+      const latency = (p: string) => lb.targetResponseTime({ statistic: p, period: PERIOD, label: p });
       this.dashboard(`${prefix}-${tier}`, [
         graph('Requests / min', [lb.requestCount({ period: PERIOD, statistic: 'Sum' })]),
         graph('4xx / 5xx', [
-          tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, { period: PERIOD, statistic: 'Sum' }),
-          tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: PERIOD, statistic: 'Sum' }),
+          lb.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, { period: PERIOD, statistic: 'Sum' }),
+          lb.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: PERIOD, statistic: 'Sum' }),
           lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period: PERIOD, statistic: 'Sum' }),
         ]),
         graph('Latency p50 / p90 / p99 (s)', [latency('p50'), latency('p90'), latency('p99')]),
-        graph('Healthy / unhealthy targets', [
-          tg.healthyHostCount({ period: PERIOD }),
-          tg.unhealthyHostCount({ period: PERIOD }),
-        ]),
+        graph(
+          'Healthy / unhealthy targets per target group',
+          Object.entries(groups).flatMap(([group, tg]) => [
+            tg.healthyHostCount({ period: PERIOD, label: `healthy (${group})` }),
+            tg.unhealthyHostCount({ period: PERIOD, label: `unhealthy (${group})` }),
+          ]),
+        ),
         graph('CPU / memory (%)', [
           svc.service.metricCpuUtilization({ period: PERIOD }),
           svc.service.metricMemoryUtilization({ period: PERIOD }),

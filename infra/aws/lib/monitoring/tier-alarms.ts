@@ -31,8 +31,10 @@ export class TierAlarms extends Construct {
     const period = ALARM_DEFAULTS.period;
     if (props.minTasks < 1) throw new Error(`${props.tier}: minTasks must be >= 1 to alarm on healthy hosts.`);
     const name = `${props.namePrefix}-${props.tier}`;
+    // The balancer's own metrics cover both target groups ECS swaps at each deployment; healthy hosts are counted
+    // per group and added, since either one may be the live group.
     const lb = props.service.loadBalancer.metrics;
-    const tg = props.service.targetGroup.metrics;
+    const groups = [props.service.targetGroup.metrics, props.service.alternateTargetGroup.metrics] as const;
     const containerInsights = (metricName: string) =>
       new cloudwatch.Metric({
         namespace: 'ECS/ContainerInsights',
@@ -48,8 +50,16 @@ export class TierAlarms extends Construct {
       // is no proof of health either.
       new cloudwatch.Alarm(this, 'HealthyHostsLow', {
         alarmName: `${name}-healthy-hosts-low`,
-        alarmDescription: `${name} has fewer than ${props.minTasks} healthy targets (its minimum task count) for ${d.healthyHostsMinutes} minutes.`,
-        metric: tg.healthyHostCount({ period, statistic: 'Minimum' }),
+        alarmDescription: `${name} has fewer than ${props.minTasks} healthy targets (its minimum task count, both target groups together) for ${d.healthyHostsMinutes} minutes.`,
+        metric: new cloudwatch.MathExpression({
+          label: 'healthy targets, both target groups',
+          expression: 'FILL(primary, 0) + FILL(alternate, 0)',
+          usingMetrics: {
+            primary: groups[0].healthyHostCount({ period, statistic: 'Minimum' }),
+            alternate: groups[1].healthyHostCount({ period, statistic: 'Minimum' }),
+          },
+          period,
+        }),
         threshold: props.minTasks,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         evaluationPeriods: d.healthyHostsMinutes,
@@ -87,7 +97,7 @@ export class TierAlarms extends Construct {
           usingMetrics: {
             requests: lb.requestCount({ period, statistic: 'Sum' }),
             elb5xx: lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period, statistic: 'Sum' }),
-            target5xx: tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, statistic: 'Sum' }),
+            target5xx: lb.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, statistic: 'Sum' }),
           },
           period,
         }),
@@ -101,7 +111,7 @@ export class TierAlarms extends Construct {
       new cloudwatch.Alarm(this, 'LatencyHigh', {
         alarmName: `${name}-p99-latency-high`,
         alarmDescription: `${name} p99 target response time above ${latency} s for ${d.latencyMinutes} minutes.`,
-        metric: tg.targetResponseTime({ period, statistic: 'p99' }),
+        metric: lb.targetResponseTime({ period, statistic: 'p99' }),
         threshold: latency,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: d.latencyMinutes,

@@ -10,4 +10,6 @@ export const NETWORK_DEFAULTS = {
   databasePort: 5432,
   /** Port the ALBs listen on for CloudFront (no origin certificate without a domain; see README). */
   albListenerPort: 80,
+  /** Test listener of each ALB: ECS points it at a new version's tasks for the pre-traffic smoke test. */
+  albTestListenerPort: 8080,
 } as const;

@@ -17,7 +17,8 @@ export interface SecurityGroupChainProps {
 
 /**
  * Security groups with no default egress to the world where none is needed, chained tier by tier:
- * CloudFront (prefix list) -> web ALB -> web tasks -> api ALB; CloudFront -> api ALB -> api tasks -> db.
+ * CloudFront (prefix list) -> web ALB -> web tasks -> api ALB; CloudFront -> api ALB -> api tasks -> db; the smoke
+ * test -> each ALB's test listener.
  */
 export class SecurityGroupChain extends Construct {
   readonly webAlb: ec2.SecurityGroup;
@@ -27,6 +28,8 @@ export class SecurityGroupChain extends Construct {
   readonly database: ec2.SecurityGroup;
   /** The API user's secret rotation function: to PostgreSQL, and to Secrets Manager through NAT. */
   readonly secretRotation: ec2.SecurityGroup;
+  /** The pre-traffic smoke test (an ECS lifecycle hook): to the ALBs' test listeners, nothing else. */
+  readonly smokeTests: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: SecurityGroupChainProps) {
     super(scope, id);
@@ -40,6 +43,7 @@ export class SecurityGroupChain extends Construct {
     const adminPort = props.adminPort ?? NETWORK_DEFAULTS.adminPort;
     const dbPort = props.databasePort ?? NETWORK_DEFAULTS.databasePort;
     const listener = ec2.Port.tcp(NETWORK_DEFAULTS.albListenerPort);
+    const testListener = ec2.Port.tcp(NETWORK_DEFAULTS.albTestListenerPort);
     const sg = (name: string, description: string, allowAllOutbound: boolean) =>
       new ec2.SecurityGroup(this, name, { vpc: props.vpc, description, allowAllOutbound });
 
@@ -50,6 +54,7 @@ export class SecurityGroupChain extends Construct {
     this.apiTasks = sg('ApiTasks', 'api tasks: from the api ALB only', true);
     this.database = sg('Database', 'PostgreSQL: from the api tasks only', false);
     this.secretRotation = sg('SecretRotation', 'API user secret rotation: to PostgreSQL and Secrets Manager', true);
+    this.smokeTests = sg('SmokeTests', 'pre-traffic smoke test: to the ALB test listeners only', false);
 
     const cloudFront = ec2.Peer.prefixList(props.cloudFrontPrefixListId);
     this.webAlb.addIngressRule(cloudFront, listener, 'CloudFront origin-facing to web ALB');
@@ -67,6 +72,14 @@ export class SecurityGroupChain extends Construct {
     }
     // Server-side rendering calls the API through its balancer (same hops as locally), on the listener port only.
     this.apiAlb.addIngressRule(this.webTasks, listener, 'web tasks to api ALB (server-side calls)');
+    // Only the smoke test reaches a test listener, which ECS points at a new version before production traffic moves.
+    for (const [alb, tier] of [
+      [this.webAlb, 'web'],
+      [this.apiAlb, 'api'],
+    ] as const) {
+      this.smokeTests.addEgressRule(alb, testListener, `smoke test to the ${tier} ALB test listener`);
+      alb.addIngressRule(this.smokeTests, testListener, `smoke test to the ${tier} ALB test listener`);
+    }
     this.database.addIngressRule(this.apiTasks, ec2.Port.tcp(dbPort), 'api tasks to PostgreSQL');
     this.database.addIngressRule(this.secretRotation, ec2.Port.tcp(dbPort), 'secret rotation to PostgreSQL');
   }

@@ -1,5 +1,6 @@
 // Every value the services stack chooses by itself, in one place (ports and drain time from docs/conventions.md).
 import { Duration } from 'aws-cdk-lib';
+import { NETWORK_DEFAULTS } from '../network/defaults.js';
 
 export const SERVICE_DEFAULTS = {
   appPort: 3000,
@@ -19,8 +20,27 @@ export const SERVICE_DEFAULTS = {
   albIdleTimeout: Duration.seconds(60),
   minHealthyPercent: 100,
   maxHealthyPercent: 200,
-  /** Deployment rollback alarm thresholds. */
-  max5xxRatePercent: 5,
+  /**
+   * Progressive delivery (ECS canary): a new version first takes this share of production requests for
+   * `canaryBakeTime`, then all of them; the old tasks stay `bakeTime` longer, so a rollback is a traffic switch.
+   * The rollback alarms decide on 1-minute datapoints (ALB metrics arrive about a minute late), 2 in a row: the canary
+   * bake leaves them time to fire. CloudFormation rejects a canary whose bake times add up to more than 33 hours
+   * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-canaryconfiguration.html).
+   */
+  canaryPercent: 10,
+  canaryBakeTime: Duration.minutes(5),
+  bakeTime: Duration.minutes(5),
+  /** Port of each ALB's test listener, which ECS points at the new version for the pre-traffic smoke test. */
+  testListenerPort: NETWORK_DEFAULTS.albTestListenerPort,
+  /**
+   * The rollback judgement, the local canary's rule (packages/tier/src/local/canary.ts): the new version's 5xx rate
+   * may exceed the old version's by at most this many points; with no old version serving, its own rate is judged.
+   */
+  maxErrorRegressionPoints: 2,
+  /** The new version's p99 may exceed neither the tier's p99 limit nor this multiple of the old version's p99. */
+  maxLatencyRatio: 1.5,
+  /** One-minute datapoints in a row that roll a deployment back. */
+  rollbackMinutes: 2,
   scaleCooldown: Duration.seconds(60),
   /** Header CloudFront adds and the ALB listener requires. */
   originVerifyHeader: 'X-Origin-Verify',

@@ -21,6 +21,7 @@ import { emitOutputs, logBucketName, type Tier } from '../shared/naming.js';
 import type { TelemetryStack } from '../telemetry/telemetry-stack.js';
 import { SERVICE_DEFAULTS } from './defaults.js';
 import { PipelineGrants } from './pipeline-grants.js';
+import { SmokeTest } from './smoke-test.js';
 import { TierService } from './tier-service.js';
 
 /** Repository root: the build context of apps/<tier>/Dockerfile (conventions.md). */
@@ -254,6 +255,14 @@ export class ServicesStack extends Stack {
         conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
       }),
     );
+
+    new SmokeTest(this, 'SmokeTest', {
+      namePrefix: prefix,
+      vpc: props.vpc,
+      securityGroup: sg.smokeTests,
+      logGroup: telemetry.logGroups['smoke-test'],
+      tiers: { web: this.web, api: this.api },
+    });
 
     new PipelineGrants(this, 'PipelineGrants', {
       roleName: props.pipelineRoleName,

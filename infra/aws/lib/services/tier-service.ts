@@ -1,5 +1,7 @@
-// One application tier on Fargate behind its own ALB: task, service, target group, scaling and rollback alarms.
+// One application tier on Fargate behind its own ALB: task, canary-deployed service, blue/green target groups, test
+// listener, scaling and rollback alarms.
 import { Duration, Size } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -10,6 +12,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { TierSizing } from '../../config/index.js';
+import { ALARM_DEFAULTS } from '../monitoring/defaults.js';
 import { acknowledge, guard } from '../shared/acknowledge.js';
 import { SERVICE_DEFAULTS } from './defaults.js';
 
@@ -47,8 +50,14 @@ export class TierService extends Construct {
   readonly service: ecs.FargateService;
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The target groups ECS swaps at each deployment: either one may be the live one (the other is empty). */
   readonly targetGroup: elbv2.ApplicationTargetGroup;
+  readonly alternateTargetGroup: elbv2.ApplicationTargetGroup;
   readonly listener: elbv2.ApplicationListener;
+  /** Forwards to the new version's tasks before production does (the pre-traffic smoke test). */
+  readonly testListener: elbv2.ApplicationListener;
+  readonly productionRule: elbv2.ApplicationListenerRule;
+  readonly testRule: elbv2.ApplicationListenerRule;
   readonly rollbackAlarms: readonly cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: TierServiceProps) {
@@ -148,49 +157,80 @@ export class TierService extends Construct {
       'NIST.800.53.R5-ALBWAFEnabled',
     );
 
-    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
-      vpc: props.cluster.vpc,
-      targetType: elbv2.TargetType.IP,
-      protocol: elbv2.ApplicationProtocol.HTTP,
-      port: SERVICE_DEFAULTS.appPort,
-      deregistrationDelay: SERVICE_DEFAULTS.deregistrationDelay,
-      healthCheck: {
-        path: SERVICE_DEFAULTS.readinessPath,
-        port: String(SERVICE_DEFAULTS.adminPort),
-        protocol: elbv2.Protocol.HTTP,
-        healthyHttpCodes: '200',
-        interval: SERVICE_DEFAULTS.healthCheckInterval,
-        timeout: SERVICE_DEFAULTS.healthCheckTimeout,
-        healthyThresholdCount: 2,
-        unhealthyThresholdCount: 2,
-      },
-    });
+    // Two target groups for ECS blue/green: at each deployment the new version's tasks register in the group the
+    // old version does not use, and ECS moves the listener rules' weights to it. Either group may be the live one.
+    const targetGroup = (id: string) =>
+      new elbv2.ApplicationTargetGroup(this, id, {
+        vpc: props.cluster.vpc,
+        targetType: elbv2.TargetType.IP,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        port: SERVICE_DEFAULTS.appPort,
+        deregistrationDelay: SERVICE_DEFAULTS.deregistrationDelay,
+        healthCheck: {
+          path: SERVICE_DEFAULTS.readinessPath,
+          port: String(SERVICE_DEFAULTS.adminPort),
+          protocol: elbv2.Protocol.HTTP,
+          healthyHttpCodes: '200',
+          interval: SERVICE_DEFAULTS.healthCheckInterval,
+          timeout: SERVICE_DEFAULTS.healthCheckTimeout,
+          healthyThresholdCount: 2,
+          unhealthyThresholdCount: 2,
+        },
+      });
+    this.targetGroup = targetGroup('Targets');
+    this.alternateTargetGroup = targetGroup('AlternateTargets');
+    // The weights ECS starts from and then owns: a template change to these rules writes them back (see README).
+    const bothGroups = () =>
+      elbv2.ListenerAction.weightedForward([
+        { targetGroup: this.targetGroup, weight: 100 },
+        { targetGroup: this.alternateTargetGroup, weight: 0 },
+      ]);
+    const unmatched = () =>
+      elbv2.ListenerAction.fixedResponse(403, { contentType: 'text/plain', messageBody: 'Forbidden' });
 
     // With a header value only CloudFront knows, anything else reaching the listener gets 403.
     this.listener = this.loadBalancer.addListener('Http', {
       port: 80,
       protocol: elbv2.ApplicationProtocol.HTTP,
       open: false,
-      defaultAction: elbv2.ListenerAction.fixedResponse(403, { contentType: 'text/plain', messageBody: 'Forbidden' }),
+      defaultAction: unmatched(),
     });
-    acknowledge(
-      this.listener,
-      'No domain or certificate is configured, so the CloudFront VPC origin (and, for the api, the web tasks) connect to this internal ALB over HTTP inside the VPC; its security group admits only those, viewers always use HTTPS at the edge.',
-      'NIST.800.53.R5-ALBHttpToHttpsRedirection',
-      'NIST.800.53.R5-ELBv2ACMCertificateRequired',
-      guard('alb_http_to_https_redirection_check'),
-    );
-    this.listener.addAction('Forward', {
+    // The test listener: ECS points its rule at the new version's tasks before any production request reaches them;
+    // only the smoke test's security group may connect to it.
+    this.testListener = this.loadBalancer.addListener('Test', {
+      port: SERVICE_DEFAULTS.testListenerPort,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      open: false,
+      defaultAction: unmatched(),
+    });
+    for (const listener of [this.listener, this.testListener]) {
+      acknowledge(
+        listener,
+        'No domain or certificate is configured, so the CloudFront VPC origin (and, for the api, the web tasks; on the test listener the smoke test) connect to this internal ALB over HTTP inside the VPC; its security group admits only those, viewers always use HTTPS at the edge.',
+        'NIST.800.53.R5-ALBHttpToHttpsRedirection',
+        'NIST.800.53.R5-ELBv2ACMCertificateRequired',
+        guard('alb_http_to_https_redirection_check'),
+      );
+    }
+    // Scoped under the listener with the id addAction gave it, so the production rule keeps its logical id.
+    this.productionRule = new elbv2.ApplicationListenerRule(this.listener, 'ForwardRule', {
+      listener: this.listener,
       priority: 10,
       conditions: [
         props.originVerifyValue
           ? elbv2.ListenerCondition.httpHeader(SERVICE_DEFAULTS.originVerifyHeader, [props.originVerifyValue])
           : elbv2.ListenerCondition.pathPatterns(['/*']),
       ],
-      action: elbv2.ListenerAction.forward([this.targetGroup]),
+      action: bothGroups(),
+    });
+    this.testRule = new elbv2.ApplicationListenerRule(this.testListener, 'ForwardRule', {
+      listener: this.testListener,
+      priority: 10,
+      conditions: [elbv2.ListenerCondition.pathPatterns(['/*'])],
+      action: bothGroups(),
     });
 
-    this.rollbackAlarms = this.createRollbackAlarms(name, props.alarmTopic);
+    this.rollbackAlarms = this.createRollbackAlarms(name, tier, props.alarmTopic);
     const roles = [this.taskDefinition.taskRole, this.taskDefinition.obtainExecutionRole()];
     acknowledge(
       this.taskDefinition.obtainExecutionRole(),
@@ -218,6 +258,14 @@ export class TierService extends Construct {
       minHealthyPercent: SERVICE_DEFAULTS.minHealthyPercent,
       maxHealthyPercent: SERVICE_DEFAULTS.maxHealthyPercent,
       circuitBreaker: { enable: true, rollback: true },
+      // ECS native canary: test traffic first (the smoke test hook, services stack), then canaryPercent of production
+      // for canaryBakeTime, then all of it; the old tasks stay for bakeTime. The rollback alarms watch throughout.
+      deploymentStrategy: ecs.DeploymentStrategy.CANARY,
+      canaryConfiguration: {
+        stepPercent: SERVICE_DEFAULTS.canaryPercent,
+        stepBakeTime: SERVICE_DEFAULTS.canaryBakeTime,
+      },
+      bakeTime: SERVICE_DEFAULTS.bakeTime,
       deploymentAlarms: {
         alarmNames: this.rollbackAlarms.map((a) => a.alarmName),
         behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
@@ -231,9 +279,24 @@ export class TierService extends Construct {
       platformVersion: ecs.FargatePlatformVersion.LATEST,
     });
     this.service.node.addDependency(...this.rollbackAlarms);
-    this.service.attachToApplicationTargetGroup(this.targetGroup);
-    // The listener rule must exist before ECS registers the service with the target group.
-    this.service.node.addDependency(this.listener);
+    this.service
+      .loadBalancerTarget({
+        containerName: tier,
+        containerPort: SERVICE_DEFAULTS.appPort,
+        alternateTarget: new ecs.AlternateTarget('AlternateTarget', {
+          alternateTargetGroup: this.alternateTargetGroup,
+          productionListener: ecs.ListenerRuleConfiguration.applicationListenerRule(this.productionRule),
+          testListener: ecs.ListenerRuleConfiguration.applicationListenerRule(this.testRule),
+        }),
+      })
+      .attachToApplicationTargetGroup(this.targetGroup);
+    acknowledge(
+      this.service.node.findChild('AlternateTargetRole'),
+      'The AWS-managed policy ECS documents for the infrastructure role of blue/green load balancing: it moves the listener rules between the two target groups and registers the tasks; it is attached to this one role.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]',
+    );
+    // The listener rules must exist before ECS registers the service with the target groups.
+    this.service.node.addDependency(this.productionRule, this.testRule);
 
     const scaling = this.service.autoScaleTaskCount({ minCapacity: sizing.minTasks, maxCapacity: sizing.maxTasks });
     scaling.scaleOnCpuUtilization('Cpu', {
@@ -247,48 +310,138 @@ export class TierService extends Construct {
       scaleInCooldown: SERVICE_DEFAULTS.scaleCooldown,
       scaleOutCooldown: SERVICE_DEFAULTS.scaleCooldown,
     });
+    this.trackRequestsOfBothGroups();
   }
 
-  /** Alarms ECS watches during a deployment; either one rolls the deployment back. */
-  private createRollbackAlarms(name: string, topic: sns.ITopic): cloudwatch.Alarm[] {
-    const period = Duration.minutes(1);
-    const errorRate = new cloudwatch.MathExpression({
-      label: '5xx rate (%)',
-      expression: 'IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)',
-      usingMetrics: {
-        errors: this.targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, {
-          period,
-          statistic: 'Sum',
-        }),
-        requests: this.targetGroup.metrics.requestCount({ period, statistic: 'Sum' }),
-      },
-      period,
+  /**
+   * The predefined ALBRequestCountPerTarget reads one target group, and after a deployment the live one may be the
+   * other: the policy tracks the sum of both groups' requests per target instead (metric math, which the CloudFormation
+   * resource takes and the CDK's target tracking does not). Outside a deployment one group has no requests; during a
+   * canary both hold the full task count, so the sum is the tier's requests per task.
+   */
+  private trackRequestsOfBothGroups(): void {
+    const policy = this.node
+      .findAll()
+      .find(
+        (c): c is appscaling.CfnScalingPolicy =>
+          c instanceof appscaling.CfnScalingPolicy && c.node.path.endsWith('/Requests/Resource'),
+      );
+    if (!policy) throw new Error(`${this.node.path}: the request-count scaling policy was not created`);
+    const perTarget = (id: string, tg: elbv2.ApplicationTargetGroup) => {
+      const stat = tg.metrics.requestCountPerTarget({ period: Duration.minutes(1) }).toMetricConfig().metricStat;
+      if (!stat) throw new Error('RequestCountPerTarget is a plain metric');
+      return {
+        Id: id,
+        ReturnData: false,
+        MetricStat: {
+          Metric: {
+            Namespace: stat.namespace,
+            MetricName: stat.metricName,
+            Dimensions: (stat.dimensions ?? []).map((d) => ({ Name: d.name, Value: d.value })),
+          },
+          Stat: 'Sum',
+        },
+      };
+    };
+    policy.addPropertyDeletionOverride('TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification');
+    policy.addPropertyOverride('TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification', {
+      Metrics: [
+        perTarget('primary', this.targetGroup),
+        perTarget('alternate', this.alternateTargetGroup),
+        {
+          Id: 'perTarget',
+          Label: 'requests per target, both target groups',
+          Expression: 'FILL(primary, 0) + FILL(alternate, 0)',
+          ReturnData: true,
+        },
+      ],
     });
-    const alarms = [
-      new cloudwatch.Alarm(this, 'ErrorRateAlarm', {
-        alarmName: `${name}-5xx-rate`,
-        alarmDescription: `More than ${SERVICE_DEFAULTS.max5xxRatePercent}% of ${name} responses are 5xx; rolls back a running deployment.`,
-        metric: errorRate,
-        threshold: SERVICE_DEFAULTS.max5xxRatePercent,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 2,
-        datapointsToAlarm: 2,
+  }
+
+  /**
+   * Alarms ECS watches during a deployment; any one rolls it back. Each judges the new version against the one it
+   * replaces without knowing which target group holds which: during the canary the new version is the group with
+   * fewer requests; once it has all of them, the old group has none and the new one is judged on its own figures. A
+   * group below the volume guard is not judged (1 failure in 3 requests is noise).
+   */
+  private createRollbackAlarms(name: string, tier: string, topic: sns.ITopic): cloudwatch.Alarm[] {
+    const d = SERVICE_DEFAULTS;
+    const period = ALARM_DEFAULTS.period;
+    const minRequests = ALARM_DEFAULTS.tier.minRequestsPerMinute;
+    const p99Limit = ALARM_DEFAULTS.tier.p99LatencySeconds[tier] ?? 1;
+    const groups = { a: this.targetGroup.metrics, b: this.alternateTargetGroup.metrics };
+    const requests = (m: elbv2.IApplicationTargetGroupMetrics) => m.requestCount({ period, statistic: 'Sum' });
+    // Per group x: enough requests to judge, and its 5xx rate in percent (0 when not judged).
+    const judged = (x: string) => `(FILL(req${x}, 0) >= ${minRequests})`;
+    const rate = (x: string) => `IF(${judged(x)}, 100 * FILL(err${x}, 0) / FILL(req${x}, 1), 0)`;
+    const both = `(${judged('A')} AND ${judged('B')})`;
+    const aIsNew = '(FILL(reqA, 0) <= FILL(reqB, 0))';
+    const errorRegression = `IF(${both}, IF(${aIsNew}, ${rate('A')} - ${rate('B')}, ${rate('B')} - ${rate('A')}), IF(${rate('A')} > ${rate('B')}, ${rate('A')}, ${rate('B')}))`;
+    const p99 = (x: string) => `FILL(p99${x}, 0)`;
+    const newP99 = `IF(${both}, IF(${aIsNew}, ${p99('A')}, ${p99('B')}), IF(${judged('A')}, ${p99('A')}, IF(${judged('B')}, ${p99('B')}, 0)))`;
+    const oldLimit = `${d.maxLatencyRatio} * IF(${both}, IF(${aIsNew}, ${p99('B')}, ${p99('A')}), 0)`;
+    const latencyOverLimit = `${newP99} - IF(${oldLimit} > ${p99Limit}, ${oldLimit}, ${p99Limit})`;
+    const alarm = (id: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>) =>
+      new cloudwatch.Alarm(this, id, {
+        evaluationPeriods: d.rollbackMinutes,
+        datapointsToAlarm: d.rollbackMinutes,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...props,
+      });
+    const alarms = [
+      alarm('ErrorRateAlarm', {
+        alarmName: `${name}-5xx-rate`,
+        alarmDescription: `The new version of ${name} answers more than ${d.maxErrorRegressionPoints} points more 5xx than the version it replaces (or, serving alone, more than ${d.maxErrorRegressionPoints}%) for ${d.rollbackMinutes} minutes, at ${minRequests}+ requests a minute; rolls back a running deployment.`,
+        metric: new cloudwatch.MathExpression({
+          label: '5xx rate of the new version above the old one (points)',
+          expression: errorRegression,
+          usingMetrics: {
+            reqA: requests(groups.a),
+            reqB: requests(groups.b),
+            errA: groups.a.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, statistic: 'Sum' }),
+            errB: groups.b.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, statistic: 'Sum' }),
+          },
+          period,
+        }),
+        threshold: d.maxErrorRegressionPoints,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       }),
-      new cloudwatch.Alarm(this, 'UnhealthyTargetsAlarm', {
+      alarm('LatencyAlarm', {
+        alarmName: `${name}-p99-latency`,
+        alarmDescription: `The new version of ${name} has a p99 above ${p99Limit} s and above ${d.maxLatencyRatio} times the p99 of the version it replaces for ${d.rollbackMinutes} minutes; rolls back a running deployment.`,
+        metric: new cloudwatch.MathExpression({
+          label: 'p99 of the new version above its limit (s)',
+          expression: latencyOverLimit,
+          usingMetrics: {
+            reqA: requests(groups.a),
+            reqB: requests(groups.b),
+            p99A: groups.a.targetResponseTime({ period, statistic: 'p99' }),
+            p99B: groups.b.targetResponseTime({ period, statistic: 'p99' }),
+          },
+          period,
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      }),
+      alarm('UnhealthyTargetsAlarm', {
         alarmName: `${name}-unhealthy-targets`,
-        alarmDescription: `${name} has targets failing the readiness check; rolls back a running deployment.`,
-        metric: this.targetGroup.metrics.unhealthyHostCount({ period, statistic: 'Maximum' }),
+        alarmDescription: `${name} has targets failing the readiness check (either target group); rolls back a running deployment.`,
+        metric: new cloudwatch.MathExpression({
+          label: 'unhealthy targets, both target groups',
+          expression: 'FILL(unhealthyA, 0) + FILL(unhealthyB, 0)',
+          usingMetrics: {
+            unhealthyA: groups.a.unhealthyHostCount({ period, statistic: 'Maximum' }),
+            unhealthyB: groups.b.unhealthyHostCount({ period, statistic: 'Maximum' }),
+          },
+          period,
+        }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 2,
-        datapointsToAlarm: 2,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     ];
-    for (const alarm of alarms) {
-      alarm.addAlarmAction(new actions.SnsAction(topic));
-      alarm.addOkAction(new actions.SnsAction(topic));
+    for (const a of alarms) {
+      a.addAlarmAction(new actions.SnsAction(topic));
+      a.addOkAction(new actions.SnsAction(topic));
     }
     return alarms;
   }

@@ -14,8 +14,13 @@ import type { Json } from './platform.js';
 
 /** Raw samples published in one minute: a number is one sample, an array several, undefined none. */
 export type MinuteSamples = number | readonly number[] | undefined;
-/** Per metric (`<Namespace> <MetricName>`), its samples minute by minute. */
+/**
+ * Per metric (`<Namespace> <MetricName>`), its samples minute by minute. Where the evaluation is given a `label` for a
+ * metric's dimensions (which of two target groups, say), `<Namespace> <MetricName> <label>` feeds that one alone.
+ */
 export type MetricFeed = Readonly<Record<string, readonly MinuteSamples[]>>;
+/** Names the series a read belongs to (e.g. `primary` or `alternate` target group), or undefined. */
+export type SeriesLabel = (read: MetricRead) => string | undefined;
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
 export interface MetricRead {
@@ -77,8 +82,14 @@ function statistic(name: string, samples: readonly number[]): number | undefined
 }
 
 /** One datapoint per period of the metric: the statistic over the samples of its minutes. */
-function datapoints(read: MetricRead, feed: MetricFeed, minutes: number): Array<number | undefined> {
-  const key = `${read.namespace} ${read.metricName}`;
+function datapoints(
+  read: MetricRead,
+  feed: MetricFeed,
+  minutes: number,
+  label?: SeriesLabel,
+): Array<number | undefined> {
+  const name = label?.(read);
+  const key = `${read.namespace} ${read.metricName}${name ? ` ${name}` : ''}`;
   const series = feed[key];
   assert.ok(series, `the alarm reads ${key}, which the scenario does not feed (wrong metric, or a missing series)`);
   const perPeriod = read.periodSeconds / 60;
@@ -177,9 +188,9 @@ export function parseExpression(text: string): Node {
 }
 
 /** The datapoints the alarm compares with its threshold, one per period. */
-export function alarmSeries(alarm: Json, feed: MetricFeed, minutes: number): Value[] {
+export function alarmSeries(alarm: Json, feed: MetricFeed, minutes: number, label?: SeriesLabel): Value[] {
   const reads = metricsRead(alarm);
-  const byId = new Map(reads.map((r) => [r.id, datapoints(r, feed, minutes)]));
+  const byId = new Map(reads.map((r) => [r.id, datapoints(r, feed, minutes, label)]));
   if (alarm.MetricName) return byId.get('m') ?? [];
   const returned = (alarm.Metrics as Json[]).filter((m) => m.ReturnData !== false);
   assert.equal(returned.length, 1, `alarm ${alarm.AlarmName} must return exactly one time series`);
@@ -203,13 +214,13 @@ const COMPARE: Record<string, (v: number, threshold: number) => boolean> = {
 };
 
 /** The alarm's state after each period once a full evaluation window exists. */
-export function evaluateAlarm(alarm: Json, feed: MetricFeed, minutes: number): AlarmState[] {
+export function evaluateAlarm(alarm: Json, feed: MetricFeed, minutes: number, label?: SeriesLabel): AlarmState[] {
   const compare = COMPARE[alarm.ComparisonOperator];
   assert.ok(compare, `comparison ${alarm.ComparisonOperator} is not modelled`);
   const n: number = alarm.EvaluationPeriods;
   const m: number = alarm.DatapointsToAlarm ?? n;
   const treat: string = alarm.TreatMissingData ?? 'missing';
-  const series = alarmSeries(alarm, feed, minutes);
+  const series = alarmSeries(alarm, feed, minutes, label);
   const states: AlarmState[] = [];
   let state: AlarmState = 'INSUFFICIENT_DATA';
   for (let end = n; end <= series.length; end++) {
