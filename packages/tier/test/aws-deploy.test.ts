@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import {
-  type Deployment,
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
@@ -11,6 +10,7 @@ import {
   ListServiceDeploymentsCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
+  type ServiceDeployment,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
@@ -25,21 +25,17 @@ beforeEach(() => {
 const td = (tier: Tier, rev: number) => taskDefinition(tier, rev, rev === 7 ? 'abc123' : 'def456').taskDefinitionArn;
 const tierOf = (name: string): Tier => (name.includes('web') ? 'web' : 'api');
 
+const deploymentArn = (tier: Tier) =>
+  `arn:aws:ecs:eu-west-1:123456789012:service-deployment/${CLUSTER}/${SERVICE[tier]}/sd-${tier}-new`;
+
 /**
- * A service per tier on revision 7. After UpdateService, each DescribeServices returns the next
- * step of `script(tier, newTaskDefinition)`, repeating the last one.
+ * A service per tier on revision 7. UpdateService starts service deployment `deploymentArn(tier)`; each
+ * DescribeServiceDeployments of it returns the next step of `script(tier, newTaskDefinition)`, repeating the last.
  */
-function ecsService(script: (tier: Tier, target: string) => Deployment[][]) {
-  const state: Record<Tier, { taskDefinition: string; steps: Deployment[][] }> = {
+function ecsService(script: (tier: Tier, target: string) => ServiceDeployment[]) {
+  const state: Record<Tier, { taskDefinition: string; steps: ServiceDeployment[] }> = {
     web: { taskDefinition: td('web', 7), steps: [] },
     api: { taskDefinition: td('api', 7), steps: [] },
-  };
-  const deployments = (tier: Tier): Deployment[] => {
-    const s = state[tier];
-    if (s.steps.length > 1) return s.steps.shift()!;
-    return (
-      s.steps[0] ?? [{ id: 'd-old', status: 'PRIMARY', taskDefinition: s.taskDefinition, rolloutState: 'COMPLETED' }]
-    );
   };
   aws.ecs.on(DescribeServicesCommand).callsFake((input: { services: string[] }) => ({
     services: input.services.map((name) => ({
@@ -47,21 +43,23 @@ function ecsService(script: (tier: Tier, target: string) => Deployment[][]) {
       serviceArn: `arn:aws:ecs:eu-west-1:123456789012:service/${CLUSTER}/${name}`,
       status: 'ACTIVE',
       taskDefinition: state[tierOf(name)].taskDefinition,
-      deployments: deployments(tierOf(name)),
     })),
   }));
   aws.ecs.on(UpdateServiceCommand).callsFake((input: { service: string; taskDefinition: string }) => {
     const tier = tierOf(input.service);
     state[tier].taskDefinition = input.taskDefinition;
     state[tier].steps = script(tier, input.taskDefinition);
-    return {
-      service: {
-        deployments: [
-          { id: `d-${tier}-new`, status: 'PRIMARY', taskDefinition: input.taskDefinition, rolloutState: 'IN_PROGRESS' },
-        ],
-      },
-    };
+    return { service: { serviceName: input.service, currentServiceDeployment: deploymentArn(tier) } };
   });
+  aws.ecs.on(DescribeServiceDeploymentsCommand).callsFake((input: { serviceDeploymentArns: string[] }) => ({
+    serviceDeployments: input.serviceDeploymentArns.map((arn) => {
+      const s = state[tierOf(arn)];
+      const step = (s.steps.length > 1 ? s.steps.shift() : s.steps[0]) ?? { status: 'PENDING' as const };
+      // A rollback puts the service back on the task definition it ran.
+      if (step.status === 'ROLLBACK_SUCCESSFUL') s.taskDefinition = td(tierOf(arn), 7);
+      return { serviceDeploymentArn: arn, ...step };
+    }),
+  }));
   aws.ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => {
     if (input.taskDefinition.includes('tier-dev-migrate')) {
       const api = taskDefinition('api', 1, 'abc123');
@@ -105,20 +103,32 @@ function ecsService(script: (tier: Tier, target: string) => Deployment[][]) {
   return state;
 }
 
-const inProgress = (tier: Tier, target: string, running: number): Deployment => ({
-  id: `d-${tier}-new`,
-  status: 'PRIMARY',
-  taskDefinition: target,
-  rolloutState: 'IN_PROGRESS',
-  runningCount: running,
-  desiredCount: 2,
+/** A canary deployment at a lifecycle stage, its new revision `running` of 2 tasks, with `weight`% of production. */
+const at = (
+  lifecycleStage: ServiceDeployment['lifecycleStage'],
+  running: number,
+  weight: number,
+  status: ServiceDeployment['status'] = 'IN_PROGRESS',
+): ServiceDeployment => ({
+  status,
+  lifecycleStage,
+  targetServiceRevision: {
+    arn: 'arn:aws:ecs:eu-west-1:123456789012:service-revision/new',
+    requestedTaskCount: 2,
+    runningTaskCount: running,
+    requestedProductionTrafficWeight: weight,
+  },
 });
+const successful = at('CLEAN_UP', 2, 100, 'SUCCESSFUL');
 
 describe('deploy', () => {
-  it('registers a copy of the task definition with the new tag, updates the service and waits for COMPLETED', async () => {
-    ecsService((tier, target) => [
-      [inProgress(tier, target, 1), { id: 'd-old', status: 'ACTIVE', taskDefinition: td(tier, 7) }],
-      [{ ...inProgress(tier, target, 2), rolloutState: 'COMPLETED' }],
+  it('registers a copy of the task definition with the new tag, updates the service and follows the canary to SUCCESSFUL', async () => {
+    ecsService(() => [
+      at('SCALE_UP', 1, 0),
+      at('POST_TEST_TRAFFIC_SHIFT', 2, 0),
+      at('PRODUCTION_TRAFFIC_SHIFT', 2, 10),
+      at('BAKE_TIME', 2, 100),
+      successful,
     ]);
     const progress = recorder();
     const records = await backend().deploy(progress, { version: 'def456', tiers: ['web', 'api'] });
@@ -152,12 +162,24 @@ describe('deploy', () => {
         ['web', 'abc123', 'def456', 'succeeded'],
       ],
     );
-    assert.ok(progress.lines.includes('info api: 1/2 running, 0 failed, IN_PROGRESS'));
-    assert.ok(progress.lines.includes('info api: 2/2 running, 0 failed, COMPLETED'));
+    assert.deepEqual(
+      progress.lines.filter((l) => l.startsWith('info api: ') && !l.includes('migrat')),
+      [
+        'info api: registered tier-dev-api:8',
+        'info api: IN_PROGRESS SCALE_UP, new version 1/2 running, 0% of production traffic',
+        'info api: IN_PROGRESS POST_TEST_TRAFFIC_SHIFT, new version 2/2 running, 0% of production traffic',
+        'info api: IN_PROGRESS PRODUCTION_TRAFFIC_SHIFT, new version 2/2 running, 10% of production traffic',
+        'info api: IN_PROGRESS BAKE_TIME, new version 2/2 running, 100% of production traffic',
+        'info api: SUCCESSFUL CLEAN_UP, new version 2/2 running, 100% of production traffic',
+      ],
+    );
+    assert.deepEqual(aws.ecs.commandCalls(DescribeServiceDeploymentsCommand)[0]?.args[0].input, {
+      serviceDeploymentArns: [deploymentArn('api')],
+    });
   });
 
   it('runs the migration task with the new api image, to exit 0, before the api service is updated', async () => {
-    ecsService((tier, target) => [[{ ...inProgress(tier, target, 2), rolloutState: 'COMPLETED' }]]);
+    ecsService(() => [successful]);
     await backend().deploy(recorder(), { version: 'def456', tiers: ['api'] });
     const migrate = aws.ecs.commandCalls(RegisterTaskDefinitionCommand)[0]!.args[0].input;
     assert.equal(migrate.containerDefinitions?.[0]?.image, image('api', 'def456'));
@@ -173,7 +195,7 @@ describe('deploy', () => {
   });
 
   it('a failed migration deploys nothing', async () => {
-    ecsService((tier, target) => [[{ ...inProgress(tier, target, 2), rolloutState: 'COMPLETED' }]]);
+    ecsService(() => [successful]);
     aws.ecs.on(DescribeTasksCommand).resolves({
       tasks: [
         {
@@ -193,7 +215,7 @@ describe('deploy', () => {
   });
 
   it('records the tag each tier now runs in its SSM parameter, which the next cdk deploy resolves', async () => {
-    ecsService((tier, target) => [[{ ...inProgress(tier, target, 2), rolloutState: 'COMPLETED' }]]);
+    ecsService(() => [successful]);
     await backend().deploy(recorder(), { version: 'def456', tiers: ['web', 'api'] });
     assert.deepEqual(
       aws.ssm
@@ -206,64 +228,112 @@ describe('deploy', () => {
     );
   });
 
-  it('reports a circuit-breaker rollback, waits for it to settle and stops before the next tier', async () => {
-    const reason = 'ECS deployment circuit breaker: tasks failed to start.';
-    ecsService((tier, target) => [
-      [
-        {
-          ...inProgress(tier, target, 0),
-          status: 'ACTIVE',
-          rolloutState: 'FAILED',
-          rolloutStateReason: reason,
-          failedTasks: 3,
+  it('GIVEN an alarm fires during the bake THEN ECS rolls back and the deploy fails naming the alarm', async () => {
+    ecsService(() => [
+      at('PRODUCTION_TRAFFIC_SHIFT', 2, 10),
+      at('BAKE_TIME', 2, 100),
+      {
+        ...at('BAKE_TIME', 2, 0, 'ROLLBACK_IN_PROGRESS'),
+        alarms: {
+          status: 'TRIGGERED',
+          alarmNames: ['tier-dev-api-5xx-rate'],
+          triggeredAlarmNames: ['tier-dev-api-5xx-rate'],
         },
-        {
-          id: 'd-rb',
-          status: 'PRIMARY',
-          taskDefinition: td(tier, 7),
-          rolloutState: 'IN_PROGRESS',
-          runningCount: 2,
-          desiredCount: 2,
+        rollback: { reason: 'Service deployment rolled back because of alarms.' },
+      },
+      {
+        ...at('CLEAN_UP', 0, 0, 'ROLLBACK_SUCCESSFUL'),
+        alarms: {
+          status: 'TRIGGERED',
+          alarmNames: ['tier-dev-api-5xx-rate'],
+          triggeredAlarmNames: ['tier-dev-api-5xx-rate'],
         },
-      ],
-      [
-        {
-          id: 'd-rb',
-          status: 'PRIMARY',
-          taskDefinition: td(tier, 7),
-          rolloutState: 'COMPLETED',
-          runningCount: 2,
-          desiredCount: 2,
-        },
-      ],
+        rollback: { reason: 'Service deployment rolled back because of alarms.' },
+      },
     ]);
     const progress = recorder();
-    const records = await backend().deploy(progress, { version: 'def456', tiers: ['web', 'api'] });
+    const records = await backend().deploy(progress, { version: 'def456', tiers: ['api', 'web'] });
 
-    assert.equal(records.length, 1);
-    assert.equal(records[0]?.outcome, 'rolled-back');
-    assert.equal(records[0]?.detail, reason);
-    assert.ok(progress.lines.some((l) => l.startsWith('warn api: circuit breaker rolled the deployment back')));
-    assert.ok(progress.lines.some((l) => l === 'warn not deploying web: api did not roll out'));
-    assert.equal(aws.ecs.commandCalls(UpdateServiceCommand).length, 1);
+    assert.deepEqual(
+      records.map((r) => [r.tier, r.outcome, r.detail]),
+      [['api', 'rolled-back', 'alarm tier-dev-api-5xx-rate fired; Service deployment rolled back because of alarms.']],
+    );
+    assert.equal(
+      progress.lines.filter((l) =>
+        l.startsWith('warn api: ECS is rolling the deployment back: alarm tier-dev-api-5xx-rate fired'),
+      ).length,
+      1,
+      'said once, while the rollback runs',
+    );
+    assert.ok(progress.lines.includes('warn not deploying web: api did not roll out'));
+    assert.equal(aws.ecs.commandCalls(UpdateServiceCommand).length, 1, 'web is not touched');
+    assert.deepEqual(
+      aws.ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Name),
+      [],
+      'the running tag stays the old one',
+    );
   });
 
-  it('names an alarm rollback as such', async () => {
-    const reason = 'Deployment failed: alarm tier-dev-api-5xx in ALARM state';
-    ecsService((tier, target) => [
-      [
-        { ...inProgress(tier, target, 2), status: 'ACTIVE', rolloutState: 'FAILED', rolloutStateReason: reason },
-        { id: 'd-rb', status: 'PRIMARY', taskDefinition: td(tier, 7), rolloutState: 'COMPLETED' },
-      ],
+  it('GIVEN the pre-traffic smoke test fails THEN the deploy fails naming the hook, before any production traffic', async () => {
+    const hook = {
+      hookId: 'h1',
+      targetType: 'AWS_LAMBDA' as const,
+      targetArn: 'arn:aws:lambda:eu-west-1:123456789012:function:tier-dev-smoke-test',
+      status: 'FAILED' as const,
+    };
+    ecsService(() => [
+      at('POST_TEST_TRAFFIC_SHIFT', 2, 0),
+      { ...at('POST_TEST_TRAFFIC_SHIFT', 2, 0, 'ROLLBACK_SUCCESSFUL'), lifecycleHookDetails: [hook] },
     ]);
     const progress = recorder();
-    const [record] = await backend().deploy(progress, { version: 'def456', tiers: ['api'] });
+    const [record] = await backend().deploy(progress, { version: 'def456', tiers: ['web'] });
+
     assert.equal(record?.outcome, 'rolled-back');
-    assert.ok(progress.lines.some((l) => l.startsWith('warn api: alarm rolled the deployment back')));
+    assert.equal(record?.detail, 'lifecycle hook tier-dev-smoke-test (the pre-traffic smoke test) failed');
+    assert.ok(
+      !progress.lines.some((l) => /[1-9]\d*% of production traffic/.test(l)),
+      'no production request reached it',
+    );
+  });
+
+  it('GIVEN tasks that cannot start THEN the circuit breaker rollback fails the deploy with its count', async () => {
+    ecsService(() => [
+      at('SCALE_UP', 0, 0),
+      {
+        ...at('SCALE_UP', 0, 0, 'ROLLBACK_SUCCESSFUL'),
+        deploymentCircuitBreaker: { status: 'TRIGGERED', failureCount: 3, threshold: 3 },
+        statusReason: 'ECS deployment circuit breaker: tasks failed to start.',
+      },
+    ]);
+    const [record] = await backend().deploy(recorder(), { version: 'def456', tiers: ['web'] });
+    assert.equal(record?.outcome, 'rolled-back');
+    assert.equal(
+      record?.detail,
+      'the circuit breaker stopped it (3 of 3 tasks failed); ECS deployment circuit breaker: tasks failed to start.',
+    );
+  });
+
+  it('GIVEN the rollback itself fails or the deployment is stopped THEN the deploy fails and says so', async () => {
+    ecsService(() => [{ ...at('BAKE_TIME', 2, 100, 'ROLLBACK_FAILED'), statusReason: 'tasks failed to start' }]);
+    const [failed] = await backend().deploy(recorder(), { version: 'def456', tiers: ['web'] });
+    assert.deepEqual([failed?.outcome, failed?.detail], ['failed', 'tasks failed to start; the rollback failed too']);
+
+    ecsService(() => [{ ...at('SCALE_UP', 1, 0, 'STOPPED'), statusReason: 'stopped by a user' }]);
+    const [stopped] = await backend().deploy(recorder(), { version: 'def456', tiers: ['web'] });
+    assert.deepEqual([stopped?.outcome, stopped?.detail], ['failed', 'stopped: stopped by a user']);
+  });
+
+  it('GIVEN UpdateService reports no service deployment THEN the deploy fails instead of waiting on nothing', async () => {
+    ecsService(() => [successful]);
+    aws.ecs.on(UpdateServiceCommand).resolves({ service: {} });
+    await assert.rejects(
+      backend().deploy(recorder(), { version: 'def456', tiers: ['web'] }),
+      /ECS reported no service deployment for web/,
+    );
   });
 
   it('gives up waiting after the timeout with a hint, leaving ECS to finish', async () => {
-    ecsService((tier, target) => [[inProgress(tier, target, 1)]]);
+    ecsService(() => [at('PRODUCTION_TRAFFIC_SHIFT', 2, 10)]);
     let clock = 0;
     await assert.rejects(
       backend({ now: () => (clock += 60_000), rolloutTimeoutMs: 5 * 60_000 }).deploy(recorder(), {
@@ -310,7 +380,7 @@ describe('rollback and history', () => {
   });
 
   it('rollback deploys the task definition of the previous successful deployment', async () => {
-    const state = ecsService((tier, target) => [[{ ...inProgress(tier, target, 2), rolloutState: 'COMPLETED' }]]);
+    const state = ecsService(() => [successful]);
     state.api.taskDefinition = td('api', 8);
     aws.ecs.on(ListServiceDeploymentsCommand).resolves({
       serviceDeployments: [

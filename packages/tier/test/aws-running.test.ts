@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import {
+  DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   ListServiceDeploymentsCommand,
@@ -35,10 +36,13 @@ function services(on: Record<Tier, number>) {
     state[tierOf(input.service)] = Number(input.taskDefinition.split(':').pop());
     return {
       service: {
-        deployments: [{ id: `d-${input.taskDefinition}`, status: 'PRIMARY', taskDefinition: input.taskDefinition }],
+        currentServiceDeployment: `arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/${input.service}/sd`,
       },
     };
   });
+  aws.ecs.on(DescribeServiceDeploymentsCommand).callsFake((input: { serviceDeploymentArns: string[] }) => ({
+    serviceDeployments: input.serviceDeploymentArns.map((arn) => ({ serviceDeploymentArn: arn, status: 'SUCCESSFUL' })),
+  }));
   aws.ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => {
     const [, tier, rev] = /tier-dev-(web|api):(\d+)$/.exec(input.taskDefinition) ?? [];
     return { taskDefinition: taskDefinition(tier as Tier, Number(rev), TAGS[Number(rev)] ?? '?'), tags: [] };

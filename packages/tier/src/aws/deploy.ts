@@ -1,10 +1,9 @@
-// Rollouts on ECS: a new task definition revision per image tag, watched to COMPLETED or rolled back; rollback and history.
+// Rollouts on ECS: a new task definition revision per image tag, followed as an ECS service deployment (canary, bake)
+// to SUCCESSFUL or rolled back; rollback and history.
 
 import {
-  type Deployment,
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
-  DescribeServicesCommand,
   ListServiceDeploymentsCommand,
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
@@ -112,9 +111,45 @@ function recordOf(
 
 const ALREADY_RUNNING = { outcome: 'succeeded', detail: 'already running' } as const;
 
+/** Why ECS stopped or rolled back a service deployment, from what it records: alarms, hooks, circuit breaker. */
+export function whyRolledBack(d: ServiceDeployment): string {
+  const reasons: string[] = [];
+  const alarms = d.alarms?.triggeredAlarmNames ?? [];
+  if (alarms.length) reasons.push(`alarm ${alarms.join(', ')} fired`);
+  for (const hook of d.lifecycleHookDetails ?? []) {
+    if (hook.status === 'FAILED' || hook.status === 'TIMED_OUT') {
+      const name = hook.targetArn?.split(':').pop() ?? hook.targetType ?? 'a hook';
+      reasons.push(
+        `lifecycle hook ${name} (the pre-traffic smoke test) ${hook.status === 'FAILED' ? 'failed' : 'timed out'}`,
+      );
+    }
+  }
+  const breaker = d.deploymentCircuitBreaker;
+  if (breaker?.status === 'TRIGGERED') {
+    reasons.push(
+      `the circuit breaker stopped it (${breaker.failureCount ?? '?'} of ${breaker.threshold ?? '?'} tasks failed)`,
+    );
+  }
+  const said = d.rollback?.reason ?? d.statusReason;
+  if (said) reasons.push(said);
+  return reasons.join('; ') || `ECS ended the deployment ${d.status ?? 'without a status'}`;
+}
+
+/** `api: PRODUCTION_TRAFFIC_SHIFT, new version 2/2 running, 10% of production traffic`. */
+function progressLine(tier: TierName, d: ServiceDeployment | undefined): string {
+  const target = d?.targetServiceRevision;
+  const weight = target?.requestedProductionTrafficWeight;
+  return [
+    `${tier}: ${d?.status ?? 'UNKNOWN'}${d?.lifecycleStage ? ` ${d.lifecycleStage}` : ''}`,
+    `new version ${target?.runningTaskCount ?? 0}/${target?.requestedTaskCount ?? 0} running`,
+    ...(weight !== undefined ? [`${weight}% of production traffic`] : []),
+  ].join(', ');
+}
+
 /**
- * Points the service at `taskDefinition` and polls until its deployment is COMPLETED or FAILED.
- * When the circuit breaker or an alarm rolls it back, waits for the rollback to settle and says so.
+ * Points the service at `taskDefinition` and follows the service deployment ECS starts (DescribeServiceDeployments)
+ * through its stages, canary and bake included, to SUCCESSFUL; a rollback by an alarm, the smoke test hook or the
+ * circuit breaker is awaited and reported with what triggered it.
  */
 async function rollout(
   ctx: AwsContext,
@@ -126,42 +161,39 @@ async function rollout(
   const updated = await callAws('ecs:UpdateService', () =>
     ctx.clients.ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition })),
   );
-  const ours = updated.service?.deployments?.find((d) => d.status === 'PRIMARY' && d.taskDefinition === taskDefinition);
+  const arn = updated.service?.currentServiceDeployment;
+  if (!arn) {
+    throw new TierError(
+      `ECS reported no service deployment for ${tier} after pointing it at ${taskDefinition.split('/').pop()}`,
+      'see the service in `tier status --target aws` and `tier history --target aws`',
+    );
+  }
   const deadline = ctx.now() + ctx.rolloutTimeoutMs;
   let last = '';
-  let rollback: { reason: string } | undefined;
+  let warned = false;
   for (;;) {
-    const described = await callAws('ecs:DescribeServices', () =>
-      ctx.clients.ecs.send(new DescribeServicesCommand({ cluster, services: [service] })),
+    const described = await callAws('ecs:DescribeServiceDeployments', () =>
+      ctx.clients.ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] })),
     );
-    const deployments = described.services?.[0]?.deployments ?? [];
-    const primary = deployments.find((d) => d.status === 'PRIMARY');
-    const mine = deployments.find((d) => (ours?.id ? d.id === ours.id : d.taskDefinition === taskDefinition));
-    const watched: Deployment | undefined = rollback ? primary : (mine ?? primary);
-    const line = `${tier}: ${rollback ? 'rolling back, ' : ''}${watched?.runningCount ?? 0}/${watched?.desiredCount ?? 0} running, ${watched?.failedTasks ?? 0} failed, ${watched?.rolloutState ?? 'UNKNOWN'}`;
+    const d = described.serviceDeployments?.[0];
+    const line = progressLine(tier, d);
     if (line !== last) progress.info(line);
     last = line;
-
-    if (!rollback) {
-      if (mine?.rolloutState === 'COMPLETED' && primary?.taskDefinition === taskDefinition)
+    switch (d?.status) {
+      case 'SUCCESSFUL':
         return { outcome: 'succeeded' };
-      // ECS starts a new PRIMARY deployment with the old task definition when it rolls back.
-      const replaced = primary !== undefined && primary.taskDefinition !== taskDefinition;
-      if (mine?.rolloutState === 'FAILED' || replaced) {
-        const reason = mine?.rolloutStateReason ?? primary?.rolloutStateReason ?? 'deployment failed';
-        if (!replaced) return { outcome: 'failed', detail: reason };
-        rollback = { reason };
-        progress.warn(
-          `${tier}: ${/alarm/i.test(reason) ? 'alarm' : 'circuit breaker'} rolled the deployment back: ${reason}`,
-        );
-      }
-    } else if (primary?.rolloutState === 'COMPLETED') {
-      return { outcome: 'rolled-back', detail: rollback.reason };
-    } else if (primary?.rolloutState === 'FAILED') {
-      return {
-        outcome: 'failed',
-        detail: `${rollback.reason}; the rollback failed too: ${primary.rolloutStateReason ?? ''}`,
-      };
+      case 'ROLLBACK_REQUESTED':
+      case 'ROLLBACK_IN_PROGRESS':
+        if (!warned) progress.warn(`${tier}: ECS is rolling the deployment back: ${whyRolledBack(d)}`);
+        warned = true;
+        break;
+      case 'ROLLBACK_SUCCESSFUL':
+        if (!warned) progress.warn(`${tier}: ECS rolled the deployment back: ${whyRolledBack(d)}`);
+        return { outcome: 'rolled-back', detail: whyRolledBack(d) };
+      case 'ROLLBACK_FAILED':
+        return { outcome: 'failed', detail: `${whyRolledBack(d)}; the rollback failed too` };
+      case 'STOPPED':
+        return { outcome: 'failed', detail: `stopped: ${whyRolledBack(d)}` };
     }
     if (ctx.now() > deadline) {
       throw new TierError(
@@ -177,8 +209,8 @@ export async function deploy(ctx: AwsContext, progress: Progress, opts: DeployOp
   const version = opts.version;
   if (opts.canary) {
     throw new TierError(
-      'a canary deploy runs on the local target only for now',
-      'deploy to AWS without --canary (ECS rolls start-first behind its circuit breaker)',
+      'on AWS every deploy is already an ECS canary, with the share and bake the services stack sets',
+      'drop --canary and --bake: `tier deploy --target aws --version <tag>`; change them in infra/aws (SERVICE_DEFAULTS)',
     );
   }
   if (version === undefined) {

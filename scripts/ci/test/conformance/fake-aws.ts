@@ -157,6 +157,8 @@ export class FakeAws {
       runningCount: 2,
       pendingCount: 0,
       loadBalancers: s.targetGroups.map((targetGroupArn) => ({ targetGroupArn })),
+      // What tier deploy follows: the service deployment UpdateService started (they all succeed here).
+      currentServiceDeployment: s.deployments.at(-1)?.arn,
       deployments: [
         {
           id: `ecs-svc/${s.deployments.length}`,
