@@ -680,6 +680,19 @@ async function checkAws(env: Env, world: World, args: string[]) {
       world.unprotected.add(`${stage} stack:${stack.stackName}`);
       return;
     }
+    case 'ecs run-task': {
+      // Operator access: the admin task of a stage, in the cluster of that stage's region.
+      const holds = (type: string, key: string, value: string | undefined) =>
+        [...env.assemblies.values()]
+          .flat()
+          .some((st) => st.region === region && resourcesOf(st, type).some((r) => r.Properties[key] === value));
+      const cluster = one(f, '--cluster');
+      check(holds('AWS::ECS::Cluster', 'ClusterName', cluster), `no cluster ${cluster} in ${region}`);
+      const family = one(f, '--task-definition');
+      check(holds('AWS::ECS::TaskDefinition', 'Family', family), `no task definition ${family} in ${region}`);
+      check(family?.startsWith(`${cluster}-`), `${family} is not a task of cluster ${cluster}`);
+      return;
+    }
     default:
       return fail(`aws ${service} ${op}: add what the walkthrough expects of it to this test`);
   }
