@@ -100,7 +100,11 @@ export const awsNodes: readonly AwsNode[] = [
       'health check /readyz :9100',
       'AWS::ElasticLoadBalancingV2::LoadBalancer',
     ],
-    cfnTypes: ['AWS::ElasticLoadBalancingV2::LoadBalancer', 'AWS::ElasticLoadBalancingV2::TargetGroup'],
+    cfnTypes: [
+      'AWS::ElasticLoadBalancingV2::LoadBalancer',
+      'AWS::ElasticLoadBalancingV2::TargetGroup',
+      'AWS::ElasticLoadBalancingV2::ListenerRule',
+    ],
     network: 'private',
     role: 'web',
     tier: 'web',
@@ -145,6 +149,19 @@ export const awsNodes: readonly AwsNode[] = [
     network: 'private',
     role: 'api',
     tier: 'api',
+  },
+
+  {
+    id: 'smoke-test',
+    title: 'Pre-traffic smoke test',
+    details: [
+      'Lambda in the VPC, run by ECS before any',
+      'production request; test listener :8080',
+      'AWS::Lambda::Function',
+    ],
+    cfnTypes: ['AWS::Lambda::Function'],
+    network: 'private',
+    role: 'ops',
   },
 
   {
@@ -295,9 +312,10 @@ export const awsSecurityGroups: readonly AwsSecurityGroup[] = [
   { id: 'sg-database', node: 'rds-primary', pathPattern: /\/SecurityGroups\/Database\// },
   // The API user secret's rotation function, drawn as part of the secret it rotates.
   { id: 'sg-secret-rotation', node: 'secret', pathPattern: /\/SecurityGroups\/SecretRotation\// },
+  { id: 'sg-smoke-tests', node: 'smoke-test', pathPattern: /\/SecurityGroups\/SmokeTests\// },
 ];
 
-/** The chain CloudFront -> ALB -> tasks -> database, as ingress rules. */
+/** The chain CloudFront -> ALB -> tasks -> database, and the smoke test -> the ALBs' test listeners, as ingress rules. */
 export const awsSgLinks: readonly AwsSgLink[] = [
   { from: 'cloudfront', to: 'alb-web', ports: [80], source: 'prefix-list' },
   { from: 'cloudfront', to: 'alb-api', ports: [80], source: 'prefix-list' },
@@ -306,6 +324,9 @@ export const awsSgLinks: readonly AwsSgLink[] = [
   { from: 'ecs-web', to: 'alb-api', ports: [80], source: 'security-group' },
   { from: 'ecs-api', to: 'rds-primary', ports: [5432], source: 'security-group' },
   { from: 'secret', to: 'rds-primary', ports: [5432], source: 'security-group' },
+  // Each ALB's test listener, which ECS points at a new version's tasks before production traffic moves.
+  { from: 'smoke-test', to: 'alb-web', ports: [8080], source: 'security-group' },
+  { from: 'smoke-test', to: 'alb-api', ports: [8080], source: 'security-group' },
 ];
 
 export const awsFlows: readonly AwsFlow[] = [
@@ -326,6 +347,8 @@ export const awsFlows: readonly AwsFlow[] = [
   { from: 'github', to: 'deploy-role', label: 'OIDC AssumeRole', kind: 'deploy' },
   { from: 'deploy-role', to: 'ecr', label: 'push images', kind: 'deploy' },
   { from: 'deploy-role', to: 'ecs-cluster', label: 'migrate, update services', kind: 'deploy' },
+  { from: 'ecs-cluster', to: 'smoke-test', label: 'pre-traffic hook', kind: 'control' },
+  { from: 'metrics', to: 'ecs-cluster', label: 'rollback alarms', kind: 'control' },
   { from: 'ecr', to: 'ecs-api', label: 'pull by digest', kind: 'deploy' },
   { from: 'live-db', to: 'ecs-api', label: 'DBHOST, read at every deployment', kind: 'control' },
   { from: 'operator', to: 'live-db', label: 'tier restore: switch', kind: 'control' },

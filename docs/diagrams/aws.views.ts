@@ -270,7 +270,12 @@ const delivery: AwsView = {
     modelBox('github', ['build: SBOM, scan gate,', 'attestations; staging, production'], 'GitHub Actions'),
     modelBox('deploy-role', ['per stage; trusts one', 'GitHub environment'], 'Deploy role (OIDC)'),
     modelBox('ecr', ['immutable tags; prod', 'copies staging digests'], 'ECR'),
-    modelBox('ecs-cluster', ['rolling update, circuit', 'breaker, alarm rollback'], 'ECS cluster'),
+    modelBox('ecs-cluster', ['canary: 10 % for 5 min, then', 'all; alarms roll it back'], 'ECS cluster'),
+    modelBox(
+      'smoke-test',
+      ['Lambda in the VPC, read-only', 'GETs before production traffic'],
+      'Pre-traffic smoke test',
+    ),
     modelBox('operator', ['operator role, no SSH', 'no ECS Exec'], 'Operator'),
     modelBox('admin-task', ['one-off, read-only,', 'inspect.js by default'], 'Admin task'),
     { id: 'tasks', of: ['ecs-web', 'ecs-api'], title: 'web + api tasks', details: ['JSON log lines'] },
@@ -290,6 +295,9 @@ const delivery: AwsView = {
     flow('deploy-role', 'ecs-cluster', 'deploy'),
     { from: 'ecr', to: 'tasks', kind: 'deploy', label: 'pull by digest' },
     { from: 'ecs-cluster', to: 'tasks', kind: 'deploy' },
+    flow('ecs-cluster', 'smoke-test', 'hook'),
+    { from: 'smoke-test', to: 'lbs', kind: 'sg', label: `${sgLabel('smoke-test', 'alb-web')} test listener` },
+    { ...flow('metrics', 'ecs-cluster', 'rollback alarms'), constraint: false },
     { from: 'ecs-cluster', to: 'lbs', kind: 'control', invisible: true },
     { from: 'tasks', to: 'logs', kind: 'logs', label: 'awslogs' },
     { from: 'lbs', to: 'access-logs', kind: 'logs' },
@@ -298,7 +306,7 @@ const delivery: AwsView = {
     flow('operator', 'admin-task', 'run-task'),
     flow('admin-task', 'logs', '/tier/<stage>/exec'),
   ],
-  flows: ['deploy', 'logs', 'metrics', 'control'],
+  flows: ['deploy', 'sg', 'logs', 'metrics', 'control'],
 };
 
 export const awsViews: readonly AwsView[] = [overview, network, data, delivery];

@@ -27,13 +27,15 @@ export const requirements: readonly Requirement[] = [
   {
     requirement: 'Zero-downtime deploys',
     mechanism:
-      'SIGTERM: readiness 503 -> drain -> close; start-first rollout and a canary judged on 5xx and p99 (local), minHealthy 100% + circuit breaker (ECS)',
+      'SIGTERM: readiness 503 -> drain -> close; a canary judged on 5xx and p99 against the old version: start-first rollout (local), ECS canary after a pre-traffic smoke test on the test listener, alarm rollback (AWS)',
     tests: [
       'apps/api/test/shutdown.test.ts',
       'packages/runtime/test/shutdown.test.ts',
       'packages/tier/test/local-rollout.test.ts',
       'packages/tier/test/aws-deploy.test.ts',
       'infra/aws/test/services.test.ts',
+      'infra/aws/test/progressive-delivery.test.ts',
+      'infra/aws/test/alarms.test.ts',
     ],
     discover: { dir: 'test/e2e', match: /deploy|rollout|rollback/i },
   },
