@@ -5,7 +5,7 @@
 // whether the central log store holds one API line per request served (and how long shipping took).
 // Writes bench/results/stack.md and stack.json. Needs root's podman (`tier up` runs first) and PostgreSQL.
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -241,6 +241,9 @@ async function main(): Promise<void> {
       logLines,
     };
     mkdirSync(RESULTS, { recursive: true });
+    // The run this one replaces, kept beside it: a change to the stack shows as before and after.
+    const previous = previousRun(`${RESULTS}stack.json`);
+    Object.assign(report, { previous });
     writeFileSync(`${RESULTS}stack.json`, `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(`${RESULTS}stack.md`, markdown(report));
     process.stdout.write(markdown(report));
@@ -250,6 +253,32 @@ async function main(): Promise<void> {
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     await db.destroy();
   }
+}
+
+interface PreviousRun {
+  readonly version: unknown;
+  readonly date: unknown;
+  readonly ratios: Record<string, number>;
+  readonly apiEdgeP99Ms: number | undefined;
+  readonly cpuApiEdge: Record<string, number>;
+}
+
+/** The figures of the run in `file` (its own previous run is dropped, so the file keeps one). */
+export function previousRun(file: string): PreviousRun | undefined {
+  if (!existsSync(file)) return undefined;
+  const old = JSON.parse(readFileSync(file, 'utf8')) as {
+    machine: { version?: unknown; date?: unknown };
+    ratios: Record<string, number>;
+    results: Array<{ id: string; p99Ms: number }>;
+    cpuPercentByContainer: Partial<Record<Id, Record<string, number>>>;
+  };
+  return {
+    version: old.machine.version,
+    date: old.machine.date,
+    ratios: old.ratios,
+    apiEdgeP99Ms: old.results.find((r) => r.id === 'apiEdge')?.p99Ms,
+    cpuApiEdge: old.cpuPercentByContainer.apiEdge ?? {},
+  };
 }
 
 /** CPU time each project container has used so far (ns), by service and number: two readings give a run's share. */
@@ -278,7 +307,8 @@ async function apiLinesPerId(
   return counts;
 }
 
-function markdown(r: {
+/** The report as Markdown; also re-rendered from a stack.json by importing this file. */
+export function markdown(r: {
   settings: { connections: number; runs: number; durationSeconds: number; warmupSeconds: number };
   machine: Record<string, unknown>;
   goals: typeof GOALS;
@@ -286,6 +316,7 @@ function markdown(r: {
   ratios: Record<string, number>;
   cpuPercentByContainer: Partial<Record<Id, Record<string, number>>>;
   logLines: { served: number; stored: number; lagMs: number };
+  previous?: PreviousRun;
 }): string {
   const m = r.machine;
   const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -327,7 +358,48 @@ CPU by container over the first run of each edge load (its CPU time over the run
 | load | container | CPU % |
 |---|---|---:|
 ${cpuRows.join('\n')}
+${r.previous ? beforeAndAfter(r.previous, r.ratios, api.p99Ms, r.cpuPercentByContainer.apiEdge ?? {}) : ''}`;
+}
+
+function beforeAndAfter(
+  before: PreviousRun,
+  ratios: Record<string, number>,
+  p99Ms: number,
+  cpu: Record<string, number>,
+): string {
+  const ratioRows = [
+    ['API alone / ceiling', 'apiAloneToCeiling'],
+    ['API through its balancer / ceiling', 'apiLbToCeiling'],
+    ['API through the edge / ceiling', 'apiEdgeToCeiling'],
+    ['page through the edge / page from one replica', 'pageEdgeToDirect'],
+  ].map(([name, key]) => `| ${name} | ${before.ratios[key!] ?? '-'} | ${ratios[key!] ?? '-'} |`);
+  // By service (replicas summed): a rollout between the runs renumbers the containers.
+  const byService = (shares: Record<string, number>) => {
+    const sums: Record<string, number> = {};
+    for (const [c, p] of Object.entries(shares)) {
+      const service = c.replace(/_\d+$/, '');
+      sums[service] = round((sums[service] ?? 0) + p, 1);
+    }
+    return sums;
+  };
+  const [was, now] = [byService(before.cpuApiEdge), byService(cpu)];
+  const services = [...new Set([...Object.keys(was), ...Object.keys(now)])]
+    .filter((c) => (was[c] ?? 0) >= 1 || (now[c] ?? 0) >= 1)
+    .sort((a, b) => (now[b] ?? 0) - (now[a] ?? 0));
+  const cpuRows = services.map(
+    (c) => `| CPU % of ${c} (all replicas) under /api/status through the edge | ${was[c] ?? '-'} | ${now[c] ?? '-'} |`,
+  );
+  return `
+## Against the run this one replaced
+
+Before: version ${before.version}, ${before.date}. Each run has its own ceiling: compare ratios and shares.
+
+| figure | before | this run |
+|---|---:|---:|
+${ratioRows.join('\n')}
+| API through the edge, p99 ms | ${before.apiEdgeP99Ms ?? '-'} | ${p99Ms} |
+${cpuRows.join('\n')}
 `;
 }
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
