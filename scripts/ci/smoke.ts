@@ -1,4 +1,5 @@
-// ci:smoke — smoke test through the edge (local edge cache or CloudFront): page with the time, /api/status, a write read back.
+// ci:smoke — smoke test through the edge (local edge cache or CloudFront): page with the time, /api/status, a write read
+// back; --read-only (production) reads the guestbook and writes nothing.
 import { parseArgs } from 'node:util';
 import { type EnvironmentStatus, edgeUrl, smokeTest } from '@tier/cli';
 import { main, reportError } from './lib/github.js';
@@ -12,6 +13,7 @@ await main(async () => {
       stage: { type: 'string' },
       'expect-version': { type: 'string' },
       tiers: { type: 'string' },
+      'read-only': { type: 'boolean', default: false },
     },
   });
   let url = values.url;
@@ -32,7 +34,7 @@ await main(async () => {
       if (stale.length) return 1;
     }
   }
-  const result = await smokeTest({ url, version: expected, attempts: 3 });
+  const result = await smokeTest({ url, version: expected, attempts: 3, write: !values['read-only'] });
   for (const c of result.checks) console.log(`${c.ok ? '✔' : '✖'} ${c.name}: ${c.detail}`);
   if (!result.ok) {
     reportError(`smoke test failed at ${result.url}`);

@@ -72,6 +72,33 @@ describe('smoke test', () => {
     });
   }
 
+  it('read-only (production): reads the guestbook and writes nothing', async () => {
+    broken = 'none';
+    const before = messages.length;
+    const result = await smokeTest({ url, attempts: 1, write: false });
+    assert.equal(result.ok, true, JSON.stringify(result.checks));
+    assert.deepEqual(
+      result.checks.map((c) => c.name),
+      [
+        'page renders with the time',
+        '/api/status answers 200 with a time and a request uuid',
+        'the guestbook reads (read-only: nothing written)',
+      ],
+    );
+    assert.equal(messages.length, before, 'a read-only smoke test wrote a message');
+  });
+
+  it("main.yml's production smoke test is read-only, staging's writes", async () => {
+    const { readFile } = await import('node:fs/promises');
+    const workflow = await readFile(new URL('../../../.github/workflows/main.yml', import.meta.url), 'utf8');
+    const smokes = [...workflow.matchAll(/npm run ci:smoke -- (.*)$/gm)].map((m) => m[1]!);
+    const production = smokes.filter((args) => args.includes('$PRODUCTION_STAGE'));
+    const staging = smokes.filter((args) => args.includes('$STAGING_STAGE'));
+    assert.ok(production.length > 0 && staging.length > 0, `ci:smoke steps: ${smokes.join(' | ')}`);
+    for (const args of production) assert.match(args, /--read-only\b/);
+    for (const args of staging) assert.doesNotMatch(args, /--read-only/);
+  });
+
   it('reports an unreachable edge as a failed check, not a crash', async () => {
     const result = await smokeTest({ url: 'http://127.0.0.1:9/', attempts: 1, timeoutMs: 1000 });
     assert.equal(result.ok, false);

@@ -1,4 +1,5 @@
-// Smoke test through the edge: the page renders with the time, /api/status answers, a guestbook write reads back.
+// Smoke test through the edge: the page renders with the time, /api/status answers, the guestbook reads; where
+// writes are allowed (not production), a guestbook write reads back too.
 import { randomUUID } from 'node:crypto';
 
 export interface SmokeCheck {
@@ -21,6 +22,8 @@ export interface SmokeOptions {
   /** Attempts per check: absorbs one transient miss (e.g. a balancer still settling), never a broken version. */
   readonly attempts?: number;
   readonly timeoutMs?: number;
+  /** Also write a guestbook message and read it back. Off for production: its guestbook is its users'. */
+  readonly write?: boolean;
   readonly fetch?: typeof fetch;
 }
 
@@ -84,6 +87,18 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
     expect(UUID.test(first?.request_uuid ?? ''), 'GET /api/status: no request_uuid');
     return `200, time ${first?.time}`;
   });
+
+  if (opts.write === false) {
+    await check('the guestbook reads (read-only: nothing written)', async () => {
+      const startedAt = performance.now();
+      const res = await request('/api/messages?limit=1');
+      if (res.status !== 200) throw new Error(`GET /api/messages answered ${await answered(res, startedAt)}`);
+      const { items } = (await res.json()) as { items?: unknown };
+      expect(Array.isArray(items), 'GET /api/messages has no items list');
+      return `200, ${items.length} message(s) on the first page`;
+    });
+    return { ok: checks.every((c) => c.ok), url: base, checks };
+  }
 
   await check('a guestbook message is stored and read back', async () => {
     const key = `smoke-${randomUUID()}`;
