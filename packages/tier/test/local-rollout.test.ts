@@ -622,8 +622,10 @@ describe('local deploy: canary', () => {
   it('gives the canary its share by HAProxy weights (2 against 9 and 9: 10%) and restores them before the rest rolls', async () => {
     const { engine } = await canaryWeb();
     const calls = engine.weightCalls.map((c) => `${c.slot}=${c.weight} ${c.holder}`);
-    assert.deepEqual(calls.slice(0, 3).sort(), ['web1=9 tier_web_1', 'web2=9 tier_web_2', 'web3=2 tier_web_3']);
-    assert.deepEqual(calls.slice(3).sort(), ['web1=1 tier_web_1', 'web2=1 tier_web_2', 'web3=1 tier_web_3']);
+    // The canary holds weight 0 until its smoke test passed, then takes its share.
+    assert.deepEqual(calls.slice(0, 3).sort(), ['web1=9 tier_web_1', 'web2=9 tier_web_2', 'web3=0 tier_web_3']);
+    assert.deepEqual(calls[3], 'web3=2 tier_web_3');
+    assert.deepEqual(calls.slice(4).sort(), ['web1=1 tier_web_1', 'web2=1 tier_web_2', 'web3=1 tier_web_3']);
     const restored = Math.max(...engine.weightCalls.map((c) => c.at));
     assert.ok(restored <= at(engine, 'stop tier_web_1'), 'weights are back before any old replica drains');
     assert.deepEqual(engine.unusualWeights(), []);
@@ -632,10 +634,35 @@ describe('local deploy: canary', () => {
   it('takes a failed canary out of the traffic (weight 0) before draining it, and gives its slot back its weight', async () => {
     const { engine } = await canaryWeb({ script: () => ({ errorShare: 0.05 }) });
     const canarySlot = engine.weightCalls.filter((c) => c.slot === 'web3').map((c) => c.weight);
-    assert.deepEqual(canarySlot, [2, 0, 1]);
+    assert.deepEqual(canarySlot, [0, 2, 0, 1]);
     const zero = engine.weightCalls.find((c) => c.slot === 'web3' && c.weight === 0)!;
     assert.ok(zero.at <= at(engine, 'stop tier_web_3'));
     assert.equal(engine.weight('web3'), 1, 'the next replica in that slot takes an equal share');
+  });
+
+  it('smoke-tests the canary on its own port before the balancer gives it any weight', async () => {
+    const { engine, record } = await canaryWeb();
+    assert.equal(record.outcome, 'succeeded');
+    assert.ok(engine.smokeRequests.includes('tier_web_3'), `smoke requests: ${engine.smokeRequests}`);
+    const share = engine.weightCalls.find((c) => c.slot === 'web3' && c.weight > 0)!;
+    assert.ok(share, 'the canary took its share after the smoke test');
+  });
+
+  it('a canary whose smoke test fails never takes a request, and is removed', async () => {
+    const { engine, env, record } = await canaryWeb({ script: () => ({ smokeFails: true }) });
+    assert.equal(record.outcome, 'rolled-back');
+    assert.match(
+      record.detail ?? '',
+      /^canary tier_web_3 failed its smoke test before any traffic: GET \/ answered 500/,
+    );
+    assert.equal(engine.answers('web').v2?.responses ?? 0, 0, 'no user request reached it');
+    assert.deepEqual(
+      engine.weightCalls.filter((c) => c.slot === 'web3').map((c) => c.weight),
+      [0, 1],
+      'held at 0, then its slot back to the normal weight',
+    );
+    assert.deepEqual(engine.replicas('web'), ['tier_web_1 v1', 'tier_web_2 v1']);
+    assert.equal(pinned(env).WEB_IMAGE, image('web', 'v1'));
   });
 
   it('an interrupted bake removes the canary and leaves the tier on the old version', async () => {

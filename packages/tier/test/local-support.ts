@@ -42,6 +42,8 @@ export interface ReplicaScript {
   readonly reportsVersion?: string;
   /** It runs this image content (the tag has since moved to another build). @default its image's id */
   readonly runsImageId?: string;
+  /** Its traffic port answers the smoke test with a 500 (a version whose page or status is broken). @default false */
+  readonly smokeFails?: boolean;
 }
 
 /** An image's content id as the fake engine has it: a hash of its reference. */
@@ -533,6 +535,15 @@ export class FakeEngine {
   private async admin(url: URL): Promise<Response> {
     const c = [...this.containers.values()].find((x) => x.running && x.ip === url.hostname);
     if (!c) throw new TypeError('fetch failed');
+    if (url.port === '3000') {
+      // Its traffic port, as the smoke test reads it: the page, or /api/status, with the database's time.
+      this.smokeRequests.push(c.name);
+      if (c.script.smokeFails) return new Response('{"error":"boom"}', { status: 500 });
+      const time = new Date(this.now).toISOString();
+      return url.pathname === '/api/status'
+        ? Response.json([{ time, request_uuid: 'fake' }])
+        : new Response(`<h1>Welcome, it's ${time}</h1>`, { status: 200 });
+    }
     const version = c.script.reportsVersion ?? c.image.split(':').pop() ?? '';
     const tier = c.service;
     if (url.pathname === '/metrics') {
@@ -548,6 +559,8 @@ export class FakeEngine {
     this.containers.delete(name);
   }
 
+  /** Each smoke request a replica's traffic port answered, by container name. */
+  readonly smokeRequests: string[] = [];
   private envFile = '';
   private readonly clock = new VirtualClock(T0);
 

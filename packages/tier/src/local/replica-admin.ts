@@ -1,10 +1,34 @@
-// A replica's own admin port (9100, reached from the host through the engine's bridge networks):
-// its readiness, the version it says it runs, and its request-duration histogram.
+// A replica's own ports (reached from the host through the engine's bridge networks): on its admin
+// port (9100) its readiness, the version it says it runs and its request-duration histogram; on its
+// traffic port (3000) the smoke test a canary passes before the balancer sends it anything.
 import { type LatencyHistogram, parseLatencyHistogram } from './canary.js';
 import type { OpsEnv } from './ops-env.js';
 
 /** The admin port of both app tiers (runtime DEFAULT_ADMIN_PORTS; compose does not change it). */
 const ADMIN_PORT = 9100;
+/** Their traffic port (compose: the balancers' server-template). */
+const TRAFFIC_PORT = 3000;
+
+/**
+ * The read-only smoke test of one replica, before any user request reaches it: the page renders with
+ * the database's time (web, through the API), /api/status answers with it (api). Undefined when it
+ * passes, else what it answered.
+ */
+export async function smokeReplica(env: OpsEnv, tier: string, ip: string): Promise<string | undefined> {
+  const path = tier === 'api' ? '/api/status' : '/';
+  try {
+    const res = await env.fetch(`http://${ip}:${TRAFFIC_PORT}${path}`, {
+      headers: { 'user-agent': 'tier-canary-smoke' },
+      signal: AbortSignal.timeout(5000),
+    });
+    const body = await res.text();
+    if (res.status !== 200) return `GET ${path} answered ${res.status}: ${body.replace(/\s+/g, ' ').slice(0, 100)}`;
+    const shows = tier === 'api' ? /"time":"\d{4}-/.test(body) : /Welcome, it/.test(body);
+    return shows ? undefined : `GET ${path} answered 200 without the database's time`;
+  } catch (err) {
+    return `GET ${path}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
 
 /** What /readyz answers (packages/runtime/src/service.ts). */
 export interface Readiness {

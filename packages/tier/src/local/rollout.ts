@@ -40,7 +40,7 @@ import {
 } from './containers.js';
 import { appendHistory, previousVersion, readHistory } from './history.js';
 import { type ComposeOptions, compose, engineRun, type OpsEnv } from './ops-env.js';
-import { latencyOf, replicaReadiness, replicaReady } from './replica-admin.js';
+import { latencyOf, replicaReadiness, replicaReady, smokeReplica } from './replica-admin.js';
 import { readEnvFile, setEnvValues } from './settings.js';
 
 export interface RolloutSettings {
@@ -216,6 +216,42 @@ async function waitInRotation(
 }
 
 /**
+ * Waits until the canary says it is ready (its weight held at 0 by `watch`), then smoke-tests it
+ * directly, read-only, before the balancer sends it any user request. A second try absorbs one slow
+ * first answer; a failure is final.
+ */
+async function smokeBeforeTraffic(
+  env: OpsEnv,
+  lb: Balancer,
+  tier: TierName,
+  name: string,
+  settings: RolloutSettings,
+  watch: (stats: ServerStat[], c: Container) => Promise<void>,
+): Promise<void> {
+  const deadline = env.now() + settings.readyTimeoutMs;
+  for (;;) {
+    const c = await aliveContainer(env, name, 'starting');
+    await watch(await lb.stats(), c);
+    if (c.ip && (await replicaReady(env, c.ip))) {
+      let failed = await smokeReplica(env, tier, c.ip);
+      if (failed) {
+        await env.sleep(1000);
+        failed = await smokeReplica(env, tier, c.ip);
+      }
+      if (failed) throw new RolloutFailure(`canary ${name} failed its smoke test before any traffic: ${failed}`, c);
+      return;
+    }
+    if (env.now() > deadline) {
+      throw new RolloutFailure(
+        `${name} was not ready within ${settings.readyTimeoutMs / 1000}s: ${await lastLogLines(env, name)}`,
+        c,
+      );
+    }
+    await env.sleep(250);
+  }
+}
+
+/**
  * Replaces every replica of `current` (the tier's containers now) not running `image`, one batch at
  * a time. Keeps the replica count. Throws a RolloutFailure (with the failing container, if one)
  * when a check fails.
@@ -292,16 +328,20 @@ async function bakeCanary(
   );
   const histograms = () => latencyOf(env, [canaryIp, ...baseline.map((b) => b.ip)]);
   let latencyNote = '';
-  // The canary's weight is set as soon as DNS puts it in a slot, before HAProxy sends it anything.
+  // The canary's weight is set as soon as DNS puts it in a slot, before HAProxy sends it anything:
+  // 0 until it passed its smoke test, then its share.
+  let admitted = false;
   const watch = async (stats: ServerStat[], c: Container) => {
     if (signal?.aborted) throw new RolloutFailure(`interrupted while the canary ${c.name} was judged`, c);
     if (c.ip) canaryIp = c.ip;
-    held.hold(canaryIp, weights.canary);
+    held.hold(canaryIp, admitted ? weights.canary : 0);
     await held.apply(stats);
     const why = judge.observe(stats);
     if (why) throw new RolloutFailure(`canary ${c.name} failed: ${why}`, c);
   };
   try {
+    await smokeBeforeTraffic(env, lb, tier, created.name, settings, watch);
+    admitted = true;
     const took = await waitInRotation(env, lb, created.name, settings, watch);
     progress.info(
       `${created.name} in rotation after ${(took / 1000).toFixed(1)}s at weight ${weights.canary} (old replicas ${weights.baseline}); baking ${canary.bakeMs / 1000}s`,
