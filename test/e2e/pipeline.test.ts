@@ -130,19 +130,28 @@ describe('tier pipeline (local environment)', { timeout: 30 * 60_000 }, () => {
     assert.deepEqual(versionsOf(after, 'api'), apiBefore);
   });
 
-  it('rolls back a version whose smoke test fails, and says so', async () => {
+  it('stops a version whose smoke test fails: before any traffic with the canary, by rolling back without it', async () => {
     const good = versionsOf(await status(), 'web');
-    // Ready and healthy, but the page no longer says "Welcome, it's <time>": only the smoke test can tell.
+    // Ready and healthy, but the page no longer says "Welcome, it's <time>": only a smoke test can tell.
     const broken = await commitInClone(
       'apps/web/src/views/pages.ts',
       (src) => src.replace("Welcome, it's", 'Hello at'),
       'web: a broken greeting (pipeline e2e)',
     );
-    const run = await tier(['pipeline', '--skip-tests']);
-    assert.equal(run.code, 1, run.out);
-    assert.match(run.out, /smoke\s+\S+\s+✖ FAILED/);
-    assert.match(run.out, /rollback\s+\S+\s+✔ ok/);
-    assert.match(run.out, /next: /);
+    // The canary is smoke-tested on its own port before the balancer sends it anything: nothing to roll back.
+    const canary = await tier(['pipeline', '--skip-tests']);
+    assert.equal(canary.code, 1, canary.out);
+    assert.match(
+      canary.out,
+      /deploy\s+\S+\s+✖ FAILED\s+web rolled-back \(canary \S+ failed its smoke test before any traffic/,
+    );
+    assert.match(canary.out, /next: /);
+    assert.deepEqual(versionsOf(await status(), 'web'), good);
+    // Without a canary the whole tier rolls, the smoke test through the edge fails, and the pipeline rolls it back.
+    const rolled = await tier(['pipeline', '--skip-tests', '--no-canary']);
+    assert.equal(rolled.code, 1, rolled.out);
+    assert.match(rolled.out, /smoke\s+\S+\s+✖ FAILED/);
+    assert.match(rolled.out, /rollback\s+\S+\s+✔ ok/);
     const after = await status();
     assert.deepEqual(versionsOf(after, 'web'), good);
     assert.ok(!versionsOf(after, 'web').includes(broken));
