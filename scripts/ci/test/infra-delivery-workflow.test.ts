@@ -2,27 +2,12 @@
 // main each stage's job deploys its stacks (through its own role, after the credentials step and before the services
 // take the new version) whenever change detection says infrastructure changed; production waits for its approval.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parse } from 'yaml';
+import { type WorkflowFileJob, type WorkflowStep, workflowFile } from './conformance/workflows.js';
 
-interface Step {
-  readonly id?: string;
-  readonly uses?: string;
-  readonly run?: string;
-  readonly if?: string;
-  readonly with?: Record<string, string>;
-}
-interface Job {
-  readonly if?: string;
-  readonly environment?: { name?: string } | string;
-  readonly steps: Step[];
-}
-
-const workflow = (name: string) =>
-  parse(readFileSync(new URL(`../../../.github/workflows/${name}`, import.meta.url), 'utf8')) as {
-    jobs: Record<string, Job>;
-  };
+const workflow = workflowFile;
+type Step = WorkflowStep;
+type Job = WorkflowFileJob;
 const at = (job: Job, pred: (s: Step) => boolean) => job.steps.findIndex(pred);
 const runs = (script: string) => (s: Step) => s.run?.includes(`npm run ${script}`) === true;
 

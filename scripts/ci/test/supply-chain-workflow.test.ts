@@ -4,24 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { TIERS } from '@tier/cli';
-import { parse } from 'yaml';
+import { type WorkflowStep, workflowFile } from './conformance/workflows.js';
 
-interface Step {
-  readonly id?: string;
-  readonly uses?: string;
-  readonly run?: string;
-  readonly if?: string;
-  readonly with?: Record<string, string>;
-}
-interface Job {
-  readonly permissions?: Record<string, string>;
-  readonly steps: Step[];
-}
-
-const workflow = (name: string) =>
-  parse(readFileSync(new URL(`../../../.github/workflows/${name}`, import.meta.url), 'utf8')) as {
-    jobs: Record<string, Job>;
-  };
+const workflow = workflowFile;
+type Step = WorkflowStep;
 const build = workflow('main.yml').jobs.build!;
 const index = (pred: (s: Step) => boolean) => build.steps.findIndex(pred);
 const runs = (script: string) => (s: Step) => s.run?.includes(`npm run ${script}`) === true;

@@ -83,3 +83,24 @@ export function targetStages(job: WorkflowJob): string[] {
   }
   return [...found];
 }
+
+/** One step of a workflow job, as its YAML states it. */
+export interface WorkflowStep {
+  readonly id?: string;
+  readonly uses?: string;
+  readonly run?: string;
+  readonly if?: string;
+  readonly with?: Record<string, string>;
+}
+
+/** One job of a workflow file, as its YAML states it. */
+export interface WorkflowFileJob {
+  readonly if?: string;
+  readonly environment?: { name?: string } | string;
+  readonly permissions?: Record<string, string>;
+  readonly steps: WorkflowStep[];
+}
+
+/** A workflow file's jobs as written (no substitution), for tests of step order and conditions. */
+export const workflowFile = (name: string) =>
+  parse(readFileSync(new URL(name, WORKFLOWS), 'utf8')) as { jobs: Record<string, WorkflowFileJob> };
