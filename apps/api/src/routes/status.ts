@@ -4,8 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { errorResponses } from '../errors.js';
 
-// Named statement: parsed once per connection, not per request.
-const NOW = { name: 'api-status-now', text: 'SELECT now() AS time' } as const;
+/** The status route's query, a named statement (parsed once per connection); `inspect.js verify` runs it too. */
+export const STATUS_QUERY = { name: 'api-status-now', text: 'SELECT now() AS time' } as const;
 
 export function statusRoutes(app: FastifyInstance, pool: pg.Pool): void {
   app.get(
@@ -26,7 +26,7 @@ export function statusRoutes(app: FastifyInstance, pool: pg.Pool): void {
       },
     },
     async () => {
-      const { rows } = await pool.query<{ time: Date }>(NOW);
+      const { rows } = await pool.query<{ time: Date }>(STATUS_QUERY);
       return [{ time: rows[0]!.time.toISOString(), request_uuid: randomUUID() }];
     },
   );
