@@ -2,7 +2,9 @@
 // node:http + one pg pool), the API process alone on the host logging to a file as in production, the API
 // through its balancer, through the edge, and the page through the edge and straight from one web replica.
 // Each as a ratio of its baseline, with p50/p99, the CPU share of every container under the edge loads, and
-// whether the central log store holds one API line per request served (and how long shipping took).
+// whether the central log store holds one API line per request served (and how long shipping took). The hop
+// floor: the ceiling behind the same proxies with nothing in them (the balancer's and the edge's images, host
+// network, no logging, every request passed), which shows what the hops alone cost on this machine.
 // Writes bench/results/stack.md and stack.json. Needs root's podman (`tier up` runs first) and PostgreSQL.
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +25,7 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = 3;
 const GOALS = { apiEdgeToCeiling: 0.4, apiEdgeP99Ms: 40, pageEdgeToDirect: 0.5, apiAloneToCeiling: 0.8 } as const;
 
-type Id = 'ceiling' | 'apiAlone' | 'apiLb' | 'apiEdge' | 'pageEdge' | 'pageDirect';
+type Id = 'ceiling' | 'hopsLb' | 'hopsEdge' | 'apiAlone' | 'apiLb' | 'apiEdge' | 'pageEdge' | 'pageDirect';
 interface Target {
   readonly id: Id;
   readonly name: string;
@@ -130,12 +132,30 @@ async function main(): Promise<void> {
     );
     forwards.push(forward);
 
+    const [bareLbPort, bareEdgePort] = [await freePort(), await freePort()];
+    for (const args of bareProxies(settings, ceilingPort, bareLbPort, bareEdgePort)) {
+      forwards.push(args[args.indexOf('--name') + 1]!);
+      await cli(...args);
+    }
+
     const edge = `http://127.0.0.1:${settings.EDGE_PORT ?? '8080'}`;
     const targets: Target[] = [
       {
         id: 'ceiling',
         name: 'ceiling: node:http + one pg pool',
         url: `http://127.0.0.1:${ceilingPort}/`,
+        shipped: false,
+      },
+      {
+        id: 'hopsLb',
+        name: 'ceiling through a bare HAProxy',
+        url: `http://127.0.0.1:${bareLbPort}/`,
+        shipped: false,
+      },
+      {
+        id: 'hopsEdge',
+        name: 'ceiling through a bare Varnish and HAProxy',
+        url: `http://127.0.0.1:${bareEdgePort}/`,
         shipped: false,
       },
       {
@@ -216,6 +236,10 @@ async function main(): Promise<void> {
       apiAloneToCeiling: round(by('apiAlone').reqPerSec / ceiling, 3),
       apiLbToCeiling: round(by('apiLb').reqPerSec / ceiling, 3),
       apiEdgeToCeiling: round(by('apiEdge').reqPerSec / ceiling, 3),
+      hopsLbToCeiling: round(by('hopsLb').reqPerSec / ceiling, 3),
+      hopsEdgeToCeiling: round(by('hopsEdge').reqPerSec / ceiling, 3),
+      apiLbToHops: round(by('apiLb').reqPerSec / by('hopsLb').reqPerSec, 3),
+      apiEdgeToHops: round(by('apiEdge').reqPerSec / by('hopsEdge').reqPerSec, 3),
       pageEdgeToDirect: round(by('pageEdge').reqPerSec / by('pageDirect').reqPerSec, 3),
     };
     const logLines = {
@@ -253,6 +277,44 @@ async function main(): Promise<void> {
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     await db.destroy();
   }
+}
+
+/**
+ * `run` arguments of the hop floor's two proxies, on the host's network (no NAT): a bare HAProxy in front of the
+ * ceiling, and a bare Varnish (every request passed) in front of that HAProxy, from the stack's own images.
+ */
+function bareProxies(settings: Record<string, string>, ceilingPort: number, lbPort: number, edgePort: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-stack-hops-'));
+  writeFileSync(
+    join(dir, 'haproxy.cfg'),
+    [
+      'defaults',
+      '  mode http',
+      '  option http-keep-alive',
+      '  timeout connect 2s',
+      '  timeout client 70s',
+      '  timeout server 30s',
+      'frontend public',
+      `  bind 127.0.0.1:${lbPort}`,
+      '  default_backend ceiling',
+      'backend ceiling',
+      `  server ceiling 127.0.0.1:${ceilingPort}`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'default.vcl'),
+    `vcl 4.1;\nbackend lb { .host = "127.0.0.1"; .port = "${lbPort}"; }\nsub vcl_recv { return (pass); }\n`,
+  );
+  const common = ['run', '-d', '--rm', '--network', 'host', '-v', `${dir}:/bench:ro`];
+  const name = (what: string) => ['--name', `bench-stack-${what}-${process.pid}`];
+  return [
+    [...common, ...name('bare-lb'), settings.LB_IMAGE ?? '', 'haproxy', '-db', '-f', '/bench/haproxy.cfg'],
+    [
+      ...[...common, ...name('bare-edge'), settings.EDGE_IMAGE ?? '', 'varnishd', '-F', '-j', 'none'],
+      ...['-n', '/tmp/varnish', '-a', `127.0.0.1:${edgePort}`, '-f', '/bench/default.vcl', '-s', 'malloc,64m'],
+    ],
+  ];
 }
 
 interface PreviousRun {
@@ -347,6 +409,10 @@ ${r.results.map((x) => `| ${x.name} | ${x.reqPerSec} | ${x.p50Ms} | ${x.p99Ms} |
 | API alone / ceiling | ${r.ratios.apiAloneToCeiling} | >= ${r.goals.apiAloneToCeiling}: ${met(r.ratios.apiAloneToCeiling! >= r.goals.apiAloneToCeiling)} |
 | API through its balancer / ceiling | ${r.ratios.apiLbToCeiling} | - |
 | API through the edge / ceiling | ${r.ratios.apiEdgeToCeiling} | >= ${r.goals.apiEdgeToCeiling}: ${met(r.ratios.apiEdgeToCeiling! >= r.goals.apiEdgeToCeiling)} |
+| hop floor: ceiling through a bare HAProxy / ceiling | ${r.ratios.hopsLbToCeiling ?? '-'} | - |
+| hop floor: ceiling through a bare Varnish and HAProxy / ceiling | ${r.ratios.hopsEdgeToCeiling ?? '-'} | - |
+| API through its balancer / its hop floor | ${r.ratios.apiLbToHops ?? '-'} | - |
+| API through the edge / its hop floor | ${r.ratios.apiEdgeToHops ?? '-'} | - |
 | API through the edge, p99 | ${api.p99Ms} ms | <= ${r.goals.apiEdgeP99Ms} ms: ${met(api.p99Ms <= r.goals.apiEdgeP99Ms)} |
 | page through the edge / page from one replica | ${r.ratios.pageEdgeToDirect} | >= ${r.goals.pageEdgeToDirect}: ${met(r.ratios.pageEdgeToDirect! >= r.goals.pageEdgeToDirect)} |
 
