@@ -128,6 +128,47 @@ describe('edge cache', () => {
       }
     }
   });
+
+  it('passes API requests on at once: concurrent requests for one URL never wait for one fetch', async () => {
+    // Coalescing made every concurrent request for an API URL wait for the first one's fetch, and
+    // answered them all that fetch's 503 when it failed. API answers are never stored (on AWS
+    // /api/* has caching disabled), so nothing may wait: Varnish counts a request put to sleep on
+    // another's fetch in busy_sleep, and logs the handling of each.
+    const edge = await first('edge');
+    const sleeps = async () =>
+      Number(
+        (await env.cli(['exec', edge.name, 'varnishstat', '-n', '/tmp/varnish', '-1', '-f', 'MAIN.busy_sleep']))
+          .trim()
+          .split(/\s+/)[1],
+      );
+    const before = await sleeps();
+    const url = `${env.edge}/api/status?e2e=${randomUUID()}`;
+    const id = `e2e-pass-${randomUUID()}`;
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        fetch(url, { headers: { 'x-request-id': `${id}-${i}` } }).then(async (r) => ({
+          status: r.status,
+          cache: r.headers.get('x-cache'),
+          body: await r.text(),
+        })),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((a) => [a.status, a.cache]),
+      answers.map(() => [200, 'PASS']),
+    );
+    assert.equal(new Set(answers.map((a) => a.body)).size, answers.length, 'each request was answered by the API');
+    assert.equal((await sleeps()) - before, 0, "no request waited for another request's fetch");
+    const handled = await eventually(
+      'the edge lines of all 24 requests',
+      async () => {
+        const lines = (await storeLines(id)).filter((l) => l.tier === 'edge');
+        return lines.length >= answers.length ? lines : undefined;
+      },
+      10_000,
+    );
+    assert.deepEqual([...new Set(handled.map((l) => (JSON.parse(l.msg) as { cache?: string }).cache))], ['pass']);
+  });
 });
 
 interface StoredLine {

@@ -3,7 +3,10 @@
 #   cached   GET/HEAD answers with Cache-Control "public" plus max-age/s-maxage > 0 or "immutable",
 #            no Set-Cookie, no "private"/"no-store"/"no-cache" (the web tier's fingerprinted assets,
 #            and briefly its plain asset paths, max-age=60);
-#   passed   everything else: HTML pages and API answers are never stored (hit-for-pass 2 min).
+#   passed   /api/* at once, as CloudFront's /api/* behaviour has caching disabled: a lookup made
+#            concurrent requests for one URL wait for the first one's fetch (and all get its 503
+#            when it failed); everything else unmarked, HTML pages included, is never stored
+#            (hit-for-miss 2 min).
 # Every answer carries X-Cache: HIT, MISS or PASS, and X-Request-Id (the client's when well-formed).
 # Balancer names resolve when this VCL loads: run edge-reload after recreating a balancer.
 vcl 4.1;
@@ -32,9 +35,9 @@ sub vcl_recv {
     }
     if (req.url ~ "^/api(/|$|\?)") {
         set req.backend_hint = api_lb;
-    } else {
-        set req.backend_hint = web_lb;
+        return (pass);
     }
+    set req.backend_hint = web_lb;
     if (req.method != "GET" && req.method != "HEAD") {
         return (pass);
     }
