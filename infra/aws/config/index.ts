@@ -96,6 +96,27 @@ export function validateStageConfig(c: StageConfig): void {
   if (p.promoteFrom !== undefined && (p.promoteFrom === c.stage || !stages[p.promoteFrom])) {
     throw new Error(`${where}: pipeline.promoteFrom must name another stage (${Object.keys(stages).join(', ')}).`);
   }
+  const operator = c.operator ?? {};
+  for (const arn of operator.trustedPrincipals ?? []) {
+    if (!/^arn:aws:iam::\d{12}:(root|role\/[\w+=,.@/-]{1,512})$/.test(arn)) {
+      throw new Error(
+        `${where}: operator.trustedPrincipals "${arn}" must be arn:aws:iam::<account>:root or arn:aws:iam::<account>:role/<path/name>.`,
+      );
+    }
+    if (operator.requireMfa === false && arn.endsWith(':root')) {
+      throw new Error(
+        `${where}: operator.requireMfa is false but "${arn}" trusts every principal of that account; MFA may be left to the identity provider only for its roles (IAM Identity Center).`,
+      );
+    }
+  }
+  if (operator.trustedPrincipals?.length === 0) {
+    throw new Error(`${where}: operator.trustedPrincipals is empty; omit it to trust the stage account (with MFA).`);
+  }
+  if (operator.requireMfa === false && !operator.trustedPrincipals) {
+    throw new Error(
+      `${where}: operator.requireMfa is false without operator.trustedPrincipals; the default trusts the whole account and needs MFA.`,
+    );
+  }
   const copy = c.backup.copyToVaultArn;
   if (copy !== undefined) {
     const parsed = parseVaultArn(copy);

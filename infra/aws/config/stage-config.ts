@@ -89,6 +89,25 @@ export interface StageConfig {
     /** Address that receives alarm e-mails (confirm the SNS subscription once). */
     readonly alarmEmail: string;
   };
+  /**
+   * Who may assume the stage's operator role `tier-<stage>-operator` (the `tier` commands an operator runs against
+   * AWS: status, scale, stop/start, deploy/rollback, backup, restore, logs, metrics, the admin task). @default the
+   * stage account's IAM principals whose own policy allows `sts:AssumeRole` on it, with MFA.
+   */
+  readonly operator?: {
+    /**
+     * Principals the role trusts: an account root (`arn:aws:iam::<account>:root`: any IAM user or role of that account
+     * its administrators allow) or role ARNs, such as the role of an IAM Identity Center permission set
+     * (`arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<set>_<id>`).
+     * @default [`arn:aws:iam::<account>:root`]
+     */
+    readonly trustedPrincipals?: readonly string[];
+    /**
+     * Refuse sessions without MFA (`aws:MultiFactorAuthPresent`). IAM Identity Center signs users in with MFA but its
+     * role sessions carry no such key: set false only when every trusted principal is such a role. @default true
+     */
+    readonly requireMfa?: boolean;
+  };
   readonly pipeline: {
     /** GitHub repository allowed to deploy, `owner/name`. */
     readonly githubRepo: string;

@@ -367,11 +367,12 @@ describe('the AWS calls of the workflow jobs against the pipeline roles', () => 
     );
     for (const stage of stages.values()) {
       const services = stage.resolver.stackOf('services');
-      // The operator's admin task is not the pipeline's to run: its roles must be refused like any other.
+      // The operator's admin task and the restore tests' data check are not the pipeline's to run: their roles must
+      // be refused like any other.
       const taskRoles = new Set(
         stage.resolver
           .resources(services, 'AWS::ECS::TaskDefinition')
-          .filter(([, td]) => !String(td.Properties.Family).endsWith('-admin'))
+          .filter(([, td]) => !/-(admin|restore-check)$/.test(String(td.Properties.Family)))
           .flatMap(([, td]) =>
             [td.Properties.TaskRoleArn, td.Properties.ExecutionRoleArn].map((v) => stage.resolver.value(services, v)),
           ),

@@ -1,4 +1,4 @@
-// Pipeline access without long-lived keys: GitHub OIDC and one pipeline role per stage, scoped to that stage's work.
+// Access to one stage without long-lived keys: its GitHub OIDC pipeline role and its operator role, each scoped to that stage's work.
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
@@ -6,6 +6,7 @@ import { type StageConfig, stages } from '../../config/index.js';
 import { imageTagParameterName, repositoryName } from '../registry/registry-stack.js';
 import { acknowledge } from '../shared/acknowledge.js';
 import { emitOutputs, TIERS } from '../shared/naming.js';
+import { OperatorAccess } from './operator-access.js';
 
 const GITHUB_ISSUER = 'token.actions.githubusercontent.com';
 
@@ -53,6 +54,7 @@ export interface PipelineAccessStackProps extends StackProps {
 
 export class PipelineAccessStack extends Stack {
   readonly pipelineRole: iam.Role;
+  readonly operatorRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: PipelineAccessStackProps) {
     super(scope, id, props);
@@ -149,6 +151,7 @@ export class PipelineAccessStack extends Stack {
       'CDK-generated policy that belongs to this one role (the pipeline of one stage); a managed policy could be attached to other principals.',
       'NIST.800.53.R5-IAMNoInlinePolicy',
     );
+    this.operatorRole = new OperatorAccess(this, 'Operator', { config: props.config }).role;
     emitOutputs(this, stage, 'pipeline-access', { DeployRoleArn: this.pipelineRole.roleArn });
   }
 }

