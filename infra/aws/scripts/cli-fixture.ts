@@ -1,5 +1,6 @@
 // Writes packages/tier/test/fixtures/describe-stacks.json: what CloudFormation DescribeStacks would return for every
-// stage's stacks, generated from the synthesized templates (output keys, values resolved to their shape).
+// stage's stacks, generated from the synthesized templates (output keys, values resolved to their shape; the
+// SSM-typed parameters, which `tier restore` finds by the parameter name they read).
 // The CLI's tests read only this; infra/aws/test/outputs-contract.test.ts fails when the committed file is stale.
 //   npm run fixture:cli -w infra/aws
 import { writeFileSync } from 'node:fs';
@@ -16,14 +17,26 @@ interface FixtureOutput {
   OutputValue: string;
 }
 
+/** An SSM-typed template parameter: its value is the name of the SSM parameter it reads. */
+interface FixtureParameter {
+  ParameterKey: string;
+  ParameterValue: string;
+}
+
 export function cliFixture(): string {
-  const stages: Record<string, Array<{ StackName: string; Region: string; Outputs: FixtureOutput[] }>> = {};
+  const stages: Record<
+    string,
+    Array<{ StackName: string; Region: string; Parameters: FixtureParameter[]; Outputs: FixtureOutput[] }>
+  > = {};
   for (const stage of STAGES) {
     const stacks = stageStacks(stage);
     const resolve = makeResolver(stacks);
     stages[stage] = stacks.map((stack) => ({
       StackName: stack.stackName,
       Region: stack.region,
+      Parameters: Object.entries(stack.template.Parameters ?? {})
+        .filter(([, p]) => String(p.Type).startsWith('AWS::SSM::Parameter::Value'))
+        .map(([key, p]) => ({ ParameterKey: key, ParameterValue: String(p.Default) })),
       Outputs: Object.entries(stack.template.Outputs ?? {})
         // CDK's own cross-stack exports (ExportsOutput...) are wiring, not part of the contract the CLI reads.
         .filter(([key]) => !key.startsWith('ExportsOutput'))

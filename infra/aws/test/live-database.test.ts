@@ -74,3 +74,42 @@ describe('the live database as configuration', () => {
     });
   });
 });
+
+describe('the database alarms follow the live instance', () => {
+  test('every database alarm and dashboard metric names the instance the instance-id parameter holds, read at every update', () => {
+    const { monitoring } = platform('dev');
+    const t = template(monitoring);
+    const live = ssmParameterReading(t, liveDatabaseParameter('dev', 'instance-id'));
+    assert.ok(
+      live,
+      'the monitoring stack reads the instance-id parameter at every deployment (an SSM-typed parameter)',
+    );
+    const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.Namespace === 'AWS/RDS');
+    assert.ok(alarms.length >= 5, 'CPU, memory, storage, connections, write latency');
+    for (const [id, alarm] of alarms) {
+      assert.deepEqual(
+        alarm.Properties.Dimensions,
+        [{ Name: 'DBInstanceIdentifier', Value: { Ref: live } }],
+        `${id} watches the live instance, not the data stack's own`,
+      );
+    }
+    const dashboard = JSON.stringify(
+      resourcesOf(t, 'AWS::CloudWatch::Dashboard').find(([, d]) =>
+        JSON.stringify(d.Properties.DashboardName).includes('-db'),
+      )?.[1].Properties.DashboardBody,
+    );
+    assert.match(dashboard, new RegExp(`"DBInstanceIdentifier\\\\",\\\\"",\\{"Ref":"${live}"\\}`));
+    assert.doesNotMatch(dashboard, /ImportValue/, 'no instance export in the database dashboard');
+  });
+
+  test('the monitoring stack deploys after the data stack, which keeps the instance export it imported before', () => {
+    const { monitoring, data } = platform('dev');
+    assert.ok(monitoring.dependencies.includes(data), 'the parameter exists before the stack that reads it');
+    const outputs = (template(data).toJSON().Outputs ?? {}) as Record<string, Json>;
+    const instance = resourcesOf(template(data), 'AWS::RDS::DBInstance')[0]![0];
+    assert.ok(
+      Object.values(outputs).some((o) => o.Export && JSON.stringify(o.Value) === JSON.stringify({ Ref: instance })),
+      'a deployed monitoring stack still imports it until its next update',
+    );
+  });
+});

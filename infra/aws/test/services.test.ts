@@ -135,7 +135,7 @@ describe('services', () => {
         assert.equal(c.ReadonlyRootFilesystem, true, `${c.Name} read-only root`);
         assert.equal(c.User, '1000:1000', `${c.Name} non-root`);
         assert.equal(c.StopTimeout, 30);
-        if (c.Name !== 'migrate' && c.Name !== 'admin') {
+        if (!['migrate', 'admin', 'restore-check'].includes(c.Name)) {
           assert.deepEqual(
             c.PortMappings.map((p: { ContainerPort: number }) => p.ContainerPort),
             [3000, 9100],

@@ -1,9 +1,10 @@
 // tier restore --target aws as a state machine at the SDK boundary: a small stateful account (RDS, SSM, the services
-// stack, ECS, Secrets Manager) answers the calls; each step is interrupted (the call done but its answer lost, or the
+// and monitoring stacks, ECS and the tasks' logs, Secrets Manager) answers the calls; each step is interrupted (the call done but its answer lost, or the
 // state not recorded) and the resumed restore must end in the same account as an uninterrupted one.
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { DescribeStacksCommand, type Stack, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
+import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -39,6 +40,19 @@ const NEW_OWNER_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds
 const API_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:tier-dev-api-user-MnOpQr`;
 const DATA_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/data`;
 const SERVICES = 'tier-dev-services';
+const MONITORING = 'tier-dev-monitoring';
+type Concern = 'services' | 'monitoring';
+const HOST_PARAM = liveDatabaseParameter('dev', 'host');
+const ID_PARAM = liveDatabaseParameter('dev', 'instance-id');
+/** What `inspect.js verify` prints for a copy that holds the data. */
+const GOOD_CHECK = {
+  level: 30,
+  msg: 'verify',
+  ok: true,
+  tables: { messages: 3, schema_migrations: 2 },
+  status: { time: '2026-03-01T12:00:40.000Z' },
+  problems: [],
+};
 const STATE = restoreStateParameter('dev');
 
 /** Where a call is cut: `after` = AWS did it but the answer was lost; `before` = it never reached AWS. */
@@ -56,7 +70,15 @@ class Account {
     [liveDatabaseParameter('dev', 'host'), LIVE_HOST],
     [liveDatabaseParameter('dev', 'master-secret-arn'), OWNER_SECRET],
   ]);
-  stack = { status: 'UPDATE_COMPLETE', host: LIVE_HOST, describesInProgress: 0 };
+  /** Each stack that follows the parameters: its status and what its SSM-typed parameters resolved at its last update. */
+  readonly stacks: Record<
+    Concern,
+    { status: string; resolved: Record<string, string>; describes: number; updates: number }
+  > = {
+    services: { status: 'UPDATE_COMPLETE', resolved: Object.fromEntries(this.params), describes: 0, updates: 0 },
+    monitoring: { status: 'UPDATE_COMPLETE', resolved: Object.fromEntries(this.params), describes: 0, updates: 0 },
+  };
+  readonly outcomes: Record<Concern, string> = { services: 'UPDATE_COMPLETE', monitoring: 'UPDATE_COMPLETE' };
   apiSecret = JSON.stringify({
     username: 'tier_api',
     password: 'api-pass',
@@ -66,8 +88,11 @@ class Account {
     masterarn: OWNER_SECRET,
   });
   verifyExit = 0;
-  stackOutcome = 'UPDATE_COMPLETE';
-  readonly runTasks: string[] = [];
+  dataCheckExit = 0;
+  /** The JSON line the data check logs. */
+  dataCheck: Record<string, unknown> = GOOD_CHECK;
+  /** Every task started: which task definition, against which host, with which command. */
+  readonly runTasks: Array<{ family: string; host: string; command?: string[] }> = [];
   cut?: Cut;
 
   constructor() {
@@ -155,26 +180,25 @@ class Account {
     });
   }
 
-  servicesStack(): Stack {
-    const fixture = STACKS.find((s) => s.StackName === SERVICES)!;
-    if (this.stack.status === 'UPDATE_IN_PROGRESS' && ++this.stack.describesInProgress > 1) {
-      this.stack.status = this.stackOutcome;
-      if (this.stackOutcome === 'UPDATE_COMPLETE')
-        this.stack.host = this.params.get(liveDatabaseParameter('dev', 'host'))!;
+  stack(concern: Concern): Stack {
+    const fixture = STACKS.find((st) => st.StackName === `tier-dev-${concern}`)!;
+    const state = this.stacks[concern];
+    if (state.status === 'UPDATE_IN_PROGRESS' && ++state.describes > 1) {
+      state.status = this.outcomes[concern];
+      // CloudFormation reads the SSM-typed parameters at every update; a rolled-back update keeps the old values.
+      if (state.status === 'UPDATE_COMPLETE') state.resolved = Object.fromEntries(this.params);
     }
     return {
       ...fixture,
-      StackStatus: this.stack.status as Stack['StackStatus'],
+      StackStatus: state.status as Stack['StackStatus'],
+      LastUpdatedTime: new Date(Date.UTC(2026, 1, 1) + state.updates * 60_000),
       Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
       RoleARN: `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-${ACCOUNT}-${REGION}`,
-      Parameters: [
-        {
-          ParameterKey: 'SsmParameterValuetierdevdbhostC96584B6F00A464EAD1953AFF4B05118Parameter',
-          ParameterValue: liveDatabaseParameter('dev', 'host'),
-          ResolvedValue: this.stack.host,
-        },
-        { ParameterKey: 'BootstrapVersion', ParameterValue: '/cdk-bootstrap/hnb659fds/version', ResolvedValue: '29' },
-      ],
+      // The template's own SSM-typed parameters (from the synthesized fixture), as CloudFormation resolved them.
+      Parameters: (fixture.Parameters ?? []).map((p) => ({
+        ...p,
+        ResolvedValue: state.resolved[p.ParameterValue ?? ''] ?? 'resolved',
+      })),
     };
   }
 }
@@ -184,14 +208,18 @@ let account: Account;
 
 function wire(): void {
   const a = () => account;
+  const concern = (name: string): Concern | undefined =>
+    name === SERVICES ? 'services' : name === MONITORING ? 'monitoring' : undefined;
   aws.cfn.on(DescribeStacksCommand).callsFake((input) => {
-    if (input.StackName === SERVICES) return { Stacks: [a().servicesStack()] };
+    const followed = concern(input.StackName);
+    if (followed) return { Stacks: [a().stack(followed)] };
     return { Stacks: STACKS.filter((s) => s.StackName === input.StackName) };
   });
   aws.cfn.on(UpdateStackCommand).callsFake((input) =>
     a().act('UpdateStack', input, () => {
-      a().stack = { ...a().stack, status: 'UPDATE_IN_PROGRESS', describesInProgress: 0 };
-      return { StackId: SERVICES };
+      const state = a().stacks[concern(input.StackName)!];
+      Object.assign(state, { status: 'UPDATE_IN_PROGRESS', describes: 0, updates: state.updates + 1 });
+      return { StackId: input.StackName };
     }),
   );
   aws.ssm.on(GetParameterCommand).callsFake((input) => {
@@ -254,6 +282,24 @@ function wire(): void {
     services: [{ taskDefinition: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/tier-dev-api:7` }],
   });
   aws.ecs.on(DescribeTaskDefinitionCommand).callsFake((input) => {
+    if (input.taskDefinition === 'tier-dev-admin') {
+      return {
+        taskDefinition: {
+          taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/tier-dev-admin:2`,
+          containerDefinitions: [
+            {
+              name: 'admin',
+              command: ['node', 'apps/api/dist/inspect.js'],
+              environment: [{ name: 'DBHOST', value: LIVE_HOST }],
+              logConfiguration: {
+                logDriver: 'awslogs',
+                options: { 'awslogs-group': output('ExecLogGroupName'), 'awslogs-stream-prefix': 'admin' },
+              },
+            },
+          ],
+        },
+      };
+    }
     const migration = input.taskDefinition === output('MigrationTaskDefinitionArn');
     return {
       taskDefinition: {
@@ -273,22 +319,31 @@ function wire(): void {
       },
     };
   });
+  const familyOf = (arn: string) => (arn.includes('tier-dev-admin') ? 'admin' : 'migrate');
   aws.ecs.on(RunTaskCommand).callsFake((input) =>
     a().act('RunTask', input, () => {
-      const arn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/tier-dev/verify${a().runTasks.length}`;
-      a().runTasks.push(input.overrides.containerOverrides[0].environment[0].value);
+      const family = familyOf(input.taskDefinition);
+      const arn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/tier-dev/${family}${a().runTasks.length}`;
+      const override = input.overrides.containerOverrides[0];
+      a().runTasks.push({ family, host: override.environment[0].value, command: override.command });
       return { tasks: [{ taskArn: arn }] };
     }),
   );
-  aws.ecs.on(DescribeTasksCommand).callsFake(() => ({
-    tasks: [
-      {
-        lastStatus: 'STOPPED',
-        containers: [{ exitCode: a().verifyExit }],
-        stoppedReason: 'Essential container exited',
-      },
-    ],
+  aws.ecs.on(DescribeTasksCommand).callsFake((input) => ({
+    tasks: input.tasks.map((arn: string) => ({
+      taskArn: arn,
+      lastStatus: 'STOPPED',
+      containers: [{ exitCode: arn.includes('/admin') ? a().dataCheckExit : a().verifyExit }],
+      stoppedReason: 'Essential container in task exited',
+    })),
   }));
+  aws.logs.on(GetLogEventsCommand).callsFake((input) => {
+    const [prefix, container, task] = String(input.logStreamName).split('/');
+    if (input.logGroupName !== output('ExecLogGroupName') || prefix !== 'admin' || container !== 'admin' || !task) {
+      throw awsError('ResourceNotFoundException', 'The specified log stream does not exist.');
+    }
+    return { events: [{ message: '{"level":30,"msg":"starting"}' }, { message: JSON.stringify(a().dataCheck) }] };
+  });
   aws.secrets
     .on(GetSecretValueCommand)
     .callsFake((input) =>
@@ -330,7 +385,8 @@ function outcome() {
     live: ['instance-id', 'host', 'master-secret-arn'].map((f) =>
       account.params.get(liveDatabaseParameter('dev', f as 'host')),
     ),
-    stackHost: account.stack.host,
+    stackHost: account.stacks.services.resolved[HOST_PARAM],
+    alarmsWatch: account.stacks.monitoring.resolved[ID_PARAM],
     apiSecret: JSON.parse(account.apiSecret),
     fresh: fresh && {
       pi: fresh.PerformanceInsightsEnabled,
@@ -352,6 +408,7 @@ const EXPECTED = {
   step: 'done',
   live: [NEW_ID, NEW_HOST, NEW_OWNER_SECRET],
   stackHost: NEW_HOST,
+  alarmsWatch: NEW_ID,
   apiSecret: {
     username: 'tier_api',
     password: 'api-pass',
@@ -369,7 +426,7 @@ const EXPECTED = {
   },
   oldTags: { 'tier:stage': 'dev', 'aws:cloudformation:stack-name': 'tier-dev-data', 'tier:replaced-by': NEW_ID },
   restores: 1,
-  stackUpdates: 1,
+  stackUpdates: 2,
   ownerSecretsCreated: 1,
 };
 
@@ -398,12 +455,25 @@ describe('tier restore --target aws', () => {
     const own = aws.rds.commandCalls(ModifyDBInstanceCommand).find((c) => c.args[0].input.ManageMasterUserPassword);
     assert.equal(own?.args[0].input.MasterUserSecretKmsKeyId, DATA_KEY);
 
-    assert.deepEqual(account.runTasks, [NEW_HOST], 'the migration task ran once, against the restored host');
-    const update = aws.cfn.commandCalls(UpdateStackCommand)[0]!.args[0].input;
-    assert.equal(update.StackName, SERVICES);
-    assert.equal(update.UsePreviousTemplate, true);
-    assert.ok(update.Parameters?.every((p) => p.UsePreviousValue === true));
-    assert.deepEqual(update.Capabilities, ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM']);
+    assert.deepEqual(
+      account.runTasks,
+      [
+        { family: 'migrate', host: NEW_HOST, command: undefined },
+        { family: 'admin', host: NEW_HOST, command: ['node', 'apps/api/dist/inspect.js', 'verify'] },
+      ],
+      "the migration, then the admin task's data check, each once, against the restored host",
+    );
+    const updates = aws.cfn.commandCalls(UpdateStackCommand).map((c) => c.args[0].input);
+    assert.deepEqual(
+      updates.map((u) => u.StackName),
+      [SERVICES, MONITORING],
+      'the application, then the alarms, follow the copy',
+    );
+    for (const update of updates) {
+      assert.equal(update.UsePreviousTemplate, true);
+      assert.ok(update.Parameters?.every((p) => p.UsePreviousValue === true));
+      assert.deepEqual(update.Capabilities, ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM']);
+    }
     // The replaced instance is only re-tagged: never modified, renamed or deleted.
     for (const c of aws.rds.commandCalls(ModifyDBInstanceCommand))
       assert.notEqual(c.args[0].input.DBInstanceIdentifier, DB_ID);
@@ -443,7 +513,22 @@ describe('tier restore --target aws', () => {
       { command: 'ModifyDBInstance', when: 'after', match: (i) => !i.ManageMasterUserPassword },
     ],
     ['configure: done but not recorded', { command: 'PutParameter', when: 'before', match: recorded('verify') }],
-    ['verify: the task started, its answer lost', { command: 'RunTask', when: 'after' }],
+    [
+      'verify: the migration task started, its answer lost',
+      { command: 'RunTask', when: 'after', match: (i) => String(i.taskDefinition).includes('migrate') },
+    ],
+    [
+      'verify: migrated but not recorded',
+      {
+        command: 'PutParameter',
+        when: 'before',
+        match: (i) => i.Name === STATE && /"migrated":true/.test(String(i.Value)),
+      },
+    ],
+    [
+      'verify: the data check started, its answer lost',
+      { command: 'RunTask', when: 'after', match: (i) => String(i.taskDefinition).includes('admin') },
+    ],
     [
       'verify: passed but not recorded',
       { command: 'PutParameter', when: 'before', match: recorded('own-credentials') },
@@ -456,7 +541,14 @@ describe('tier restore --target aws', () => {
       'switch: one parameter written, then the connection dropped',
       { command: 'PutParameter', when: 'after', match: (i) => i.Name === liveDatabaseParameter('dev', 'host') },
     ],
-    ['switch: stack update started, answer lost', { command: 'UpdateStack', when: 'after' }],
+    [
+      'switch: services update started, answer lost',
+      { command: 'UpdateStack', when: 'after', match: (i) => i.StackName === SERVICES },
+    ],
+    [
+      'switch: monitoring update started, answer lost',
+      { command: 'UpdateStack', when: 'after', match: (i) => i.StackName === MONITORING },
+    ],
     ['switch: done but not recorded', { command: 'PutParameter', when: 'before', match: recorded('follow') }],
     ['follow: secret moved, answer lost', { command: 'PutSecretValue', when: 'after' }],
     [
@@ -487,20 +579,114 @@ describe('tier restore --target aws', () => {
     assert.deepEqual({ step: stateOf()?.step, task: stateOf()?.verifyTaskArn }, { step: 'verify', task: undefined });
     account.verifyExit = 0;
     await run({ resume: true });
-    assert.equal(account.runTasks.length, 2);
+    assert.deepEqual(
+      account.runTasks.map((t) => t.family),
+      ['migrate', 'migrate', 'admin'],
+    );
     assert.deepEqual(outcome(), EXPECTED);
   });
 
+  it('an empty copy fails the data check: nothing is switched, the counts are shown, and the next run checks again', async () => {
+    account.dataCheckExit = 1;
+    account.dataCheck = {
+      ...GOOD_CHECK,
+      level: 50,
+      ok: false,
+      tables: { messages: 0, schema_migrations: 2 },
+      problems: ['every application table is empty (messages)'],
+    };
+    await assert.rejects(
+      run({ target: { latest: true } }),
+      (err: TierError) =>
+        /failed verification: every application table is empty \(messages\) \(rows: messages 0, schema_migrations 2\)/.test(
+          err.message,
+        ) && /nothing was switched/.test(err.hint ?? ''),
+    );
+    assert.equal(account.params.get(HOST_PARAM), LIVE_HOST);
+    assert.equal(aws.cfn.commandCalls(UpdateStackCommand).length, 0);
+    assert.deepEqual(
+      { step: stateOf()?.step, migrated: stateOf()?.migrated, check: stateOf()?.dataCheckTaskArn },
+      { step: 'verify', migrated: true, check: undefined },
+    );
+    account.dataCheckExit = 0;
+    account.dataCheck = GOOD_CHECK;
+    const progress = recorder();
+    await backend().restoreDatabase(progress, { resume: true });
+    assert.deepEqual(
+      account.runTasks.map((t) => t.family),
+      ['migrate', 'admin', 'admin'],
+      'the migration is not run again',
+    );
+    assert.ok(
+      progress.lines.some((l) =>
+        /restored data: messages 3, schema_migrations 2; status query answered 2026-03-01T12:00:40/.test(l),
+      ),
+      progress.lines.join('\n'),
+    );
+    assert.deepEqual(outcome(), EXPECTED);
+  });
+
+  it('a data check that exits 1 without a readable line still fails, with the exit code', async () => {
+    account.dataCheckExit = 1;
+    aws.logs.on(GetLogEventsCommand).rejects(awsError('ResourceNotFoundException'));
+    await assert.rejects(run({ target: { latest: true } }), (err: TierError) =>
+      /failed verification: Essential container in task exited, exit codes \[1\]/.test(err.message),
+    );
+    assert.equal(account.params.get(HOST_PARAM), LIVE_HOST);
+  });
+
+  it('a monitoring update that rolls back keeps the application on the copy; --resume updates only the alarms', async () => {
+    account.outcomes.monitoring = 'UPDATE_ROLLBACK_COMPLETE';
+    await assert.rejects(run({ target: { latest: true } }), (err: TierError) =>
+      new RegExp(`runs on ${NEW_ID}, the database alarms still watch ${DB_ID}`).test(err.message),
+    );
+    assert.equal(
+      account.params.get(HOST_PARAM),
+      NEW_HOST,
+      'the parameters stay switched: the application runs on the copy',
+    );
+    assert.equal(account.stacks.services.resolved[HOST_PARAM], NEW_HOST);
+    assert.equal(account.stacks.monitoring.resolved[ID_PARAM], DB_ID);
+    assert.equal(stateOf()?.step, 'switch');
+    account.outcomes.monitoring = 'UPDATE_COMPLETE';
+    await run({ resume: true });
+    const updates = aws.cfn.commandCalls(UpdateStackCommand).map((c) => c.args[0].input);
+    assert.deepEqual(
+      updates.map((u) => u.StackName),
+      [SERVICES, MONITORING, MONITORING],
+    );
+    assert.notEqual(updates[1]?.ClientRequestToken, updates[2]?.ClientRequestToken, 'a new request, not a retry');
+    assert.deepEqual({ ...outcome(), stackUpdates: 2 }, EXPECTED);
+  });
+
+  it('refuses to switch anything while the monitoring stack does not read the instance-id parameter', async () => {
+    const monitoring = STACKS.find((st) => st.StackName === MONITORING)!;
+    const saved = monitoring.Parameters;
+    monitoring.Parameters = (saved ?? []).filter((p) => p.ParameterValue !== ID_PARAM);
+    try {
+      await assert.rejects(run({ target: { latest: true } }), (err: TierError) =>
+        /tier-dev-monitoring does not read \/tier\/dev\/db\/instance-id/.test(err.message),
+      );
+    } finally {
+      monitoring.Parameters = saved;
+    }
+    assert.equal(account.params.get(HOST_PARAM), LIVE_HOST);
+    assert.equal(aws.cfn.commandCalls(UpdateStackCommand).length, 0);
+  });
+
   it('a services update that rolls back leaves the application on the old instance and its parameters as they were', async () => {
-    account.stackOutcome = 'UPDATE_ROLLBACK_COMPLETE';
+    account.outcomes.services = 'UPDATE_ROLLBACK_COMPLETE';
     await assert.rejects(run({ target: { latest: true } }), (err: TierError) => /stays on/.test(err.message));
     assert.equal(account.params.get(liveDatabaseParameter('dev', 'host')), LIVE_HOST);
     assert.equal(account.params.get(liveDatabaseParameter('dev', 'master-secret-arn')), OWNER_SECRET);
     assert.equal(stateOf()?.step, 'switch');
-    account.stackOutcome = 'UPDATE_COMPLETE';
+    account.outcomes.services = 'UPDATE_COMPLETE';
     await run({ resume: true });
-    assert.deepEqual({ ...outcome(), stackUpdates: 1 }, { ...EXPECTED, stackUpdates: 1 });
-    assert.equal(aws.cfn.commandCalls(UpdateStackCommand).length, 2);
+    assert.deepEqual({ ...outcome(), stackUpdates: 3 }, { ...EXPECTED, stackUpdates: 3 });
+    assert.deepEqual(
+      aws.cfn.commandCalls(UpdateStackCommand).map((c) => c.args[0].input.StackName),
+      [SERVICES, SERVICES, MONITORING],
+    );
   });
 
   it('a switch interrupted half-way, then rolled back, puts back the values from before the restore', async () => {
@@ -510,7 +696,7 @@ describe('tier restore --target aws', () => {
       match: (i) => i.Name === liveDatabaseParameter('dev', 'host'),
     };
     await assert.rejects(run({ target: { latest: true } }));
-    account.stackOutcome = 'UPDATE_ROLLBACK_COMPLETE';
+    account.outcomes.services = 'UPDATE_ROLLBACK_COMPLETE';
     await assert.rejects(run({ resume: true }), (err: TierError) => /stays on/.test(err.message));
     assert.equal(account.params.get(liveDatabaseParameter('dev', 'host')), LIVE_HOST);
     assert.equal(account.params.get(liveDatabaseParameter('dev', 'instance-id')), DB_ID);

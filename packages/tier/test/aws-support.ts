@@ -22,7 +22,11 @@ import type { Progress, TierName } from '../src/backend.js';
 interface Fixture {
   readonly stages: Record<
     string,
-    Array<{ StackName: string; Outputs: Array<{ OutputKey: string; OutputValue: string }> }>
+    Array<{
+      StackName: string;
+      Parameters?: Array<{ ParameterKey: string; ParameterValue: string }>;
+      Outputs: Array<{ OutputKey: string; OutputValue: string }>;
+    }>
   >;
 }
 const fixture = JSON.parse(

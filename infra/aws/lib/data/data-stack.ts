@@ -61,11 +61,12 @@ export class DataStack extends Stack {
         'master-secret-arn': this.database.secret.secretArn,
       },
     });
-    // The services stack reads the host and the owner's secret from those parameters now; the exports it imported
-    // stay until every deployed services stack has stopped importing them (CloudFormation refuses to drop an export
-    // in use, and this stack deploys first).
+    // The services stack reads the host and the owner's secret from those parameters now, the monitoring stack the
+    // instance id; the exports they imported stay until every deployed stack has stopped importing them
+    // (CloudFormation refuses to drop an export in use, and this stack deploys first).
     this.exportValue(this.database.instance.dbInstanceEndpointAddress);
     this.exportValue(this.database.secret.secretArn);
+    this.exportValue(this.database.instance.instanceIdentifier);
 
     const backupKey = createManagedKey(this, 'BackupKey', {
       alias: `${prefix}-backup`,
@@ -84,9 +85,11 @@ export class DataStack extends Stack {
       namePrefix: prefix,
       vault: this.backup.vault,
       dbSubnetGroupName: this.database.subnetGroupName,
+      databaseSecurityGroupId: props.databaseSecurityGroup.securityGroupId,
     });
     new RestoreValidation(this, 'RestoreValidation', {
       namePrefix: prefix,
+      stage: config.stage,
       restoreTestingPlanArn: this.restoreTesting.plan.attrRestoreTestingPlanArn,
       logKey: key,
       logRetentionDays: config.observability.logRetentionDays,

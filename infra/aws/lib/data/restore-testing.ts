@@ -1,6 +1,8 @@
 // An AWS Backup restore testing plan: every week the latest recovery point of the tagged database is restored into
-// the stage's isolated subnets, kept a few hours for validation, then deleted by AWS Backup. The restore job's
-// result (and a failure) reaches the alarm topic through the "Restore Job State Change" rule (monitoring).
+// the stage's isolated subnets, behind the database's security group, kept a few hours for the application-level
+// validation (restore-validation.ts), then deleted by AWS Backup. The restore job's result (and a failure) reaches
+// the alarm topic through the "Restore Job State Change" rule (monitoring).
+import { Fn } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -17,6 +19,11 @@ export interface RestoreTestingProps {
    * accounts may not have ("Restore testing inferred metadata", AWS Backup Developer Guide).
    */
   readonly dbSubnetGroupName: string;
+  /**
+   * Security groups of the restored instance: the database's own, which admits 5432 from the api tasks, so the data
+   * check (an ECS task in their security group) reaches the copy. Without it the copy gets the VPC's default group.
+   */
+  readonly databaseSecurityGroupId: string;
   /** The tag the backup plan selects on; the restore test picks the same resources. @default backup=daily */
   readonly selectionTag?: { readonly key: string; readonly value: string };
 }
@@ -65,7 +72,12 @@ export class RestoreTesting extends Construct {
       protectedResourceArns: ['*'],
       protectedResourceConditions: { stringEquals: [{ key: `aws:ResourceTag/${tag.key}`, value: tag.value }] },
       iamRoleArn: this.role.roleArn,
-      restoreMetadataOverrides: { dbsubnetgroupname: props.dbSubnetGroupName },
+      // Overridable keys of an RDS instance include its subnet group and VPC security groups, a JSON list
+      // ("Restore testing inferred metadata", AWS Backup Developer Guide); keys are not case sensitive.
+      restoreMetadataOverrides: {
+        dbsubnetgroupname: props.dbSubnetGroupName,
+        vpcsecuritygroupids: Fn.toJsonString([props.databaseSecurityGroupId]),
+      },
       validationWindowHours: hours,
     });
     this.selection.addDependency(this.plan);

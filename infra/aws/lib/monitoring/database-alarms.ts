@@ -1,5 +1,6 @@
 // Alarms that page for the database: CPU, free memory, free storage, connections, replica lag. RDS publishes these
 // every minute while the instance runs, so missing data means the instance (or its monitoring) is gone: breaching.
+// They watch the live instance by identifier, which `tier restore` changes (see MonitoringStack).
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as rds from 'aws-cdk-lib/aws-rds';
@@ -10,7 +11,8 @@ import { ALARM_DEFAULTS, defaultMaxConnections } from './defaults.js';
 export interface DatabaseAlarmsProps {
   /** Prefix of the alarm names, e.g. `tier-dev`. */
   readonly namePrefix: string;
-  readonly instance: rds.IDatabaseInstance;
+  /** DBInstanceIdentifier of the live instance (a token: the live-database parameter). */
+  readonly instanceIdentifier: string;
   /** Instance class without `db.`; sizes the memory and connection thresholds. */
   readonly instanceType: string;
   readonly allocatedStorageGiB: number;
@@ -28,8 +30,9 @@ export class DatabaseAlarms extends Construct {
     const memoryGiB = ALARM_DEFAULTS.instanceMemoryGiB[props.instanceType];
     const maxConnections = defaultMaxConnections(props.instanceType);
     if (memoryGiB === undefined) throw new Error(`unknown instance class ${props.instanceType}`);
-    const db = props.instance;
     const period = d.period;
+    const db = (metricName: string, statistic: string) =>
+      databaseMetric(props.instanceIdentifier, metricName, { period, statistic });
     const alarm = (
       key: string,
       description: string,
@@ -54,35 +57,35 @@ export class DatabaseAlarms extends Construct {
       alarm(
         'CpuHigh',
         `Database CPU above ${d.maxCpuPercent}% (or no data) for 15 minutes.`,
-        db.metricCPUUtilization({ period, statistic: 'Average' }),
+        db('CPUUtilization', 'Average'),
         d.maxCpuPercent,
         gt,
       ),
       alarm(
         'MemoryLow',
         `Database freeable memory below ${d.minFreeMemoryFraction * 100}% of ${memoryGiB} GiB (or no data) for 15 minutes.`,
-        db.metricFreeableMemory({ period, statistic: 'Minimum' }),
+        db('FreeableMemory', 'Minimum'),
         Math.round(memoryGiB * 1024 ** 3 * d.minFreeMemoryFraction),
         lt,
       ),
       alarm(
         'StorageLow',
         `Database free storage below ${d.minFreeStorageFraction * 100}% of ${props.allocatedStorageGiB} GiB (or no data): storage autoscaling did not keep up.`,
-        db.metricFreeStorageSpace({ period, statistic: 'Minimum' }),
+        db('FreeStorageSpace', 'Minimum'),
         Math.round(props.allocatedStorageGiB * 1024 ** 3 * d.minFreeStorageFraction),
         lt,
       ),
       alarm(
         'ConnectionsHigh',
         `More than ${connections} database connections (${d.maxConnectionsFraction * 100}% of max_connections ${maxConnections}), or no data, for 15 minutes.`,
-        db.metricDatabaseConnections({ period, statistic: 'Maximum' }),
+        db('DatabaseConnections', 'Maximum'),
         connections,
         gt,
       ),
       alarm(
         'WriteLatencyHigh',
         `Database write latency above ${d.maxWriteLatencySeconds * 1000} ms (or no data) for 15 minutes.`,
-        db.metric('WriteLatency', { period, statistic: 'Average' }),
+        db('WriteLatency', 'Average'),
         d.maxWriteLatencySeconds,
         gt,
       ),
@@ -104,4 +107,18 @@ export class DatabaseAlarms extends Construct {
     }
     this.alarms = alarms;
   }
+}
+
+/** An AWS/RDS metric of one instance, by identifier (what `rds.IDatabaseInstance.metric` builds from its own id). */
+export function databaseMetric(
+  instanceIdentifier: string,
+  metricName: string,
+  options: cloudwatch.MetricOptions = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/RDS',
+    metricName,
+    dimensionsMap: { DBInstanceIdentifier: instanceIdentifier },
+    ...options,
+  });
 }

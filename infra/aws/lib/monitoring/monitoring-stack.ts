@@ -5,18 +5,21 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
+import { liveDatabaseParameter } from '../../../../packages/contract/src/index.js';
 import type { StageConfig } from '../../config/index.js';
 import type { TierService } from '../services/tier-service.js';
 import type { Tier } from '../shared/naming.js';
 import { BackupNotifications } from './backup-notifications.js';
-import { DatabaseAlarms } from './database-alarms.js';
+import { DatabaseAlarms, databaseMetric } from './database-alarms.js';
 import { TierAlarms } from './tier-alarms.js';
 
 export interface MonitoringStackProps extends StackProps {
   readonly config: StageConfig;
   readonly tiers: Readonly<Record<Tier, TierService>>;
   readonly clusterName: string;
+  /** The stack's own instance: its stack creates the live-database parameters the alarms read. */
   readonly database: rds.IDatabaseInstance;
   readonly distributionId: string;
   readonly alarmTopic: sns.ITopic;
@@ -62,15 +65,22 @@ export class MonitoringStack extends Stack {
       ]);
     }
 
-    const db = props.database;
+    // The live instance, as `tier restore` switches it: an SSM-typed template parameter, which CloudFormation reads
+    // again at every stack update (the restore's switch step updates this stack), so the alarms and the dashboard
+    // follow a restored copy. A `{{resolve:ssm}}` reference would not: CloudFormation does not re-resolve one that
+    // did not change in the template.
+    const liveInstance = ssm.StringParameter.valueForStringParameter(
+      this,
+      liveDatabaseParameter(props.config.stage, 'instance-id'),
+    );
+    // The data stack creates the parameter: deploy after it.
+    this.addStackDependency(Stack.of(props.database), 'reads the live-database parameters the data stack creates');
+    const db = (metricName: string) => databaseMetric(liveInstance, metricName, { period: PERIOD });
     this.dashboard(`${prefix}-db`, [
-      graph('Connections', [db.metricDatabaseConnections({ period: PERIOD })]),
-      graph('CPU (%)', [db.metricCPUUtilization({ period: PERIOD })]),
-      graph('Read / write latency (s)', [
-        db.metric('ReadLatency', { period: PERIOD }),
-        db.metric('WriteLatency', { period: PERIOD }),
-      ]),
-      graph('Free storage (bytes)', [db.metricFreeStorageSpace({ period: PERIOD })]),
+      graph('Connections', [db('DatabaseConnections')]),
+      graph('CPU (%)', [db('CPUUtilization')]),
+      graph('Read / write latency (s)', [db('ReadLatency'), db('WriteLatency')]),
+      graph('Free storage (bytes)', [db('FreeStorageSpace')]),
     ]);
     const alarms = [
       ...Object.entries(props.tiers).flatMap(
@@ -86,7 +96,7 @@ export class MonitoringStack extends Stack {
       ),
       ...new DatabaseAlarms(this, 'DatabaseAlarms', {
         namePrefix: prefix,
-        instance: db,
+        instanceIdentifier: liveInstance,
         instanceType: props.config.database.instanceType,
         allocatedStorageGiB: props.config.database.allocatedStorageGiB,
         topic: props.alarmTopic,

@@ -6,13 +6,15 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { type LiveDatabaseField, liveDatabaseParameter } from '../../../../packages/contract/src/index.js';
 import type { StageConfig } from '../../config/index.js';
+import { DATA_DEFAULTS } from '../data/defaults.js';
+import { RESTORE_CHECK } from '../data/restore-validation.js';
 import type { SecurityGroupChain } from '../network/security-groups.js';
 import { imageTagParameterName } from '../registry/registry-stack.js';
 import { acknowledge } from '../shared/acknowledge.js';
@@ -50,6 +52,8 @@ interface OneOffTask {
   readonly command: readonly string[];
   /** ECS secrets besides the owner's DBUSER/DBPASS. @default none */
   readonly secrets?: Readonly<Record<string, ecs.Secret>>;
+  /** Who it logs in as, instead of the live owner's secret. @default the live owner (DBUSER/DBPASS secrets) */
+  readonly login?: { readonly user: string; readonly password: ecs.Secret };
   readonly logGroup: logs.ILogGroup;
 }
 
@@ -60,6 +64,8 @@ export class ServicesStack extends Stack {
   readonly migrationTask: ecs.FargateTaskDefinition;
   /** The operator's one-off task (ECS Exec cannot run in these containers). */
   readonly adminTask: ecs.FargateTaskDefinition;
+  /** The admin task's data check as the restore tests run it, logged in to a restored copy (restore-validation.ts). */
+  readonly restoreCheckTask: ecs.FargateTaskDefinition;
   /** Secret CloudFront sends to the ALBs; the edge stack reads the same value. */
   readonly originVerifySecret: secretsmanager.Secret;
 
@@ -194,8 +200,12 @@ export class ServicesStack extends Stack {
         memoryLimitMiB: 512,
         readonlyRootFilesystem: true,
         user: '1000:1000',
-        environment: { ...dbEnvironment, LOG_LEVEL: SERVICE_DEFAULTS.logLevel },
-        secrets: { ...dbSecrets, ...task.secrets },
+        environment: {
+          ...dbEnvironment,
+          LOG_LEVEL: SERVICE_DEFAULTS.logLevel,
+          ...(task.login ? { DBUSER: task.login.user } : {}),
+        },
+        secrets: { ...(task.login ? { DBPASS: task.login.password } : dbSecrets), ...task.secrets },
         logging: ecs.LogDrivers.awsLogs({ logGroup: task.logGroup, streamPrefix: task.name }),
         stopTimeout: SERVICE_DEFAULTS.stopTimeout,
       });
@@ -225,6 +235,73 @@ export class ServicesStack extends Stack {
       logGroup: telemetry.logGroups.exec,
     });
 
+    // A restore test's copy keeps the snapshot's owner password, which the RDS-managed secret has since rotated
+    // away from. The validation function gives the copy a throwaway password and writes it to a SecureString only
+    // this task reads (RunTask cannot override secrets, only command and environment), so the live owner's
+    // password never leaves its secret and this task can log in to no live database.
+    const restoreCheckPassword = ssm.StringParameter.fromSecureStringParameterAttributes(this, 'RestoreCheckPassword', {
+      parameterName: RESTORE_CHECK.passwordParameter(config.stage),
+    });
+    // The validation function's log group (data stack): one group holds a restore test's whole story.
+    const restoreLogs = logs.LogGroup.fromLogGroupName(
+      this,
+      'RestoreValidationLogs',
+      RESTORE_CHECK.logGroupName(config.stage),
+    );
+    this.restoreCheckTask = oneOffTask('RestoreCheckTask', {
+      name: 'restore-check',
+      command: ['node', 'apps/api/dist/inspect.js', 'verify'],
+      login: { user: DATA_DEFAULTS.masterUsername, password: ecs.Secret.fromSsmParameter(restoreCheckPassword) },
+      logGroup: restoreLogs,
+    });
+    this.restoreCheckTask.obtainExecutionRole().addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptRestoreCheckPassword',
+        actions: ['kms:Decrypt'],
+        resources: [props.databaseKeyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
+      }),
+    );
+    acknowledge(
+      this.restoreCheckTask,
+      'DBUSER is the owner name of every copy (not a secret); DBPASS comes from the SecureString the validation writes.',
+      'AwsSolutions-ECS2',
+    );
+    acknowledge(
+      this.restoreCheckTask.obtainExecutionRole(),
+      'The awslogs driver writes log streams it names per task, in the one restore-validation log group.',
+      `AwsSolutions-IAM5[Resource::${restoreLogs.logGroupArn}]`,
+    );
+    // The data stack's validation function (its role by name) may run exactly this task, in this cluster.
+    const restoreCheckRevisions = `arn:${this.partition}:ecs:${this.region}:${this.account}:task-definition/${RESTORE_CHECK.taskFamily(config.stage)}:*`;
+    const restoreCheckRunner = new iam.Policy(this, 'RestoreCheckRunner', {
+      roles: [iam.Role.fromRoleName(this, 'RestoreValidationRole', RESTORE_CHECK.roleName(config.stage))],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'RunRestoreCheck',
+          actions: ['ecs:RunTask'],
+          resources: [restoreCheckRevisions],
+          conditions: { ArnEquals: { 'ecs:cluster': this.cluster.clusterArn } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'PassRestoreCheckRoles',
+          actions: ['iam:PassRole'],
+          resources: [this.restoreCheckTask.taskRole.roleArn, this.restoreCheckTask.obtainExecutionRole().roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+        }),
+      ],
+    });
+    acknowledge(
+      restoreCheckRunner,
+      'The restore test runs the latest revision of this one family, bound to the stage cluster by ecs:cluster.',
+      `AwsSolutions-IAM5[Resource::${restoreCheckRevisions}]`,
+    );
+    acknowledge(
+      restoreCheckRunner,
+      "The validation function's one grant that names this stack's resources (task family, task roles), kept beside them; attached to that role by name.",
+      'NIST.800.53.R5-IAMNoInlinePolicy',
+    );
+
     // The managed secret is encrypted with the data key: decrypt only through Secrets Manager in this region.
     const decryptDbSecret = new iam.PolicyStatement({
       sid: 'DecryptDatabaseSecret',
@@ -232,8 +309,8 @@ export class ServicesStack extends Stack {
       resources: [props.databaseKeyArn],
       conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
     });
-    for (const td of [this.migrationTask, this.adminTask]) {
-      td.obtainExecutionRole().addToPrincipalPolicy(decryptDbSecret);
+    for (const td of [this.migrationTask, this.adminTask, this.restoreCheckTask]) {
+      if (td !== this.restoreCheckTask) td.obtainExecutionRole().addToPrincipalPolicy(decryptDbSecret);
       acknowledge(
         td.obtainExecutionRole(),
         'ecr:GetAuthorizationToken has no resource-level permissions; image pulls themselves are limited to the api repository.',

@@ -40,6 +40,8 @@ export function imageDefaults(tier: AppTier): { env: Record<string, string>; cmd
 /** The password field of the RDS-managed master secret, as a test value of its shape. */
 export const TEST_MASTER_PASSWORD = 'Zx9-generated-by-rds-0123456789abcdef';
 /** The password field of the API user's secret (Secrets Manager generated, 30 characters), as a test value. */
+/** What the restore validation writes for a copy's owner: base64url, as index.mjs generates it. */
+export const TEST_RESTORE_CHECK_PASSWORD = 'Qm9ndXMtdGhyb3dhd2F5LXBhc3N3b3Jk_-0123';
 export const TEST_API_USER_PASSWORD = 'Yw8-generated-by-secretsmanager';
 
 /** The stage's database instance as RDS would run it: endpoint, port, initial database and master user. */
@@ -101,6 +103,8 @@ function secretValue(stacks: readonly SynthesizedStack[], valueFrom: Json): stri
     if (text.includes(':username::')) return apiUsername(stacks);
     if (text.includes(':password::')) return TEST_API_USER_PASSWORD;
   }
+  // The restore-check task's owner password: the SecureString the restore validation writes (a bare password).
+  if (/:parameter\/tier\/[\w-]+\/restore-test\/owner-password"/.test(text)) return TEST_RESTORE_CHECK_PASSWORD;
   throw new Error(`secret ${text}: no test value of its shape (add one in infra/aws/test/support/task-definitions.ts)`);
 }
 

@@ -1,16 +1,12 @@
 // Database migrations on AWS as the one-off ECS task: the migration task definition re-tagged to the release, run in the
 // stage's cluster, awaited to exit 0. The gate before any new API task takes traffic (tier deploy and the pipeline).
-import {
-  DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
-  RegisterTaskDefinitionCommand,
-  RunTaskCommand,
-} from '@aws-sdk/client-ecs';
+import { DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { TierError } from '../backend.js';
 import type { AwsContext } from './context.js';
 import { nextRevision } from './deploy.js';
 import { callAws } from './errors.js';
 import { need } from './outputs.js';
+import { describeStop, exitedZero, startTask, taskId, waitForTask } from './tasks.js';
 
 /** Runs the migrations of the api image at `version`; resolves with the task ARN when it exited 0, throws otherwise. */
 export async function runMigration(
@@ -35,44 +31,18 @@ export async function runMigration(
   const arn = revision.taskDefinition?.taskDefinitionArn;
   if (!arn) throw new TierError('RegisterTaskDefinition returned no ARN', 'retry; ECS did not register the revision');
   log(`migration task definition ${arn.split('/').pop()}`);
-  const run = await callAws('ecs:RunTask', () =>
-    ctx.clients.ecs.send(
-      new RunTaskCommand({
-        cluster,
-        taskDefinition: arn,
-        launchType: 'FARGATE',
-        count: 1,
-        startedBy: `tier-migrate-${version}`.slice(0, 36),
-        networkConfiguration: {
-          awsvpcConfiguration: { subnets, securityGroups: [securityGroup], assignPublicIp: 'DISABLED' },
-        },
-      }),
-    ),
+  const taskArn = await startTask(ctx, {
+    cluster,
+    taskDefinition: arn,
+    subnets,
+    securityGroup,
+    startedBy: `tier-migrate-${version}`,
+  });
+  log(`migration task ${taskId(taskArn)} started`);
+  const task = await waitForTask(ctx, cluster, taskArn, timeoutMs, 'see the ECS console; nothing was deployed');
+  if (exitedZero(task)) return { taskArn };
+  throw new TierError(
+    `migration task stopped: ${describeStop(task)}`,
+    `read the migrate log group (tier --target aws --stage ${ctx.stage} logs --since 30m); nothing was deployed`,
   );
-  const taskArn = run.tasks?.[0]?.taskArn;
-  if (!taskArn) {
-    throw new TierError(
-      `RunTask started nothing: ${JSON.stringify(run.failures ?? [])}`,
-      'check the cluster capacity and subnets',
-    );
-  }
-  log(`migration task ${taskArn.split('/').pop()} started`);
-  const deadline = ctx.now() + timeoutMs;
-  for (;;) {
-    const { tasks } = await callAws('ecs:DescribeTasks', () =>
-      ctx.clients.ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] })),
-    );
-    const task = tasks?.[0];
-    if (task?.lastStatus === 'STOPPED') {
-      const codes = (task.containers ?? []).map((c) => c.exitCode);
-      if (codes.length > 0 && codes.every((c) => c === 0)) return { taskArn };
-      throw new TierError(
-        `migration task stopped: ${task.stoppedReason ?? ''} exit codes ${JSON.stringify(codes)}`,
-        `read the migrate log group (tier --target aws --stage ${ctx.stage} logs --since 30m); nothing was deployed`,
-      );
-    }
-    if (ctx.now() > deadline)
-      throw new TierError(`migration task still ${task?.lastStatus} after the timeout`, 'see the ECS console');
-    await ctx.sleep(ctx.pollIntervalMs);
-  }
 }

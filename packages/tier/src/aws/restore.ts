@@ -1,5 +1,5 @@
 // tier restore --target aws: restores the database into a new instance, verifies it with the application's own
-// migration job, then makes it the live one through configuration (the SSM parameters the services stack reads),
+// migration job and data check, then makes it the live one through configuration (the SSM parameters the services stack reads),
 // carrying over credentials and their rotation, tags and backup membership. Every step is recorded, so an interrupted
 // restore resumes where it stopped, from any machine.
 import {
@@ -8,12 +8,7 @@ import {
   type Parameter as StackParameter,
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
-import {
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
-  RunTaskCommand,
-} from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import {
   AddTagsToResourceCommand,
   type DBInstance,
@@ -28,6 +23,7 @@ import {
 import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import {
+  APP_NAME,
   LIVE_DATABASE_FIELDS,
   type LiveDatabaseField,
   liveDatabaseParameter,
@@ -37,6 +33,7 @@ import { type Progress, type RestoreTarget, TierError } from '../backend.js';
 import type { AwsContext } from './context.js';
 import { callAws } from './errors.js';
 import { need } from './outputs.js';
+import { describeStop, exitedZero, startTask, taskId, taskLogLines, waitForTask } from './tasks.js';
 
 /** The steps in order; the state names the next one to run. */
 export const RESTORE_STEPS = ['restore', 'configure', 'verify', 'own-credentials', 'switch', 'follow', 'done'] as const;
@@ -47,10 +44,10 @@ const WHAT: Record<RestoreStep, string> = {
   configure:
     'give it what a restore does not carry: storage autoscaling, Performance Insights, enhanced monitoring, maintenance window, the current owner password',
   verify:
-    "run the release's migration task against it: it must answer over TLS as the owner, migrate, and accept the API user's current password",
+    "run the release's migration task against it (it must answer over TLS as the owner, migrate, and accept the API user's current password), then the admin task's data check: the row count of every application table and the API's status query",
   'own-credentials': 'let RDS manage and rotate its owner password in a secret of its own (the data key)',
   switch:
-    'point the live-database parameters at it and update the services stack with its deployed template, so new api tasks connect to it',
+    'point the live-database parameters at it and update the services and monitoring stacks with their deployed templates, so new api tasks connect to it and the database alarms watch it',
   follow:
     "move the API user's rotation (host, owner secret), the tags and the backup selection to it; untag the replaced instance",
   done: 'done',
@@ -65,8 +62,12 @@ export interface RestoreState {
   readonly newId: string;
   /** The next step to run. */
   readonly step: RestoreStep;
-  /** The verification task, once started: a resumed verify waits for it rather than starting another. */
+  /** The migration task against the copy, once started: a resumed verify waits for it rather than starting another. */
   readonly verifyTaskArn?: string;
+  /** The migration task exited 0. */
+  readonly migrated?: boolean;
+  /** The admin task's data check against the copy, once started. */
+  readonly dataCheckTaskArn?: string;
   /** What the live-database parameters held before the switch: written back if the stack update fails. */
   readonly previous?: Readonly<Record<LiveDatabaseField, string>>;
 }
@@ -297,76 +298,109 @@ async function stepConfigure(ctx: AwsContext, progress: Progress, state: Restore
   await settled(ctx, progress, state.newId);
 }
 
+/** The admin task: the api image's one-off operator program (apps/api/src/inspect.ts), run as the owner. */
+export function adminTaskFamily(stage: string): string {
+  return `${APP_NAME}-${stage}-admin`;
+}
+
+/** What `inspect.js verify` printed (its one JSON line). */
+interface DataCheck {
+  readonly ok?: boolean;
+  readonly tables?: Record<string, number>;
+  readonly status?: { time?: string };
+  readonly problems?: string[];
+}
+
+/** Container `name` of a task definition, the one that reads DBHOST (the task's database). */
+async function databaseContainer(ctx: AwsContext, family: string, what: string) {
+  const { taskDefinition } = await callAws('ecs:DescribeTaskDefinition', () =>
+    ctx.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family })),
+  );
+  const container = taskDefinition?.containerDefinitions?.find((c) => c.environment?.some((e) => e.name === 'DBHOST'));
+  if (!taskDefinition?.taskDefinitionArn || !container?.name) {
+    throw new TierError(
+      `the ${what} task definition ${family} has no container with DBHOST`,
+      'redeploy the services stack',
+    );
+  }
+  return { arn: taskDefinition.taskDefinitionArn, container: { ...container, name: container.name } };
+}
+
+// Two one-off tasks against the copy, each recorded once started (a resumed verify waits for it rather than starting
+// another) and forgotten when it failed (the next run starts a new one): the release's migration, then the data check.
 async function stepVerify(ctx: AwsContext, progress: Progress, state: RestoreState, save: Save): Promise<void> {
   const db = await settled(ctx, progress, state.newId);
   const host = db.Endpoint?.Address;
   if (!host) throw new TierError(`${state.newId} has no endpoint yet`, 'run `tier restore --target aws --resume`');
   const out = await ctx.outputs();
   const cluster = need(out.clusterName, 'ClusterName', out);
-  let taskArn = state.verifyTaskArn;
-  if (!taskArn) {
-    const family = need(out.migration.taskDefinition, 'MigrationTaskDefinitionArn', out);
-    const { taskDefinition } = await callAws('ecs:DescribeTaskDefinition', () =>
-      ctx.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family })),
-    );
-    const container = taskDefinition?.containerDefinitions?.find((c) =>
-      c.environment?.some((e) => e.name === 'DBHOST'),
-    );
-    if (!taskDefinition?.taskDefinitionArn || !container?.name) {
-      throw new TierError(
-        `the migration task definition ${family} has no container with DBHOST`,
-        'redeploy the services stack',
-      );
+  const network = {
+    cluster,
+    subnets: need(out.migration.subnets, 'MigrationSubnetIds', out).split(','),
+    securityGroup: need(out.migration.securityGroup, 'MigrationSecurityGroupId', out),
+  };
+  const resume = 'run `tier restore --target aws --resume` later';
+  const nothingSwitched = (log: string) =>
+    `nothing was switched; read the ${log} log group (tier --target aws --stage ${ctx.stage} logs --since 30m), fix, then --resume`;
+
+  if (!state.migrated) {
+    let taskArn = state.verifyTaskArn;
+    if (!taskArn) {
+      const family = need(out.migration.taskDefinition, 'MigrationTaskDefinitionArn', out);
+      const { arn, container } = await databaseContainer(ctx, family, 'migration');
+      taskArn = await startTask(ctx, {
+        ...network,
+        taskDefinition: arn,
+        startedBy: 'tier-restore-verify',
+        container: { name: container.name, environment: { DBHOST: host } },
+      });
+      await save({ verifyTaskArn: taskArn });
     }
-    const run = await callAws('ecs:RunTask', () =>
-      ctx.clients.ecs.send(
-        new RunTaskCommand({
-          cluster,
-          taskDefinition: taskDefinition.taskDefinitionArn,
-          launchType: 'FARGATE',
-          count: 1,
-          startedBy: 'tier-restore-verify',
-          overrides: { containerOverrides: [{ name: container.name, environment: [{ name: 'DBHOST', value: host }] }] },
-          networkConfiguration: {
-            awsvpcConfiguration: {
-              subnets: need(out.migration.subnets, 'MigrationSubnetIds', out).split(','),
-              securityGroups: [need(out.migration.securityGroup, 'MigrationSecurityGroupId', out)],
-              assignPublicIp: 'DISABLED',
-            },
-          },
-        }),
-      ),
-    );
-    taskArn = run.tasks?.[0]?.taskArn;
-    if (!taskArn)
-      throw new TierError(`RunTask started nothing: ${JSON.stringify(run.failures ?? [])}`, 'retry with --resume');
-    await save({ verifyTaskArn: taskArn });
-  }
-  progress.info(`verification task ${taskArn.split('/').pop()} against ${host}`);
-  const deadline = ctx.now() + ctx.rolloutTimeoutMs;
-  for (;;) {
-    const { tasks } = await callAws('ecs:DescribeTasks', () =>
-      ctx.clients.ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] })),
-    );
-    const task = tasks?.[0];
-    if (task?.lastStatus === 'STOPPED') {
-      const codes = (task.containers ?? []).map((c) => c.exitCode);
-      if (codes.length > 0 && codes.every((c) => c === 0)) return;
-      // The next run starts a new verification rather than reading this failure again.
+    progress.info(`migration task ${taskId(taskArn)} against ${host}`);
+    const task = await waitForTask(ctx, cluster, taskArn, ctx.rolloutTimeoutMs, resume);
+    if (!exitedZero(task)) {
       await save({ verifyTaskArn: undefined });
       throw new TierError(
-        `the restored database failed verification: ${task.stoppedReason ?? ''} exit codes ${JSON.stringify(codes)}`,
-        `nothing was switched; read the migrate log group (tier --target aws --stage ${ctx.stage} logs --since 30m), fix, then --resume`,
+        `the restored database failed verification: the migration task stopped: ${describeStop(task)}`,
+        nothingSwitched('migrate'),
       );
     }
-    if (ctx.now() > deadline) {
-      throw new TierError(
-        `verification task still ${task?.lastStatus}`,
-        'run `tier restore --target aws --resume` later',
-      );
-    }
-    await ctx.sleep(ctx.pollIntervalMs);
+    await save({ migrated: true });
   }
+
+  // The admin task's own program in its verification mode, as the owner, against the copy.
+  const { arn, container } = await databaseContainer(ctx, adminTaskFamily(ctx.stage), 'admin');
+  let taskArn = state.dataCheckTaskArn;
+  if (!taskArn) {
+    if (!container.command?.length) {
+      throw new TierError(`the admin task definition ${arn} has no command`, 'redeploy the services stack');
+    }
+    taskArn = await startTask(ctx, {
+      ...network,
+      taskDefinition: arn,
+      startedBy: 'tier-restore-data-check',
+      container: { name: container.name, command: [...container.command, 'verify'], environment: { DBHOST: host } },
+    });
+    await save({ dataCheckTaskArn: taskArn });
+  }
+  progress.info(`data check ${taskId(taskArn)} against ${host}`);
+  const task = await waitForTask(ctx, cluster, taskArn, ctx.rolloutTimeoutMs, resume);
+  const check = (await taskLogLines(ctx, container, taskArn, (l) => l.msg === 'verify')) as DataCheck | undefined;
+  const counts = Object.entries(check?.tables ?? {})
+    .map(([table, rows]) => `${table} ${rows}`)
+    .join(', ');
+  if (!exitedZero(task) || check?.ok === false) {
+    await save({ dataCheckTaskArn: undefined });
+    const why = check?.problems?.length ? check.problems.join('; ') : describeStop(task);
+    throw new TierError(
+      `the restored database failed verification: ${why}${counts ? ` (rows: ${counts})` : ''}`,
+      nothingSwitched('exec'),
+    );
+  }
+  // The exit code is the verdict; the line is the report, and a late or unreadable log does not fail a good copy.
+  if (check)
+    progress.info(`restored data: ${counts || 'no tables'}; status query answered ${check.status?.time ?? '?'}`);
+  else progress.warn(`the data check passed (exit 0) but its log line could not be read: see the exec log group`);
 }
 
 async function stepOwnCredentials(ctx: AwsContext, progress: Progress, state: RestoreState, { live }: Facts) {
@@ -386,8 +420,15 @@ async function stepOwnCredentials(ctx: AwsContext, progress: Progress, state: Re
   await settled(ctx, progress, state.newId, (d) => d.MasterUserSecret?.SecretStatus === 'active');
 }
 
-async function servicesStack(ctx: AwsContext): Promise<Stack> {
-  const name = `${ctx.stackPrefix}services`;
+/** The stacks that read the live database from its parameters, and the parameter each must have resolved anew. */
+const FOLLOWERS = [
+  { concern: 'services', field: 'host', why: 'new api tasks connect to it' },
+  { concern: 'monitoring', field: 'instance-id', why: 'the database alarms watch it' },
+] as const satisfies ReadonlyArray<{ concern: string; field: LiveDatabaseField; why: string }>;
+type Follower = (typeof FOLLOWERS)[number];
+
+async function describeStack(ctx: AwsContext, concern: Follower['concern']): Promise<Stack> {
+  const name = `${ctx.stackPrefix}${concern}`;
   const out = await callAws('cloudformation:DescribeStacks', () =>
     ctx.clients.cloudformation.send(new DescribeStacksCommand({ StackName: name })),
   );
@@ -401,11 +442,11 @@ function resolvedParameter(stack: Stack, name: string): StackParameter | undefin
   return stack.Parameters?.find((p) => p.ParameterValue === name);
 }
 
-async function settledStack(ctx: AwsContext, progress: Progress): Promise<Stack> {
+async function settledStack(ctx: AwsContext, progress: Progress, concern: Follower['concern']): Promise<Stack> {
   const deadline = ctx.now() + ctx.rolloutTimeoutMs;
   let last = '';
   for (;;) {
-    const stack = await servicesStack(ctx);
+    const stack = await describeStack(ctx, concern);
     const status = stack.StackStatus ?? 'UNKNOWN';
     if (status !== last) progress.info(`${stack.StackName}: ${status}`);
     last = status;
@@ -413,6 +454,39 @@ async function settledStack(ctx: AwsContext, progress: Progress): Promise<Stack>
     if (ctx.now() > deadline) throw new TierError(`${stack.StackName} still ${status}`, 'run --resume later');
     await ctx.sleep(ctx.pollIntervalMs);
   }
+}
+
+/**
+ * Updates the stack with its deployed template, so CloudFormation reads the SSM-typed parameters' current values
+ * (it re-reads them on every update; an unchanged `{{resolve:ssm}}` reference would not be). Resolves with the
+ * stack's final state; an update an earlier run already completed is not repeated.
+ */
+async function followParameters(
+  ctx: AwsContext,
+  progress: Progress,
+  state: RestoreState,
+  follower: Follower,
+  expected: string,
+): Promise<Stack> {
+  let stack = await settledStack(ctx, progress, follower.concern);
+  const resolved = resolvedParameter(stack, liveDatabaseParameter(ctx.stage, follower.field));
+  if (resolved?.ResolvedValue === expected && stack.StackStatus === 'UPDATE_COMPLETE') return stack;
+  // One token per attempt: a retry of this call is recognised, an update after a rolled-back one is a new request.
+  const since = (stack.LastUpdatedTime ?? stack.CreationTime ?? new Date(0)).getTime();
+  await callAws('cloudformation:UpdateStack', () =>
+    ctx.clients.cloudformation.send(
+      new UpdateStackCommand({
+        StackName: stack.StackName,
+        UsePreviousTemplate: true,
+        Parameters: (stack.Parameters ?? []).map((p) => ({ ParameterKey: p.ParameterKey, UsePreviousValue: true })),
+        Capabilities: stack.Capabilities,
+        RoleARN: stack.RoleARN,
+        ClientRequestToken: `tier-restore-${state.newId}-${follower.concern}-${since}`.slice(0, 128),
+      }),
+    ),
+  );
+  stack = await settledStack(ctx, progress, follower.concern);
+  return stack;
 }
 
 async function stepSwitch(ctx: AwsContext, progress: Progress, state: RestoreState, save: Save): Promise<void> {
@@ -427,6 +501,16 @@ async function stepSwitch(ctx: AwsContext, progress: Progress, state: RestoreSta
       `${state.newId} has no endpoint or owner secret yet`,
       'run `tier restore --target aws --resume`',
     );
+  }
+  // Both stacks must read the parameters before any is switched: a stack that does not would keep the old instance.
+  for (const follower of FOLLOWERS) {
+    const stack = await describeStack(ctx, follower.concern);
+    if (!resolvedParameter(stack, liveDatabaseParameter(ctx.stage, follower.field))) {
+      throw new TierError(
+        `${stack.StackName} does not read ${liveDatabaseParameter(ctx.stage, follower.field)}`,
+        `deploy the ${follower.concern} stack of this CLI version first (cdk deploy), then --resume; nothing was switched`,
+      );
+    }
   }
   // Recorded before anything changes: a resumed switch must not take its own new values for the old ones.
   let previous = state.previous;
@@ -448,36 +532,22 @@ async function stepSwitch(ctx: AwsContext, progress: Progress, state: RestoreSta
   for (const field of LIVE_DATABASE_FIELDS)
     await writeParameter(ctx, liveDatabaseParameter(ctx.stage, field), next[field]);
 
-  let stack = await settledStack(ctx, progress);
-  const resolved = resolvedParameter(stack, liveDatabaseParameter(ctx.stage, 'host'));
-  if (!resolved) {
-    throw new TierError(
-      `${stack.StackName} does not read ${liveDatabaseParameter(ctx.stage, 'host')}`,
-      'deploy the services stack of this CLI version first (cdk deploy); the parameters are switched, --resume then',
-    );
-  }
-  // Already updated (an earlier run got this far): the stack resolved the new host at its last update.
-  if (resolved.ResolvedValue === next.host && stack.StackStatus === 'UPDATE_COMPLETE') return;
-  // The deployed template as it is: CloudFormation reads the SSM-typed parameters' latest values on every update.
-  await callAws('cloudformation:UpdateStack', () =>
-    ctx.clients.cloudformation.send(
-      new UpdateStackCommand({
-        StackName: stack.StackName,
-        UsePreviousTemplate: true,
-        Parameters: (stack.Parameters ?? []).map((p) => ({ ParameterKey: p.ParameterKey, UsePreviousValue: true })),
-        Capabilities: stack.Capabilities,
-        RoleARN: stack.RoleARN,
-        ClientRequestToken: `tier-restore-${state.newId}`.slice(0, 128),
-      }),
-    ),
-  );
-  stack = await settledStack(ctx, progress);
-  if (stack.StackStatus !== 'UPDATE_COMPLETE') {
+  const [services, monitoring] = FOLLOWERS;
+  const app = await followParameters(ctx, progress, state, services, next[services.field]);
+  if (app.StackStatus !== 'UPDATE_COMPLETE') {
     for (const field of LIVE_DATABASE_FIELDS)
       await writeParameter(ctx, liveDatabaseParameter(ctx.stage, field), previous[field]);
     throw new TierError(
-      `${stack.StackName} ended ${stack.StackStatus}: ${stack.StackStatusReason ?? ''}; the application stays on ${state.liveId}`,
+      `${app.StackName} ended ${app.StackStatus}: ${app.StackStatusReason ?? ''}; the application stays on ${state.liveId}`,
       'read the stack events, fix, then `tier restore --target aws --resume` (the restored instance is kept)',
+    );
+  }
+  // The application runs on the copy now: the parameters stay switched whatever the alarms' stack does.
+  const alarms = await followParameters(ctx, progress, state, monitoring, next[monitoring.field]);
+  if (alarms.StackStatus !== 'UPDATE_COMPLETE') {
+    throw new TierError(
+      `${alarms.StackName} ended ${alarms.StackStatus}: ${alarms.StackStatusReason ?? ''}; the application runs on ${state.newId}, the database alarms still watch ${state.liveId}`,
+      'read the stack events, fix, then `tier restore --target aws --resume` (it updates only what is left)',
     );
   }
 }
