@@ -7,7 +7,7 @@
 // network, no logging, every request passed), which shows what the hops alone cost on this machine.
 // Writes bench/results/stack.md and stack.json. Needs root's podman (`tier up` runs first) and PostgreSQL.
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -285,6 +285,7 @@ async function main(): Promise<void> {
  */
 function bareProxies(settings: Record<string, string>, ceilingPort: number, lbPort: number, edgePort: number) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-stack-hops-'));
+  chmodSync(dir, 0o755); // read by the images' own users
   writeFileSync(
     join(dir, 'haproxy.cfg'),
     [
