@@ -226,10 +226,11 @@ export class OperatorAccess extends Construct {
         conditions: { StringLike: { 'aws:ResourceTag/aws:rds:primaryDBInstanceArn': databases } },
       }),
       new iam.PolicyStatement({
-        // RDS creates a restored instance's own owner secret on the caller's behalf.
+        // RDS creates a restored instance's own owner secret on the caller's behalf, tagged with that instance.
         sid: 'CreateOwnerSecretThroughRds',
         actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
         resources: [arn('secretsmanager', 'secret:rds!db-*')],
+        conditions: { StringLike: { 'aws:RequestTag/aws:rds:primaryDBInstanceArn': databases } },
       }),
       new iam.PolicyStatement({
         // The API user's secret (the data stack's only CloudFormation-created secret): moved to the restored instance.

@@ -187,8 +187,11 @@ export function iamRequestsOf(
         // "Permissions required for Secrets Manager integration").
         ...(facts.createdSecretArn
           ? [
-              req('secretsmanager:CreateSecret', facts.createdSecretArn),
-              req('secretsmanager:TagResource', facts.createdSecretArn),
+              ...['secretsmanager:CreateSecret', 'secretsmanager:TagResource'].map((a) =>
+                req(a, facts.createdSecretArn!, {
+                  'aws:RequestTag/aws:rds:primaryDBInstanceArn': dbArn(i.DBInstanceIdentifier),
+                }),
+              ),
               ...keyVia('secretsmanager', ['kms:GenerateDataKey', 'kms:Decrypt']),
             ]
           : []),
