@@ -25,6 +25,7 @@ import {
   stageDatabases,
   type TaskContainer,
   TEST_MASTER_PASSWORD,
+  TEST_RESTORE_CHECK_PASSWORD,
   taskContainers,
 } from '../../infra/aws/test/support/task-definitions.js';
 import { STAGES, type StageName, stageStacks } from '../../infra/aws/test/support/templates.js';
@@ -322,6 +323,8 @@ for (const stage of STAGES) {
         ),
       );
     };
+    const sql = (database: string, statement: string) =>
+      engine('exec', dbName, 'psql', '-v', 'ON_ERROR_STOP=1', '-q', '-d', database, '-c', statement);
     const startSecretsManager = async () => {
       started.push(secretsName);
       const secrets = Object.fromEntries(secretArns.map((arn) => [arn, secretStringOf(stacks, arn)]));
@@ -467,10 +470,20 @@ for (const stage of STAGES) {
 
       if (!c.service) {
         check(`${c.family} (${c.program}) runs to exit 0`, async () => {
+          // The restore check logs in to a restored copy whose owner the validation function gave the throwaway
+          // password (ModifyDBInstance) before it started the task: the stand-in database plays that copy, with
+          // a guestbook row (a copy of an empty database fails the check, as it should).
+          const againstCopy = c.environment.DBPASS === TEST_RESTORE_CHECK_PASSWORD;
+          if (againstCopy) {
+            await sql(db!.name, "INSERT INTO messages (author, text) VALUES ('e2e', 'a row the copy holds')");
+            await sql('postgres', `ALTER ROLE "${db!.masterUsername}" PASSWORD '${TEST_RESTORE_CHECK_PASSWORD}'`);
+          }
           const refused = await run(false).then(
             () => undefined,
             (err: Error) => err,
           );
+          if (againstCopy)
+            await sql('postgres', `ALTER ROLE "${db!.masterUsername}" PASSWORD '${TEST_MASTER_PASSWORD}'`);
           // A container the engine never created (a value the test cannot give it) is that error, not "no such object".
           if (
             refused &&

@@ -39,9 +39,9 @@ export function imageDefaults(tier: AppTier): { env: Record<string, string>; cmd
 
 /** The password field of the RDS-managed master secret, as a test value of its shape. */
 export const TEST_MASTER_PASSWORD = 'Zx9-generated-by-rds-0123456789abcdef';
-/** The password field of the API user's secret (Secrets Manager generated, 30 characters), as a test value. */
 /** What the restore validation writes for a copy's owner: base64url, as index.mjs generates it. */
 export const TEST_RESTORE_CHECK_PASSWORD = 'Qm9ndXMtdGhyb3dhd2F5LXBhc3N3b3Jk_-0123';
+/** The password field of the API user's secret (Secrets Manager generated, 30 characters), as a test value. */
 export const TEST_API_USER_PASSWORD = 'Yw8-generated-by-secretsmanager';
 
 /** The stage's database instance as RDS would run it: endpoint, port, initial database and master user. */
