@@ -136,7 +136,7 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
   };
   const deployRegions = [...new Set(Object.values(deployed).map((s) => s.region))];
   const access = new PipelineAccessStack(app, 'PipelineAccess', {
-    ...props('pipeline-access', 'GitHub OIDC pipeline role of the stage'),
+    ...props('pipeline-access', 'the GitHub OIDC pipeline role and the operator role of the stage'),
     deployRegions,
   });
   services.addStackDependency(access, 'the services stack attaches the deploy grants to the pipeline role');
