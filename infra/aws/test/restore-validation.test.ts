@@ -193,6 +193,14 @@ describe('restore validation: a completed restore test starts the data check aga
     assert.equal(denied.of('RunTask').length, 0);
   });
 
+  test('GIVEN the completed event delivered again after the verdict THEN no second check starts and nothing is reported again', async () => {
+    const { clients, of } = fakeClients({ job: { ...restored, ValidationStatus: 'SUCCESSFUL' }, instance: healthy });
+    const result = await validateRestore(completed, clients, commands, SETTINGS);
+    assert.equal(result.status, 'SKIPPED');
+    assert.equal(of('PutParameter').length + of('ModifyDBInstance').length + of('RunTask').length, 0);
+    assert.equal(of('PutRestoreValidationResult').length, 0);
+  });
+
   test('GIVEN a restore that is not a restore test THEN nothing is called', async () => {
     const { sent, clients } = fakeClients({ job: restored });
     const result = await validateRestore(
@@ -244,6 +252,16 @@ describe('restore validation: the stopped data check reports the result', () => 
     const result = await validateRestore(stopped(0), clients, commands, SETTINGS);
     assert.equal(result.status, 'FAILED', 'exit 0 without the verify line proves nothing');
     assert.match(result.message, /Essential container in task exited/);
+  });
+
+  test('GIVEN the stopped event delivered again after the verdict THEN the verdict is not reported again', async () => {
+    const { clients, of } = fakeClients({
+      job: { ValidationStatus: 'FAILED' },
+      logLines: [line(true, { messages: 1 })],
+    });
+    const result = await validateRestore(stopped(0), clients, commands, SETTINGS);
+    assert.equal(result.status, 'SKIPPED');
+    assert.equal(of('PutRestoreValidationResult').length, 0);
   });
 
   test('GIVEN a task of another group THEN nothing is reported', async () => {

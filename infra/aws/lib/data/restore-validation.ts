@@ -2,8 +2,9 @@
 // restore testing plan completes, a function checks the restored instance (available, encrypted, private), gives its
 // owner a throwaway password and starts the restore-check task (the admin task's program in its verification mode,
 // services stack) against it; when that task stops, the same function reports its verdict and the row counts it
-// printed with PutRestoreValidationResult. A FAILED validation shows on the job, and the "Restore Job State Change"
-// rule pages. How the task logs in: restore-validation/index.mjs and infra/aws/README.md (Restore tests).
+// printed with PutRestoreValidationResult. A FAILED validation shows on the job (console, DescribeRestoreJob); it
+// pages no one: the "Restore Job State Change" rule matches the job's status, which stays COMPLETED. How the task
+// logs in: restore-validation/index.mjs and infra/aws/README.md (Restore tests).
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';

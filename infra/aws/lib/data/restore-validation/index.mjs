@@ -11,6 +11,14 @@ import { randomBytes } from 'node:crypto';
 export const GROUP_PREFIX = 'restore-test:';
 
 /**
+ * Validation statuses that are a verdict. EventBridge and Lambda's asynchronous invocation deliver an event at least
+ * once ("your function may receive the same event multiple times, even if no error occurs", Lambda Invoke API
+ * reference): a second delivery of either event, once the job has its verdict, must neither start another check (a
+ * new password under a running one) nor report again.
+ */
+const VERDICTS = ['SUCCESSFUL', 'FAILED', 'TIMED_OUT'];
+
+/**
  * @typedef {{ send: (command: unknown) => Promise<any> }} Client
  * @typedef {{ backup: Client, rds: Client, ecs: Client, ssm: Client, cloudformation: Client, logs: Client }} Clients
  * @typedef {Record<string, new (input: object) => unknown>} Commands
@@ -25,7 +33,9 @@ export async function validateRestore(event, clients, commands, settings) {
   const jobId = event.detail?.restoreJobId;
   if (!jobId || !event.detail?.restoreTestingPlanArn) return { status: 'SKIPPED', message: 'not a restore test job' };
   try {
-    const problem = await startCheck(jobId, clients, commands, settings);
+    const job = await describeJob(clients, commands, jobId);
+    if (VERDICTS.includes(job.ValidationStatus)) return alreadyValidated(jobId, job);
+    const problem = await startCheck(job, jobId, clients, commands, settings);
     if (problem === undefined) return { status: 'STARTED', message: `data check started for restore job ${jobId}` };
     return report(clients, commands, jobId, 'FAILED', problem);
   } catch (err) {
@@ -40,8 +50,7 @@ export async function validateRestore(event, clients, commands, settings) {
 }
 
 /** Starts the data check against the job's instance; returns why it cannot, if it cannot. */
-async function startCheck(jobId, clients, commands, settings) {
-  const job = await clients.backup.send(new commands.DescribeRestoreJobCommand({ RestoreJobId: jobId }));
+async function startCheck(job, jobId, clients, commands, settings) {
   const arn = job.CreatedResourceArn ?? '';
   const id = arn.split(':db:')[1];
   if (!id) return `restore job ${jobId} created no RDS instance (${arn || 'no resource'})`;
@@ -133,6 +142,8 @@ async function reportCheck(event, clients, commands) {
     return { status: 'SKIPPED', message: 'not a restore test data check' };
   }
   const jobId = group.slice(GROUP_PREFIX.length);
+  const job = await describeJob(clients, commands, jobId);
+  if (VERDICTS.includes(job.ValidationStatus)) return alreadyValidated(jobId, job);
   const codes = (task.containers ?? []).map((c) => c.exitCode);
   const exitedZero = codes.length > 0 && codes.every((c) => c === 0);
   let check;
@@ -175,6 +186,14 @@ async function checkLine(task, clients, commands) {
     }
   }
   return undefined;
+}
+
+async function describeJob(clients, commands, jobId) {
+  return clients.backup.send(new commands.DescribeRestoreJobCommand({ RestoreJobId: jobId }));
+}
+
+function alreadyValidated(jobId, job) {
+  return { status: 'SKIPPED', message: `restore job ${jobId} already validated: ${job.ValidationStatus}` };
 }
 
 async function report(clients, commands, jobId, status, message) {
