@@ -417,6 +417,11 @@ ${r.results.map((x) => `| ${x.name} | ${x.reqPerSec} | ${x.p50Ms} | ${x.p99Ms} |
 | API through the edge, p99 | ${api.p99Ms} ms | <= ${r.goals.apiEdgeP99Ms} ms: ${met(api.p99Ms <= r.goals.apiEdgeP99Ms)} |
 | page through the edge / page from one replica | ${r.ratios.pageEdgeToDirect} | >= ${r.goals.pageEdgeToDirect}: ${met(r.ratios.pageEdgeToDirect! >= r.goals.pageEdgeToDirect)} |
 
+The hop floor is the ceiling behind the same proxies with nothing in them (the stack's HAProxy and Varnish
+images on the host network: no NAT, no logging, no health checks, every request passed). It is what the
+hops alone cost on this machine: a goal for the edge path above the floor's ratio cannot be met by making the
+stack leaner, only by fewer hops or more cores; "its hop floor" ratios say how close the stack comes to it.
+
 Log lines: ${r.logLines.stored} of ${r.logLines.served} API requests served through the balancer and the edge are lines in the
 central store${Number.isNaN(r.logLines.lagMs) ? ' (not all within 60 s of the end)' : `, all within ${(r.logLines.lagMs / 1000).toFixed(1)} s of the end`}.
 
