@@ -49,9 +49,19 @@ const perGroup = (metric: string, series: { primary: MinuteSamples[]; alternate:
 });
 const RDS = 'AWS/RDS';
 
+const DAY = 24 * 60;
+const WEEK = 7 * DAY;
+/** Five weeks of minutes from a Monday 00:00 UTC, with one sample at each of `at` (minutes from the start). */
+const samplesAt = (minutes: number, ...at: number[]): MinuteSamples[] =>
+  Array.from({ length: minutes }, (_, i) => (at.includes(i) ? 1 : undefined));
+/** Monday 06:00 UTC of week `w` (the plan's schedule) plus `late` minutes: when that week's test reports. */
+const monday = (w: number, late: number) => w * WEEK + 6 * 60 + late;
+
 interface Case {
   readonly what: string;
   readonly feed: MetricFeed;
+  /** Length of the replay. @default MINUTES */
+  readonly minutes?: number;
 }
 interface Scenario {
   /** Which alarms (by name, after `tier-<stage>-`). */
@@ -358,8 +368,62 @@ function scenarios(stage: StageName): Scenario[] {
     what: 'the instance stops reporting (dead database)',
     feed: { [`${RDS} ${metric}`]: from(5, healthy, undefined) },
   });
+  const restoreTesting = `Tier/${stage}/RestoreTesting`;
+  const failedReports = `${restoreTesting} ValidationsFailed`;
+  const successfulReports = `${restoreTesting} ValidationsSuccessful`;
+  const weeks = 5 * WEEK;
   return [
     ...tierScenarios,
+    {
+      name: /^restore-test-failed$/,
+      fires: [
+        {
+          what: 'one weekly test reports FAILED (its restore job still COMPLETED)',
+          feed: { [failedReports]: samplesAt(2 * WEEK, monday(1, 90)) },
+          minutes: 2 * WEEK,
+        },
+      ],
+      quiet: [{ what: 'weekly tests that pass', feed: { [failedReports]: samplesAt(2 * WEEK) }, minutes: 2 * WEEK }],
+    },
+    {
+      name: /^restore-test-overdue$/,
+      fires: [
+        {
+          what: 'the plan stops running after its second week',
+          feed: { [successfulReports]: samplesAt(weeks, monday(0, 80), monday(1, 75)) },
+          minutes: weeks,
+        },
+        {
+          what: 'every test from the third week on reports FAILED (no SUCCESSFUL line)',
+          feed: {
+            [successfulReports]: samplesAt(weeks, monday(0, 80), monday(1, 75)),
+            [failedReports]: samplesAt(weeks, monday(2, 70), monday(3, 85), monday(4, 60)),
+          },
+          minutes: weeks,
+        },
+        {
+          what: 'a new stage before its first test passed (no data at all)',
+          feed: { [successfulReports]: samplesAt(2 * WEEK) },
+          minutes: 2 * WEEK,
+        },
+      ],
+      quiet: [
+        {
+          what: 'a passing test every Monday, each reporting 20-150 minutes after 06:00',
+          feed: {
+            [successfulReports]: samplesAt(
+              weeks,
+              monday(0, 150),
+              monday(1, 20),
+              monday(2, 90),
+              monday(3, 60),
+              monday(4, 45),
+            ),
+          },
+          minutes: weeks,
+        },
+      ],
+    },
     {
       name: /^db-cpu-high$/,
       fires: [{ what: 'CPU at 95%', feed: { [`${RDS} CPUUtilization`]: from(5, 30, 95) } }, dead('CPUUtilization', 30)],
@@ -482,6 +546,8 @@ for (const stage of STAGES) {
       'db-connections-high',
       'edge-5xx-rate-high',
       'edge-waf-blocked-spike',
+      'restore-test-failed',
+      'restore-test-overdue',
     ];
 
     test('each tier, the database and the edge have the alarms a review asks for', () => {
@@ -521,6 +587,16 @@ for (const stage of STAGES) {
       }
     });
 
+    // "Period multiplied by EvaluationPeriods can't be more than 604,800 seconds. For alarms with a period of less than
+    // one hour, the total evaluation period can't be longer than one day" (PutMetricAlarm, CloudWatch API reference).
+    test('every alarm looks back no further than CloudWatch accepts', () => {
+      for (const a of alarmsOf(stage)) {
+        const period = a.props.Period ?? Math.max(...metricsRead(a.props).map((m) => m.periodSeconds));
+        const range = period * a.props.EvaluationPeriods;
+        assert.ok(range <= (period < 3600 ? 86_400 : 604_800), `${a.props.AlarmName}: ${range} s`);
+      }
+    });
+
     test('the database alarms treat missing data as breaching (a dead database must not go quiet)', () => {
       for (const a of alarmsOf(stage).filter((x) => x.name.startsWith('db-'))) {
         assert.equal(a.props.TreatMissingData, 'breaching', a.props.AlarmName);
@@ -544,14 +620,14 @@ for (const stage of STAGES) {
         assert.ok(matching.length > 0, `${stage}: no alarm matches ${scenario.name}`);
         for (const a of matching) {
           for (const c of scenario.fires) {
-            const states = evaluateAlarm(a.props, c.feed, MINUTES, targetGroupOf);
+            const states = evaluateAlarm(a.props, c.feed, c.minutes ?? MINUTES, targetGroupOf);
             assert.ok(
               states.includes('ALARM'),
               `${a.props.AlarmName} stays ${[...new Set(states)].join('/')} on: ${c.what}`,
             );
           }
           for (const c of scenario.quiet) {
-            const states = evaluateAlarm(a.props, c.feed, MINUTES, targetGroupOf);
+            const states = evaluateAlarm(a.props, c.feed, c.minutes ?? MINUTES, targetGroupOf);
             assert.ok(!states.includes('ALARM'), `${a.props.AlarmName} fires on healthy: ${c.what}`);
           }
         }

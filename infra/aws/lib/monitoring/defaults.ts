@@ -46,6 +46,16 @@ export const ALARM_DEFAULTS = {
     /** WAF blocked requests in 5 minutes that count as an attack in progress, not background noise. */
     blockedRequestsPer5Minutes: 1000,
   },
+  restoreTest: {
+    /** A FAILED restore validation keeps its alarm up this long (one period, rolling). */
+    failedWindow: Duration.days(1),
+    /** Successful validations are counted per day... */
+    overduePeriod: Duration.days(1),
+    /**
+     * ...over this many days, the most CloudWatch allows (7 x 1 day = 604,800 s): the restore testing plan runs weekly.
+     */
+    overdueDays: 7,
+  },
   /**
    * Memory (GiB) of the instance classes the stages use: the connection and memory thresholds follow from it.
    * Add a class here before configuring it (config validation refuses an unknown class).

@@ -1,5 +1,5 @@
-// Dashboards per tier, database and edge; the tier and database alarms and backup-job notifications of the stage
-// region (edge alarms: edge-alarms-stack.ts in us-east-1; rollback alarms live with the services).
+// Dashboards per tier, database and edge; the tier, database and restore test alarms and backup-job notifications of
+// the stage region (edge alarms: edge-alarms-stack.ts in us-east-1; rollback alarms live with the services).
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -13,6 +13,7 @@ import type { TierService } from '../services/tier-service.js';
 import type { Tier } from '../shared/naming.js';
 import { BackupNotifications } from './backup-notifications.js';
 import { DatabaseAlarms, databaseMetric } from './database-alarms.js';
+import { RestoreTestAlarms } from './restore-test-alarms.js';
 import { TierAlarms } from './tier-alarms.js';
 
 export interface MonitoringStackProps extends StackProps {
@@ -73,8 +74,11 @@ export class MonitoringStack extends Stack {
       this,
       liveDatabaseParameter(props.config.stage, 'instance-id'),
     );
-    // The data stack creates the parameter: deploy after it.
-    this.addStackDependency(Stack.of(props.database), 'reads the live-database parameters the data stack creates');
+    // The data stack creates the parameter and the restore validation log group: deploy after it.
+    this.addStackDependency(
+      Stack.of(props.database),
+      'reads the live-database parameters and the restore validation log group the data stack creates',
+    );
     const db = (metricName: string) => databaseMetric(liveInstance, metricName, { period: PERIOD });
     this.dashboard(`${prefix}-db`, [
       graph('Connections', [db('DatabaseConnections')]),
@@ -99,6 +103,11 @@ export class MonitoringStack extends Stack {
         instanceIdentifier: liveInstance,
         instanceType: props.config.database.instanceType,
         allocatedStorageGiB: props.config.database.allocatedStorageGiB,
+        topic: props.alarmTopic,
+      }).alarms,
+      ...new RestoreTestAlarms(this, 'RestoreTestAlarms', {
+        namePrefix: prefix,
+        stage: props.config.stage,
         topic: props.alarmTopic,
       }).alarms,
     ];
