@@ -304,7 +304,6 @@ describe('restore validation wiring', () => {
       const [[fnId, fn]] = resourcesOf(t, 'AWS::Lambda::Function') as [[string, Json]];
       for (const rule of [completedRule, stoppedRule])
         assert.match(JSON.stringify(rule?.[1].Properties.Targets), new RegExp(fnId));
-      assert.equal(fn.Properties.ReservedConcurrentExecutions, 1);
       assert.equal(fn.Properties.Environment.Variables.TASK_FAMILY, RESTORE_CHECK.taskFamily(stage));
       const role = resourcesOf(t, 'AWS::IAM::Role').find(
         ([, r]) => r.Properties.RoleName === RESTORE_CHECK.roleName(stage),
