@@ -59,7 +59,7 @@ export class RestoreTestAlarms extends Construct {
       // datapoint: not breaching). The restore job itself shows the reason (DescribeRestoreJob ValidationStatusMessage).
       new cloudwatch.Alarm(this, 'Failed', {
         alarmName: `${props.namePrefix}-restore-test-failed`,
-        alarmDescription: `A restore test's data check reported FAILED to AWS Backup in the last ${d.failedWindow.toHours()} hours (its restore job still says COMPLETED). Runbook: docs/runbooks/backup-restore-drill.md#restore-test-alarms`,
+        alarmDescription: `A restore test's data check reported FAILED to AWS Backup in the last ${d.failedWindow.toHours()} hours (its restore job still says COMPLETED). Runbook: docs/runbooks/restore-test-alarm.md`,
         metric: failed.metric({ statistic: 'Sum', period: d.failedWindow }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -76,7 +76,7 @@ export class RestoreTestAlarms extends Construct {
       // passes: until then no restore has been proven (and the plan needs a recovery point from the last week).
       new cloudwatch.Alarm(this, 'Overdue', {
         alarmName: `${props.namePrefix}-restore-test-overdue`,
-        alarmDescription: `No restore test passed its data check in the last ${d.overdueDays} days (weekly plan): the plan did not run, the check failed, or its result never reached the log group. In ALARM after a stage's first deploy until its first test passes. Runbook: docs/runbooks/backup-restore-drill.md#restore-test-alarms`,
+        alarmDescription: `No restore test passed its data check in the last ${d.overdueDays} days (weekly plan): the plan did not run, the check failed, or its result never reached the log group. In ALARM after a stage's first deploy until its first test passes. Runbook: docs/runbooks/restore-test-alarm.md`,
         metric: successful.metric({ statistic: 'Sum', period: d.overduePeriod }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
