@@ -1,4 +1,4 @@
-// Stateful data of one stage: the PostgreSQL database, its AWS Backup vault and plan, and the weekly restore test
+// Stateful data of one stage: the PostgreSQL database, its AWS Backup vault and plan, and the restore tests (twice a week)
 // (termination protected).
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';

@@ -24,8 +24,12 @@ export const DATA_DEFAULTS = {
   maintenanceWindow: 'sun:04:00-sun:05:00',
   /** Days a compliance-mode Vault Lock can still be changed or removed (AWS Backup's minimum is 3). */
   vaultLockChangeableForDays: 3,
-  /** Restore tests: weekly, Monday 06:00 UTC, from the latest recovery point of the last week. */
-  restoreTestSchedule: 'cron(0 6 ? * MON *)',
+  /**
+   * Restore tests: twice a week, Monday and Thursday 06:00 UTC, from the latest recovery point of the last week.
+   * Twice, so the overdue alarm's window (one week, the longest CloudWatch allows) always holds a test with days
+   * to spare: a weekly test left it no grace, and a week whose test ended later than the last one's paged.
+   */
+  restoreTestSchedule: 'cron(0 6 ? * MON,THU *)',
   restoreTestSelectionWindowDays: 7,
   /** Hours the restored copy is kept for validation before AWS Backup deletes it (0-168). */
   restoreTestValidationWindowHours: 4,

@@ -1,4 +1,4 @@
-// Alarms for the weekly restore test's own verdict. A test whose data check fails leaves its restore job COMPLETED
+// Alarms for the restore tests' own verdict (twice a week). A test whose data check fails leaves its restore job COMPLETED
 // (only the job's ValidationStatus says FAILED), so the "Restore Job State Change" rule never sees it; the validation
 // function's report line in its log group (/tier/<stage>/restore-validation) does. Two metric filters count those
 // lines, one alarm pages on a FAILED verdict, another when no SUCCESSFUL one arrived for a week.
@@ -69,14 +69,13 @@ export class RestoreTestAlarms extends Construct {
       }),
       // Missing data is breaching: a plan that stops running, a function that no longer reports, or a report nobody
       // counts all end here. The window is the longest CloudWatch allows (Period x EvaluationPeriods at most 604,800 s,
-      // PutMetricAlarm API reference), one week, which is exactly the plan's weekly schedule (restore-testing.ts), so
-      // there is no grace beyond it: a week whose test ends later in the day than the week before's can page for that
-      // difference (up to the plan's 2-hour start window and the restore's length) before its SUCCESSFUL line arrives.
-      // After the first deploy of a stage it is in ALARM at once and stays there until the first Monday's test
-      // passes: until then no restore has been proven (and the plan needs a recovery point from the last week).
+      // PutMetricAlarm API reference), one week; the plan tests twice a week (Monday and Thursday, data/defaults.ts),
+      // so the window always holds a test with three days to spare and one late or failed test alone does not page.
+      // After the first deploy of a stage it is in ALARM at once and stays there until the first test passes: until
+      // then no restore has been proven (and the plan needs a recovery point from the last week).
       new cloudwatch.Alarm(this, 'Overdue', {
         alarmName: `${props.namePrefix}-restore-test-overdue`,
-        alarmDescription: `No restore test passed its data check in the last ${d.overdueDays} days (weekly plan): the plan did not run, the check failed, or its result never reached the log group. In ALARM after a stage's first deploy until its first test passes. Runbook: docs/runbooks/restore-test-alarm.md`,
+        alarmDescription: `No restore test passed its data check in the last ${d.overdueDays} days (tests twice a week): the plan did not run, the check failed, or its result never reached the log group. In ALARM after a stage's first deploy until its first test passes. Runbook: docs/runbooks/restore-test-alarm.md`,
         metric: successful.metric({ statistic: 'Sum', period: d.overduePeriod }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
