@@ -78,7 +78,7 @@ export function registerDeploy(program: Command, ctx: Context): void {
     .option('--bake <duration>', 'how long the canary is judged before the rest rolls (default: 60s)', parseDuration)
     .option(
       '--max-p99-ratio <ratio>',
-      "the canary fails when its p99 over the bake (from the replicas' request-duration histograms) is above this many times the old replicas' and 25 ms above it (default: 1.5)",
+      "the canary fails when its p99 over the bake (from the replicas' request-duration histograms) is above this many times the old replicas' and 50 ms above it (default: 1.5)",
       parseRatio,
     )
     .option(
