@@ -103,7 +103,8 @@ async function main(): Promise<void> {
 
   log('starting a throwaway PostgreSQL for the host-side targets');
   const db = await startPostgres();
-  const forwards: string[] = [];
+  /** The bench's own containers (the forward, the hop floor's proxies), removed at the end. */
+  const benchContainers: string[] = [];
   try {
     const migrate = spawnSync(process.execPath, ['apps/api/dist/migrate.js'], {
       cwd: ROOT,
@@ -130,12 +131,12 @@ async function main(): Promise<void> {
       ...['--user', 'root', settings.LB_IMAGE ?? '', 'socat', 'TCP-LISTEN:9000,fork,reuseaddr'],
       `TCP:${web.addresses.app}:3000`,
     );
-    forwards.push(forward);
+    benchContainers.push(forward);
 
     const [bareLbPort, bareEdgePort] = [await freePort(), await freePort()];
-    for (const args of bareProxies(settings, ceilingPort, bareLbPort, bareEdgePort)) {
-      forwards.push(args[args.indexOf('--name') + 1]!);
-      await cli(...args);
+    for (const proxy of bareProxies(settings, ceilingPort, bareLbPort, bareEdgePort)) {
+      benchContainers.push(proxy.name);
+      await cli(...proxy.args);
     }
 
     const edge = `http://127.0.0.1:${settings.EDGE_PORT ?? '8080'}`;
@@ -272,7 +273,7 @@ async function main(): Promise<void> {
     writeFileSync(`${RESULTS}stack.md`, markdown(report));
     process.stdout.write(markdown(report));
   } finally {
-    for (const f of forwards) await cli('rm', '-f', f).catch(() => undefined);
+    for (const c of benchContainers) await cli('rm', '-f', c).catch(() => undefined);
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     await db.destroy();
@@ -280,7 +281,7 @@ async function main(): Promise<void> {
 }
 
 /**
- * `run` arguments of the hop floor's two proxies, on the host's network (no NAT): a bare HAProxy in front of the
+ * The hop floor's two proxies, each a container name and its `run` arguments, on the host's network (no NAT): a bare HAProxy in front of the
  * ceiling, and a bare Varnish (every request passed) in front of that HAProxy, from the stack's own images.
  */
 function bareProxies(settings: Record<string, string>, ceilingPort: number, lbPort: number, edgePort: number) {
@@ -307,14 +308,31 @@ function bareProxies(settings: Record<string, string>, ceilingPort: number, lbPo
     join(dir, 'default.vcl'),
     `vcl 4.1;\nbackend lb { .host = "127.0.0.1"; .port = "${lbPort}"; }\nsub vcl_recv { return (pass); }\n`,
   );
-  const common = ['run', '-d', '--rm', '--network', 'host', '-v', `${dir}:/bench:ro`];
-  const name = (what: string) => ['--name', `bench-stack-${what}-${process.pid}`];
+  const proxy = (what: string, image: string | undefined, command: string[]) => {
+    const name = `bench-stack-${what}-${process.pid}`;
+    return {
+      name,
+      args: [
+        'run',
+        '-d',
+        '--rm',
+        '--network',
+        'host',
+        '-v',
+        `${dir}:/bench:ro`,
+        '--name',
+        name,
+        image ?? '',
+        ...command,
+      ],
+    };
+  };
   return [
-    [...common, ...name('bare-lb'), settings.LB_IMAGE ?? '', 'haproxy', '-db', '-f', '/bench/haproxy.cfg'],
-    [
-      ...[...common, ...name('bare-edge'), settings.EDGE_IMAGE ?? '', 'varnishd', '-F', '-j', 'none'],
-      ...['-n', '/tmp/varnish', '-a', `127.0.0.1:${edgePort}`, '-f', '/bench/default.vcl', '-s', 'malloc,64m'],
-    ],
+    proxy('bare-lb', settings.LB_IMAGE, ['haproxy', '-db', '-f', '/bench/haproxy.cfg']),
+    proxy('bare-edge', settings.EDGE_IMAGE, [
+      ...['varnishd', '-F', '-j', 'none', '-n', '/tmp/varnish', '-a', `127.0.0.1:${edgePort}`],
+      ...['-f', '/bench/default.vcl', '-s', 'malloc,64m'],
+    ]),
   ];
 }
 
